@@ -1,0 +1,98 @@
+//! The triage server: parses configuration, sets up logging, and runs the
+//! service until Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use triage::clock::SystemClock;
+use triage::config::{Args, Config};
+use triage::server;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let check_only = args.check_rules;
+    let config = match Config::from_args(args) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("triage: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if check_only {
+        return check_rules(&config);
+    }
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("triage: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_rules(config: &Config) -> ExitCode {
+    match config.load_rules() {
+        Ok(rules) => {
+            println!(
+                "{}: ok, version {}, {} rules, {} queues",
+                rules.source(),
+                rules.version(),
+                rules.rule_count(),
+                rules.queues().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let app = server::build_app(&config, Arc::new(SystemClock))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    // One plain line on stdout, so scripts and tests learn the bound port.
+    println!("triage listening on {address}");
+    tracing::info!(%address, "serving gRPC");
+    server::serve(app, listener, config.maintenance_interval, stop_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

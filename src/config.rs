@@ -1,0 +1,170 @@
+//! Configuration in two stages: [`Args`] are the raw flags and environment
+//! variables; [`Config`] is the validated result that knows how to build the
+//! parts (rules, store, domain settings).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::app::AppSettings;
+use crate::rules::{RuleError, RuleSet};
+use crate::store::{Durability, StoreOptions};
+use crate::ticket::Priority;
+use crate::validate::Limits;
+
+/// Raw command-line flags (each also readable from a `TRIAGE_*` variable).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "triage",
+    version,
+    about = "Contact-centre ticket triage over gRPC: reactive service issues vs proactive CX opportunities."
+)]
+pub struct Args {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "TRIAGE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "TRIAGE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Rule file (TOML); the built-in default rule set when absent.
+    #[arg(long, env = "TRIAGE_RULES")]
+    pub rules: Option<PathBuf>,
+    /// Check the rule file, print a summary, and exit.
+    #[arg(long)]
+    pub check_rules: bool,
+    /// Largest accepted ticket body, in bytes.
+    #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// How acknowledged writes are made durable.
+    #[arg(long, env = "TRIAGE_DURABILITY", value_enum, default_value_t = DurabilityArg::GroupCommit)]
+    pub durability: DurabilityArg,
+    /// Default first-response target per priority, e.g. `urgent=30`
+    /// (repeatable); applies when neither rule nor queue sets one.
+    #[arg(long = "sla", env = "TRIAGE_SLA", value_delimiter = ',', value_parser = parse_sla)]
+    pub sla: Vec<(Priority, u32)>,
+    /// How often leases are expired and deadlines escalated, in milliseconds.
+    #[arg(long, env = "TRIAGE_MAINTENANCE_INTERVAL_MS", default_value_t = 1000)]
+    pub maintenance_interval_ms: u64,
+    /// Events buffered per queue watcher before it is told it lagged.
+    #[arg(long, env = "TRIAGE_WATCH_BUFFER", default_value_t = 1024)]
+    pub watch_buffer: usize,
+}
+
+/// `--durability` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// One flush for all concurrent requests (fast; the default).
+    GroupCommit,
+    /// One flush per write (slow; for comparison).
+    FlushPerWrite,
+}
+
+fn parse_sla(text: &str) -> Result<(Priority, u32), String> {
+    let (priority, minutes) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected PRIORITY=MINUTES, e.g. urgent=30"))?;
+    let priority = Priority::parse(priority.trim())
+        .ok_or_else(|| format!("{priority:?}: expected urgent, high, normal or low"))?;
+    let minutes = minutes
+        .trim()
+        .parse()
+        .map_err(|_| format!("{minutes:?}: expected whole minutes"))?;
+    Ok((priority, minutes))
+}
+
+/// Why configuration was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The rule file is unusable.
+    #[error("rules: {0}")]
+    Rules(#[from] RuleError),
+    /// A value is out of range.
+    #[error("--{flag}: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to serve on.
+    pub listen: SocketAddr,
+    /// Store directory.
+    pub data_dir: PathBuf,
+    /// Rule file, or `None` for the embedded default.
+    pub rules_path: Option<PathBuf>,
+    /// Store options.
+    pub store: StoreOptions,
+    /// Domain settings.
+    pub app: AppSettings,
+    /// Maintenance period.
+    pub maintenance_interval: Duration,
+}
+
+impl Config {
+    /// Validates raw arguments.
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        if args.max_body_bytes == 0 || args.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(ConfigError::Invalid {
+                flag: "max-body-bytes",
+                reason: "must be between 1 and 16777216".into(),
+            });
+        }
+        if args.maintenance_interval_ms == 0 {
+            return Err(ConfigError::Invalid {
+                flag: "maintenance-interval-ms",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let durability = match args.durability {
+            DurabilityArg::GroupCommit => Durability::GroupCommit,
+            DurabilityArg::FlushPerWrite => Durability::FlushPerWrite,
+        };
+        Ok(Config {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            rules_path: args.rules,
+            store: StoreOptions {
+                durability,
+                cache_bytes: None,
+            },
+            app: AppSettings {
+                limits: Limits {
+                    max_body_bytes: args.max_body_bytes,
+                    ..Limits::default()
+                },
+                default_first_response_minutes: args.sla.into_iter().collect::<BTreeMap<_, _>>(),
+                watch_buffer: args.watch_buffer.max(1),
+                ..AppSettings::default()
+            },
+            maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
+        })
+    }
+
+    /// A configuration for tests and tools: default settings, store in `data_dir`.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            rules_path: None,
+            store: StoreOptions::default(),
+            app: AppSettings::default(),
+            maintenance_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Loads the configured rule set (or the embedded default).
+    pub fn load_rules(&self) -> Result<RuleSet, RuleError> {
+        match &self.rules_path {
+            Some(path) => RuleSet::load(path),
+            None => RuleSet::default_rules(),
+        }
+    }
+}

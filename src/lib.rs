@@ -1,0 +1,38 @@
+//! triage classifies contact-centre support tickets into **reactive service
+//! issues** (something went wrong, help now) and **proactive CX
+//! opportunities** (journey signals to act on ahead of time), and serves the
+//! resulting work queues to agent tools over gRPC, durably stored in sled.
+//!
+//! # Layout
+//!
+//! - [`config`]: raw flags/env -> validated [`config::Config`];
+//! - [`server`]: builds the service from a config; `serve(app, listener, stop)`;
+//! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
+//! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
+//! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
+//! - [`store`]: sled trees, group commit, the only code that knows sled;
+//! - [`events`]: queue events for live watchers;
+//! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
+//! - [`error`]: the domain error and its one mapping to gRPC status;
+//! - [`shutdown`]: the stop signal shared by background tasks.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod rules;
+pub mod server;
+pub mod service;
+pub mod shutdown;
+pub mod store;
+pub mod ticket;
+pub mod validate;
+
+/// Generated protobuf messages and gRPC stubs for `triage.v1`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod pb {
+    tonic::include_proto!("triage.v1");
+}

@@ -1,0 +1,389 @@
+//! Turns a parsed rule file into a [`RuleSet`]: checks every name, value and
+//! pattern, and gathers text conditions into the scanner.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use serde_spanned::Spanned;
+
+use super::condition::{Condition, Field, HistoryTest, ValueTest};
+use super::error::{RuleError, SourceMap};
+use super::format::{ActionsDoc, ConditionDoc, HistoryDoc, QueueDoc, RuleDoc, RuleFileDoc};
+use super::scanner::{ScannerBuilder, TextTarget};
+use super::text::fold;
+use super::{Actions, QueueSpec, Rule, RuleSet};
+use crate::ticket::{Channel, Priority, Side};
+
+/// Deepest nesting of `all`/`any`/`not` accepted (guards the evaluator's stack).
+const MAX_DEPTH: usize = 32;
+
+/// Parses and compiles rule-file text; `file` names it in errors.
+pub(crate) fn compile(file: &str, text: &str) -> std::result::Result<RuleSet, RuleError> {
+    let source = SourceMap::new(file, text);
+    let doc: RuleFileDoc = toml::from_str(text).map_err(|err| {
+        let span = err.span().unwrap_or(0..0);
+        source.error(span, err.message().to_string())
+    })?;
+    Compiler {
+        source,
+        file: file.to_string(),
+        scanner: ScannerBuilder::default(),
+        text_tests: Vec::new(),
+        queue_names: HashSet::new(),
+    }
+    .compile(doc, text)
+}
+
+struct Compiler<'a> {
+    source: SourceMap<'a>,
+    file: String,
+    scanner: ScannerBuilder,
+    text_tests: Vec<(Field, ValueTest)>,
+    queue_names: HashSet<String>,
+}
+
+type Result<T> = std::result::Result<T, RuleError>;
+
+impl Compiler<'_> {
+    fn compile(mut self, doc: RuleFileDoc, text: &str) -> Result<RuleSet> {
+        let queues = doc
+            .queues
+            .iter()
+            .map(|queue| self.queue(queue))
+            .collect::<Result<Vec<_>>>()?;
+        for queue in &doc.queues {
+            if let Some(target) = &queue.get_ref().escalate_to {
+                self.known_queue(target)?;
+            }
+        }
+        let default_queue = self.known_queue(&doc.default_queue)?;
+        let default_priority = match &doc.default_priority {
+            Some(priority) => self.priority(priority)?,
+            None => Priority::Normal,
+        };
+        let mut ids = HashSet::new();
+        let mut rules = Vec::with_capacity(doc.rules.len());
+        for rule in &doc.rules {
+            let compiled = self.rule(rule)?;
+            if !ids.insert(compiled.id.clone()) {
+                let reason = format!("duplicate rule id {:?}", compiled.id);
+                return Err(self.source.error(rule.get_ref().id.span(), reason));
+            }
+            rules.push(compiled);
+        }
+        let scanner = self
+            .scanner
+            .build()
+            .map_err(|reason| self.source.error(0..0, reason))?;
+        let version = doc.version.unwrap_or_else(|| content_version(text));
+        Ok(RuleSet {
+            version,
+            source: self.file,
+            queues,
+            default_queue,
+            default_priority,
+            rules,
+            scanner,
+            text_tests: self.text_tests,
+        })
+    }
+
+    fn queue(&mut self, doc: &Spanned<QueueDoc>) -> Result<QueueSpec> {
+        let queue = doc.get_ref();
+        let name = queue.name.get_ref();
+        if !is_valid_queue_name(name) {
+            let reason = format!(
+                "queue name {name:?} must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"
+            );
+            return Err(self.source.error(queue.name.span(), reason));
+        }
+        if !self.queue_names.insert(name.clone()) {
+            return Err(self
+                .source
+                .error(queue.name.span(), format!("queue {name:?} is declared twice")));
+        }
+        let escalate_priority = match &queue.escalate_priority {
+            Some(priority) => Some(self.priority(priority)?),
+            None => None,
+        };
+        Ok(QueueSpec {
+            name: name.clone(),
+            description: queue.description.clone(),
+            first_response_minutes: queue.first_response_minutes,
+            escalate_to: queue.escalate_to.as_ref().map(|q| q.get_ref().clone()),
+            escalate_priority,
+        })
+    }
+
+    fn known_queue(&self, name: &Spanned<String>) -> Result<String> {
+        if self.queue_names.contains(name.get_ref()) {
+            return Ok(name.get_ref().clone());
+        }
+        let mut known: Vec<_> = self.queue_names.iter().cloned().collect();
+        known.sort();
+        let reason = format!(
+            "unknown queue {:?}; declare it with [[queue]] (declared: {})",
+            name.get_ref(),
+            known.join(", ")
+        );
+        Err(self.source.error(name.span(), reason))
+    }
+
+    fn priority(&self, text: &Spanned<String>) -> Result<Priority> {
+        Priority::parse(text.get_ref()).ok_or_else(|| {
+            let reason = format!(
+                "unknown priority {:?}; expected urgent, high, normal or low",
+                text.get_ref()
+            );
+            self.source.error(text.span(), reason)
+        })
+    }
+
+    fn side(&self, text: &Spanned<String>) -> Result<Side> {
+        Side::parse(text.get_ref()).ok_or_else(|| {
+            let reason = format!(
+                "unknown side {:?}; expected reactive, proactive or unclassified",
+                text.get_ref()
+            );
+            self.source.error(text.span(), reason)
+        })
+    }
+
+    fn rule(&mut self, doc: &Spanned<RuleDoc>) -> Result<Rule> {
+        let rule = doc.get_ref();
+        let id = rule.id.get_ref().trim();
+        if id.is_empty() {
+            return Err(self.source.error(rule.id.span(), "rule id must not be empty"));
+        }
+        let condition = self.condition(&rule.when, 0)?;
+        let actions = self.actions(&rule.then)?;
+        Ok(Rule {
+            id: id.to_string(),
+            description: rule.description.clone(),
+            condition,
+            actions,
+            stop: rule.stop,
+        })
+    }
+
+    fn actions(&self, doc: &Spanned<ActionsDoc>) -> Result<Actions> {
+        let then = doc.get_ref();
+        let actions = Actions {
+            side: then.side.as_ref().map(|s| self.side(s)).transpose()?,
+            category: then.category.clone(),
+            queue: then.queue.as_ref().map(|q| self.known_queue(q)).transpose()?,
+            priority: then.priority.as_ref().map(|p| self.priority(p)).transpose()?,
+            add_tags: then.add_tags.clone(),
+            first_response_minutes: then.first_response_minutes,
+        };
+        if actions.is_empty() {
+            let reason =
+                "rule has no action; set side, category, queue, priority, add_tags or first_response_minutes";
+            return Err(self.source.error(doc.span(), reason));
+        }
+        Ok(actions)
+    }
+
+    fn condition(&mut self, doc: &Spanned<ConditionDoc>, depth: usize) -> Result<Condition> {
+        let span = doc.span();
+        if depth > MAX_DEPTH {
+            return Err(self
+                .source
+                .error(span, format!("conditions nest deeper than {MAX_DEPTH} levels")));
+        }
+        let cond = doc.get_ref();
+        let kinds = [
+            cond.all.is_some(),
+            cond.any.is_some(),
+            cond.not.is_some(),
+            cond.field.is_some(),
+            cond.history.is_some(),
+        ];
+        if kinds.iter().filter(|present| **present).count() != 1 {
+            let reason = "a condition needs exactly one of: all, any, not, field (with an operator), history";
+            return Err(self.source.error(span, reason));
+        }
+        if let Some(parts) = &cond.all {
+            return Ok(Condition::All(self.conditions(parts, depth)?));
+        }
+        if let Some(parts) = &cond.any {
+            return Ok(Condition::Any(self.conditions(parts, depth)?));
+        }
+        if let Some(part) = &cond.not {
+            return Ok(Condition::Not(Box::new(self.condition(part, depth + 1)?)));
+        }
+        if let Some(history) = &cond.history {
+            return self.history(history);
+        }
+        match &cond.field {
+            Some(field) => self.field_condition(field, cond, span),
+            None => Err(self.source.error(span, "condition has no field")),
+        }
+    }
+
+    fn conditions(&mut self, parts: &[Spanned<ConditionDoc>], depth: usize) -> Result<Vec<Condition>> {
+        parts.iter().map(|part| self.condition(part, depth + 1)).collect()
+    }
+
+    fn field_condition(
+        &mut self,
+        field_name: &Spanned<String>,
+        cond: &ConditionDoc,
+        span: std::ops::Range<usize>,
+    ) -> Result<Condition> {
+        let field = Field::parse(field_name.get_ref()).ok_or_else(|| {
+            let reason = format!(
+                "unknown field {:?}; expected one of {}",
+                field_name.get_ref(),
+                Field::NAMES
+            );
+            self.source.error(field_name.span(), reason)
+        })?;
+        let test = self.value_test(&field, cond, span)?;
+        let target = match field {
+            Field::Subject => Some(TextTarget::Subject),
+            Field::Body => Some(TextTarget::Body),
+            Field::Text => Some(TextTarget::Either),
+            _ => None,
+        };
+        match (target, &test) {
+            (Some(target), ValueTest::Contains(_) | ValueTest::AnyOf(_) | ValueTest::Regex(_)) => {
+                Ok(self.scanned(field, test, target))
+            }
+            _ => Ok(Condition::Value { field, test }),
+        }
+    }
+
+    /// Registers a text condition with the scanner.
+    fn scanned(&mut self, field: Field, test: ValueTest, target: TextTarget) -> Condition {
+        let index = self.scanner.new_condition();
+        match &test {
+            ValueTest::Contains(needle) => self.scanner.add_literal(index, needle, false, target),
+            ValueTest::AnyOf(words) => {
+                for word in words {
+                    self.scanner.add_literal(index, word, true, target);
+                }
+            }
+            ValueTest::Regex(regex) => self.scanner.add_regex(index, regex.as_str(), target),
+            _ => {}
+        }
+        self.text_tests.push((field, test));
+        Condition::Scanned(index)
+    }
+
+    fn value_test(
+        &self,
+        field: &Field,
+        cond: &ConditionDoc,
+        span: std::ops::Range<usize>,
+    ) -> Result<ValueTest> {
+        let operators = [
+            cond.contains.is_some(),
+            cond.any_of.is_some(),
+            cond.regex.is_some(),
+            cond.equals.is_some(),
+            cond.one_of.is_some(),
+        ];
+        if operators.iter().filter(|present| **present).count() != 1 {
+            let reason =
+                "a field condition needs exactly one operator: contains, any_of, regex, equals or in";
+            return Err(self.source.error(span, reason));
+        }
+        if let Some(needle) = &cond.contains {
+            return Ok(ValueTest::Contains(
+                self.literal(needle.get_ref(), needle.span())?,
+            ));
+        }
+        if let Some(words) = &cond.any_of {
+            return Ok(ValueTest::AnyOf(self.literals(words)?));
+        }
+        if let Some(pattern) = &cond.regex {
+            let regex = Regex::new(pattern.get_ref())
+                .map_err(|err| self.source.error(pattern.span(), format!("bad regex: {err}")))?;
+            return Ok(ValueTest::Regex(regex));
+        }
+        let (values, span) = match (&cond.equals, &cond.one_of) {
+            (Some(value), _) => (vec![value.get_ref().clone()], value.span()),
+            (None, Some(values)) => (values.get_ref().clone(), values.span()),
+            (None, None) => return Err(self.source.error(span, "missing operator")),
+        };
+        if *field == Field::Channel {
+            self.check_channels(&values, span.clone())?;
+        }
+        let folded: Vec<String> = values.iter().map(|value| fold(value)).collect();
+        Ok(match (field, cond.equals.is_some()) {
+            (Field::Language, _) => ValueTest::LanguageIn(folded),
+            (_, true) => ValueTest::Equals(folded.into_iter().next().unwrap_or_default()),
+            (_, false) => ValueTest::In(folded),
+        })
+    }
+
+    fn literal(&self, text: &str, span: std::ops::Range<usize>) -> Result<String> {
+        if text.trim().is_empty() {
+            return Err(self.source.error(span, "empty text to match"));
+        }
+        Ok(fold(text))
+    }
+
+    fn literals(&self, words: &Spanned<Vec<String>>) -> Result<Vec<String>> {
+        if words.get_ref().is_empty() {
+            return Err(self
+                .source
+                .error(words.span(), "any_of needs at least one keyword"));
+        }
+        words
+            .get_ref()
+            .iter()
+            .map(|word| self.literal(word, words.span()))
+            .collect()
+    }
+
+    fn check_channels(&self, values: &[String], span: std::ops::Range<usize>) -> Result<()> {
+        for value in values {
+            if !Channel::ALL
+                .iter()
+                .any(|(_, name)| name.eq_ignore_ascii_case(value))
+            {
+                let names: Vec<_> = Channel::ALL.iter().map(|(_, name)| *name).collect();
+                let reason = format!("unknown channel {value:?}; expected one of {}", names.join(", "));
+                return Err(self.source.error(span, reason));
+            }
+        }
+        Ok(())
+    }
+
+    fn history(&self, doc: &Spanned<HistoryDoc>) -> Result<Condition> {
+        let history = doc.get_ref();
+        if history.at_least.is_none() && history.at_most.is_none() {
+            return Err(self.source.error(doc.span(), "history needs at_least or at_most"));
+        }
+        Ok(Condition::History(HistoryTest {
+            within_days: history.within_days,
+            side: history.side.as_ref().map(|s| self.side(s)).transpose()?,
+            category: history.category.clone(),
+            open: history.open,
+            at_least: history.at_least,
+            at_most: history.at_most,
+        }))
+    }
+}
+
+fn is_valid_queue_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    first_ok
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A version derived from the file's content, for files that declare none.
+fn content_version(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+    format!("sha256:{hex}")
+}

@@ -1,0 +1,212 @@
+//! Compiled conditions and how they are evaluated against one ticket.
+
+use regex::Regex;
+
+use super::scanner::Hits;
+use super::text::{contains_word, fold};
+use crate::clock::UnixMicros;
+use crate::ticket::{Side, TicketInput};
+
+/// A ticket field a condition can test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Field {
+    Subject,
+    Body,
+    /// Subject or body.
+    Text,
+    Channel,
+    Tier,
+    Language,
+    Source,
+    CustomerId,
+    /// Holds when any tag passes.
+    Tags,
+    /// `attributes.<key>`; absent attributes never pass.
+    Attribute(String),
+}
+
+impl Field {
+    /// Field names as rule files spell them.
+    pub(crate) const NAMES: &'static str =
+        "subject, body, text, channel, tier, language, source, customer_id, tags, attributes.<key>";
+
+    pub(crate) fn parse(name: &str) -> Option<Field> {
+        let field = match name {
+            "subject" => Field::Subject,
+            "body" => Field::Body,
+            "text" => Field::Text,
+            "channel" => Field::Channel,
+            "tier" | "customer.tier" => Field::Tier,
+            "language" => Field::Language,
+            "source" => Field::Source,
+            "customer_id" | "customer.id" => Field::CustomerId,
+            "tags" => Field::Tags,
+            other => {
+                let key = other.strip_prefix("attributes.")?;
+                if key.is_empty() {
+                    return None;
+                }
+                Field::Attribute(key.to_string())
+            }
+        };
+        Some(field)
+    }
+
+    /// True when any of the field's values passes `test`.
+    fn any_value(&self, input: &TicketInput, test: impl Fn(&str) -> bool) -> bool {
+        match self {
+            Field::Subject => test(&input.subject),
+            Field::Body => test(&input.body),
+            Field::Text => test(&input.subject) || test(&input.body),
+            Field::Channel => test(input.channel.name()),
+            Field::Tier => test(&input.customer.tier),
+            Field::Language => test(&input.language),
+            Field::Source => test(&input.source),
+            Field::CustomerId => test(&input.customer.id),
+            Field::Tags => input.tags.iter().any(|tag| test(tag)),
+            Field::Attribute(key) => input.attributes.get(key).is_some_and(|value| test(value)),
+        }
+    }
+}
+
+/// A test on one value of a field. Literals are stored case-folded.
+#[derive(Debug, Clone)]
+pub(crate) enum ValueTest {
+    Contains(String),
+    AnyOf(Vec<String>),
+    Regex(Regex),
+    Equals(String),
+    In(Vec<String>),
+    /// Language tags: "en" also matches "en-GB".
+    LanguageIn(Vec<String>),
+}
+
+impl ValueTest {
+    pub(crate) fn holds(&self, value: &str) -> bool {
+        match self {
+            ValueTest::Contains(needle) => fold(value).contains(needle.as_str()),
+            ValueTest::AnyOf(words) => {
+                let folded = fold(value);
+                words.iter().any(|word| contains_word(&folded, word))
+            }
+            ValueTest::Regex(regex) => regex.is_match(value),
+            ValueTest::Equals(expected) => fold(value) == *expected,
+            ValueTest::In(options) => {
+                let folded = fold(value);
+                options.iter().any(|option| *option == folded)
+            }
+            ValueTest::LanguageIn(options) => {
+                let folded = fold(value);
+                let primary = folded.split(['-', '_']).next().unwrap_or("");
+                options
+                    .iter()
+                    .any(|option| *option == folded || (!option.contains('-') && option == primary))
+            }
+        }
+    }
+}
+
+/// One of the customer's earlier tickets, as history conditions see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorTicket {
+    /// When it was ingested.
+    pub ingested_at: UnixMicros,
+    /// Its side.
+    pub side: Side,
+    /// Its category.
+    pub category: String,
+    /// Whether it is still open.
+    pub open: bool,
+}
+
+/// The customer's earlier tickets, for history conditions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerHistory {
+    /// Earlier tickets, any order.
+    pub tickets: Vec<PriorTicket>,
+}
+
+/// A count of the customer's earlier tickets, compared with bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryTest {
+    pub(crate) within_days: Option<u32>,
+    pub(crate) side: Option<Side>,
+    pub(crate) category: Option<String>,
+    pub(crate) open: Option<bool>,
+    pub(crate) at_least: Option<u32>,
+    pub(crate) at_most: Option<u32>,
+}
+
+impl HistoryTest {
+    fn holds(&self, history: &CustomerHistory, now: UnixMicros) -> bool {
+        let since = self
+            .within_days
+            .map(|days| UnixMicros(now.0.saturating_sub(i64::from(days) * 86_400_000_000)));
+        let count = history
+            .tickets
+            .iter()
+            .filter(|ticket| since.is_none_or(|since| ticket.ingested_at >= since))
+            .filter(|ticket| self.side.is_none_or(|side| ticket.side == side))
+            .filter(|ticket| self.category.as_ref().is_none_or(|c| ticket.category == *c))
+            .filter(|ticket| self.open.is_none_or(|open| ticket.open == open))
+            .count();
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        self.at_least.is_none_or(|min| count >= min) && self.at_most.is_none_or(|max| count <= max)
+    }
+}
+
+/// A compiled condition tree.
+#[derive(Debug, Clone)]
+pub(crate) enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    /// A text condition answered by the scanner (index into its hits).
+    Scanned(usize),
+    /// A test evaluated directly on the field's values.
+    Value {
+        field: Field,
+        test: ValueTest,
+    },
+    History(HistoryTest),
+}
+
+/// Everything a condition may look at for one ticket.
+pub(crate) struct Facts<'a> {
+    pub(crate) input: &'a TicketInput,
+    pub(crate) history: &'a CustomerHistory,
+    pub(crate) now: UnixMicros,
+    /// Answers `Scanned` conditions.
+    pub(crate) scanned: &'a dyn Fn(usize) -> bool,
+}
+
+impl Condition {
+    pub(crate) fn holds(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::All(parts) => parts.iter().all(|part| part.holds(facts)),
+            Condition::Any(parts) => parts.iter().any(|part| part.holds(facts)),
+            Condition::Not(part) => !part.holds(facts),
+            Condition::Scanned(index) => (facts.scanned)(*index),
+            Condition::Value { field, test } => field.any_value(facts.input, |v| test.holds(v)),
+            Condition::History(test) => test.holds(facts.history, facts.now),
+        }
+    }
+}
+
+/// Answers scanned conditions from the scanner's hits.
+pub(crate) fn from_hits(hits: &Hits) -> impl Fn(usize) -> bool + '_ {
+    move |index| hits.get(index)
+}
+
+/// Answers scanned conditions by testing each one directly: the reference
+/// evaluator the scanner must agree with.
+pub(crate) fn by_direct_test<'a>(
+    tests: &'a [(Field, ValueTest)],
+    input: &'a TicketInput,
+) -> impl Fn(usize) -> bool + 'a {
+    move |index| {
+        tests
+            .get(index)
+            .is_some_and(|(field, test)| field.any_value(input, |v| test.holds(v)))
+    }
+}

@@ -1,0 +1,124 @@
+//! The rule file as written: TOML deserialized into plain structs that keep
+//! source spans, so the compiler can point at the line of a bad value.
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+/// A whole rule file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFileDoc {
+    /// Version stamped on every classification; a content hash when absent.
+    pub version: Option<String>,
+    /// Queue for tickets no rule routed.
+    pub default_queue: Spanned<String>,
+    /// Priority for tickets no rule prioritised; "normal" when absent.
+    pub default_priority: Option<Spanned<String>>,
+    /// The queues rules may route to.
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<Spanned<QueueDoc>>,
+    /// The rules, evaluated in order.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Spanned<RuleDoc>>,
+}
+
+/// A `[[queue]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueDoc {
+    /// Queue name: lower-case letters, digits, `_` and `-`.
+    pub name: Spanned<String>,
+    /// What the queue is for.
+    #[serde(default)]
+    pub description: String,
+    /// First-response target for tickets in this queue.
+    pub first_response_minutes: Option<u32>,
+    /// Where a ticket goes when it breaches its deadline.
+    pub escalate_to: Option<Spanned<String>>,
+    /// Priority a breaching ticket is raised to; one step up when absent.
+    pub escalate_priority: Option<Spanned<String>>,
+}
+
+/// A `[[rule]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    /// Unique id, stamped on classifications it fires in.
+    pub id: Spanned<String>,
+    /// What the rule is for.
+    #[serde(default)]
+    pub description: String,
+    /// When the rule fires.
+    pub when: Spanned<ConditionDoc>,
+    /// What it does when it fires.
+    pub then: Spanned<ActionsDoc>,
+    /// Stop evaluating later rules once this one fires.
+    #[serde(default)]
+    pub stop: bool,
+}
+
+/// A condition: a group (`all`, `any`, `not`), a field test (`field` plus
+/// one operator), or a customer-history test (`history`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionDoc {
+    /// Every sub-condition holds.
+    pub all: Option<Vec<Spanned<ConditionDoc>>>,
+    /// At least one sub-condition holds.
+    pub any: Option<Vec<Spanned<ConditionDoc>>>,
+    /// The sub-condition does not hold.
+    pub not: Option<Box<Spanned<ConditionDoc>>>,
+    /// The ticket field tested.
+    pub field: Option<Spanned<String>>,
+    /// Case-insensitive substring.
+    pub contains: Option<Spanned<String>>,
+    /// Case-insensitive whole-word keywords or phrases; any one suffices.
+    pub any_of: Option<Spanned<Vec<String>>>,
+    /// Regular expression (Rust `regex` syntax).
+    pub regex: Option<Spanned<String>>,
+    /// Case-insensitive equality with the whole value.
+    pub equals: Option<Spanned<String>>,
+    /// Case-insensitive equality with any of the values.
+    #[serde(rename = "in")]
+    pub one_of: Option<Spanned<Vec<String>>>,
+    /// A test on the customer's earlier tickets.
+    pub history: Option<Spanned<HistoryDoc>>,
+}
+
+/// A `history = { ... }` test: counts the customer's earlier tickets that
+/// pass the filters and compares the count.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryDoc {
+    /// Only tickets ingested within this many days.
+    pub within_days: Option<u32>,
+    /// Only tickets on this side.
+    pub side: Option<Spanned<String>>,
+    /// Only tickets with this category.
+    pub category: Option<String>,
+    /// Only open (true) or completed (false) tickets.
+    pub open: Option<bool>,
+    /// Holds when the count is at least this.
+    pub at_least: Option<u32>,
+    /// Holds when the count is at most this.
+    pub at_most: Option<u32>,
+}
+
+/// A rule's `then` table.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsDoc {
+    /// "reactive", "proactive" or "unclassified".
+    pub side: Option<Spanned<String>>,
+    /// Category name.
+    pub category: Option<String>,
+    /// Destination queue; must be declared.
+    pub queue: Option<Spanned<String>>,
+    /// "urgent", "high", "normal" or "low".
+    pub priority: Option<Spanned<String>>,
+    /// Tags to add.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// First-response deadline, overriding the queue's.
+    pub first_response_minutes: Option<u32>,
+}

@@ -1,0 +1,229 @@
+//! The rule engine: rule files (TOML) compiled into a [`RuleSet`] that
+//! classifies tickets into a side, category, queue and priority.
+//!
+//! - `format`: the file as written, with source spans;
+//! - `compile`: validation and compilation, errors with file:line:column;
+//! - `scanner`: one pass over subject and body for all text conditions;
+//! - `condition`: compiled condition trees and their evaluation;
+//! - `text`: case folding and whole-word matching shared by both paths.
+//!
+//! Rules run top to bottom. Every rule whose condition holds *fires*: it
+//! sets the side, category, queue, priority and deadline it names (a later
+//! rule overrides an earlier one) and adds its tags. A rule with
+//! `stop = true` ends evaluation when it fires.
+
+mod compile;
+mod condition;
+mod error;
+mod format;
+mod scanner;
+mod text;
+
+use std::path::Path;
+
+pub use condition::{CustomerHistory, PriorTicket};
+pub use error::RuleError;
+
+use crate::clock::UnixMicros;
+use crate::ticket::{Classification, Priority, Side, TicketInput};
+use condition::{Condition, Facts, Field, ValueTest};
+
+/// The rule set shipped in the binary, used when no `--rules` file is given.
+pub const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
+
+/// The name the embedded default rule set has in messages.
+pub const DEFAULT_RULES_NAME: &str = "<embedded rules/default.toml>";
+
+/// A queue declared by a rule set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    /// Queue name.
+    pub name: String,
+    /// What the queue is for.
+    pub description: String,
+    /// First-response target for tickets routed here.
+    pub first_response_minutes: Option<u32>,
+    /// Where breaching tickets move.
+    pub escalate_to: Option<String>,
+    /// Priority breaching tickets are raised to (one step up when unset).
+    pub escalate_priority: Option<Priority>,
+}
+
+/// What a rule does when it fires.
+#[derive(Debug, Clone, Default)]
+struct Actions {
+    side: Option<Side>,
+    category: Option<String>,
+    queue: Option<String>,
+    priority: Option<Priority>,
+    add_tags: Vec<String>,
+    first_response_minutes: Option<u32>,
+}
+
+impl Actions {
+    fn is_empty(&self) -> bool {
+        self.side.is_none()
+            && self.category.is_none()
+            && self.queue.is_none()
+            && self.priority.is_none()
+            && self.add_tags.is_empty()
+            && self.first_response_minutes.is_none()
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    id: String,
+    #[allow(dead_code)] // kept for explain and listing tools
+    description: String,
+    condition: Condition,
+    actions: Actions,
+    stop: bool,
+}
+
+/// A compiled, validated rule set. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct RuleSet {
+    version: String,
+    source: String,
+    queues: Vec<QueueSpec>,
+    default_queue: String,
+    default_priority: Priority,
+    rules: Vec<Rule>,
+    scanner: scanner::Scanner,
+    /// The direct test behind each scanned condition, for the reference path.
+    text_tests: Vec<(Field, ValueTest)>,
+}
+
+impl RuleSet {
+    /// Compiles rule-file text; `file` names it in error messages.
+    pub fn parse(file: &str, text: &str) -> Result<RuleSet, RuleError> {
+        compile::compile(file, text)
+    }
+
+    /// Reads and compiles a rule file.
+    pub fn load(path: &Path) -> Result<RuleSet, RuleError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// The shipped default rule set.
+    pub fn default_rules() -> Result<RuleSet, RuleError> {
+        Self::parse(DEFAULT_RULES_NAME, DEFAULT_RULES)
+    }
+
+    /// The version stamped on classifications.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Where the rules came from (a path, or the embedded name).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Declared queues, in declaration order.
+    pub fn queues(&self) -> &[QueueSpec] {
+        &self.queues
+    }
+
+    /// A declared queue by name.
+    pub fn queue(&self, name: &str) -> Option<&QueueSpec> {
+        self.queues.iter().find(|queue| queue.name == name)
+    }
+
+    /// How many rules the set has.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Classifies a ticket: scans its texts once, then runs the rules.
+    pub fn classify(
+        &self,
+        input: &TicketInput,
+        history: &CustomerHistory,
+        now: UnixMicros,
+    ) -> Classification {
+        let hits = self.scanner.scan(&input.subject, &input.body);
+        let scanned = condition::from_hits(&hits);
+        self.run_rules(&Facts {
+            input,
+            history,
+            now,
+            scanned: &scanned,
+        })
+    }
+
+    /// Classifies a ticket by testing every condition on its own, rule by
+    /// rule: the slow reference the scanner is checked and benchmarked against.
+    pub fn classify_reference(
+        &self,
+        input: &TicketInput,
+        history: &CustomerHistory,
+        now: UnixMicros,
+    ) -> Classification {
+        let scanned = condition::by_direct_test(&self.text_tests, input);
+        self.run_rules(&Facts {
+            input,
+            history,
+            now,
+            scanned: &scanned,
+        })
+    }
+
+    fn run_rules(&self, facts: &Facts<'_>) -> Classification {
+        let mut result = Classification {
+            side: Side::Unclassified,
+            queue: self.default_queue.clone(),
+            priority: self.default_priority,
+            rules_version: self.version.clone(),
+            ..Classification::default()
+        };
+        let mut deadline_minutes = None;
+        for rule in &self.rules {
+            if !rule.condition.holds(facts) {
+                continue;
+            }
+            apply(&rule.actions, &mut result, &mut deadline_minutes);
+            result.rule_ids.push(rule.id.clone());
+            if rule.stop {
+                break;
+            }
+        }
+        let queue_minutes = self
+            .queue(&result.queue)
+            .and_then(|queue| queue.first_response_minutes);
+        result.first_response_seconds = deadline_minutes
+            .or(queue_minutes)
+            .map(|minutes| minutes.saturating_mul(60));
+        result
+    }
+}
+
+fn apply(actions: &Actions, result: &mut Classification, deadline_minutes: &mut Option<u32>) {
+    if let Some(side) = actions.side {
+        result.side = side;
+    }
+    if let Some(category) = &actions.category {
+        result.category.clone_from(category);
+    }
+    if let Some(queue) = &actions.queue {
+        result.queue.clone_from(queue);
+    }
+    if let Some(priority) = actions.priority {
+        result.priority = priority;
+    }
+    if let Some(minutes) = actions.first_response_minutes {
+        *deadline_minutes = Some(minutes);
+    }
+    for tag in &actions.add_tags {
+        if !result.tags.contains(tag) {
+            result.tags.push(tag.clone());
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Builds the running service from a [`Config`]: opens the store, loads the
+//! rules, and serves gRPC (triage, health, reflection) until shutdown, with
+//! the maintenance loop (lease expiry, escalation) alongside.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::app::App;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::pb::triage_service_server::TriageServiceServer;
+use crate::rules::RuleError;
+use crate::service::TriageApi;
+use crate::shutdown::{self, Shutdown};
+use crate::store::{Store, StoreError};
+
+/// The API's file descriptor set, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage_descriptor.bin"));
+
+/// Why the server could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The rule set was rejected.
+    #[error("cannot load rules: {0}")]
+    Rules(#[from] RuleError),
+    /// The store could not be opened.
+    #[error("cannot open store: {0}")]
+    Store(#[from] StoreError),
+    /// gRPC transport failure.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Opens the store and loads the rules named by `config`.
+pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, ServerError> {
+    let rules = config.load_rules()?;
+    let store = Store::open(&config.data_dir, config.store)?;
+    tracing::info!(
+        rules = rules.source(),
+        version = rules.version(),
+        rule_count = rules.rule_count(),
+        data_dir = %config.data_dir.display(),
+        tickets = store.ticket_count(),
+        "triage ready"
+    );
+    Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))
+}
+
+/// Serves `app` on `listener` until `stop` resolves, then drains: stops
+/// accepting, ends watch streams, finishes requests in flight, and makes
+/// every write durable.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    maintenance_interval: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (trigger, shutdown) = shutdown::channel();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<TriageServiceServer<TriageApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let max_message = app.limits().max_body_bytes.saturating_add(1024 * 1024);
+    let api = TriageServiceServer::new(TriageApi::new(Arc::clone(&app), shutdown.clone()))
+        .max_decoding_message_size(max_message);
+    let maintenance = tokio::spawn(maintain(Arc::clone(&app), maintenance_interval, shutdown));
+    let drain = async move {
+        stop.await;
+        tracing::info!("shutting down: draining requests");
+        health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
+        trigger.fire();
+    };
+    let served = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(api)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .await;
+    if let Err(err) = maintenance.await {
+        tracing::error!(error = %err, "maintenance task failed");
+    }
+    app.store().sync().await?;
+    served?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Expires leases and escalates breached deadlines every `interval`.
+async fn maintain(app: Arc<App>, interval: Duration, mut shutdown: Shutdown) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            _ = ticks.tick() => {}
+        }
+        match app.run_maintenance().await {
+            Ok(0) => {}
+            Ok(changed) => tracing::debug!(changed, "maintenance changed tickets"),
+            Err(err) => tracing::error!(error = %err, "maintenance failed"),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Conversion between the API's messages and the domain's types, in one
+//! place. Incoming values are checked here; errors name the request field.
+
+use prost_types::Timestamp;
+
+use crate::app::QueueOverview;
+use crate::clock::UnixMicros;
+use crate::error::Error;
+use crate::events::{QueueEvent, QueueEventKind};
+use crate::pb;
+use crate::ticket::{
+    Channel, Classification, Customer, HistoryEntry, Priority, Side, Ticket, TicketId, TicketInput,
+    TicketState,
+};
+
+/// Checks and converts an incoming ticket; `field` prefixes error field names.
+pub(crate) fn ticket_input(input: Option<pb::TicketInput>) -> Result<TicketInput, Error> {
+    let input = input.ok_or_else(|| Error::invalid("ticket", "is required"))?;
+    let customer = input.customer.unwrap_or_default();
+    Ok(TicketInput {
+        external_id: input.external_id,
+        source: input.source,
+        channel: channel(input.channel)?,
+        subject: input.subject,
+        body: input.body,
+        customer: Customer {
+            id: customer.id,
+            tier: customer.tier,
+            email: customer.email,
+        },
+        language: input.language,
+        tags: input.tags,
+        created_at: input
+            .created_at
+            .map(|at| micros("ticket.created_at", &at))
+            .transpose()?,
+        attributes: input.attributes.into_iter().collect(),
+    })
+}
+
+fn channel(value: i32) -> Result<Channel, Error> {
+    let channel = pb::Channel::try_from(value)
+        .map_err(|_| Error::invalid("ticket.channel", format!("unknown value {value}")))?;
+    Ok(match channel {
+        pb::Channel::Unspecified => Channel::Unspecified,
+        pb::Channel::Email => Channel::Email,
+        pb::Channel::Chat => Channel::Chat,
+        pb::Channel::Phone => Channel::Phone,
+        pb::Channel::Social => Channel::Social,
+        pb::Channel::Web => Channel::Web,
+        pb::Channel::Internal => Channel::Internal,
+    })
+}
+
+fn channel_to_proto(channel: Channel) -> pb::Channel {
+    match channel {
+        Channel::Unspecified => pb::Channel::Unspecified,
+        Channel::Email => pb::Channel::Email,
+        Channel::Chat => pb::Channel::Chat,
+        Channel::Phone => pb::Channel::Phone,
+        Channel::Social => pb::Channel::Social,
+        Channel::Web => pb::Channel::Web,
+        Channel::Internal => pb::Channel::Internal,
+    }
+}
+
+/// Range of timestamps accepted: years 0001 to 9999, as protobuf defines.
+const MIN_SECONDS: i64 = -62_135_596_800;
+const MAX_SECONDS: i64 = 253_402_300_799;
+
+fn micros(field: &str, at: &Timestamp) -> Result<UnixMicros, Error> {
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&at.seconds) || !(0..1_000_000_000).contains(&at.nanos) {
+        return Err(Error::invalid(field, "is not a valid timestamp"));
+    }
+    Ok(UnixMicros(at.seconds * 1_000_000 + i64::from(at.nanos / 1_000)))
+}
+
+fn timestamp(at: UnixMicros) -> Timestamp {
+    Timestamp {
+        seconds: at.0.div_euclid(1_000_000),
+        nanos: i32::try_from(at.0.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
+    }
+}
+
+/// Parses a ticket id from request field `field`.
+pub(crate) fn ticket_id(field: &str, text: &str) -> Result<TicketId, Error> {
+    if text.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    TicketId::parse(text)
+        .ok_or_else(|| Error::invalid(field, format!("{text:?} is not a ticket id (tkt_<number>)")))
+}
+
+/// Checks that a required text field is present.
+pub(crate) fn required<'a>(field: &str, text: &'a str) -> Result<&'a str, Error> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    Ok(text)
+}
+
+fn side_to_proto(side: Side) -> pb::Side {
+    match side {
+        Side::Reactive => pb::Side::Reactive,
+        Side::Proactive => pb::Side::Proactive,
+        Side::Unclassified => pb::Side::Unclassified,
+    }
+}
+
+fn priority_to_proto(priority: Priority) -> pb::Priority {
+    match priority {
+        Priority::Urgent => pb::Priority::Urgent,
+        Priority::High => pb::Priority::High,
+        Priority::Normal => pb::Priority::Normal,
+        Priority::Low => pb::Priority::Low,
+    }
+}
+
+/// A classification for the API.
+pub(crate) fn classification(classification: Classification) -> pb::Classification {
+    pb::Classification {
+        side: side_to_proto(classification.side).into(),
+        category: classification.category,
+        queue: classification.queue,
+        priority: priority_to_proto(classification.priority).into(),
+        tags: classification.tags,
+        rule_ids: classification.rule_ids,
+        rules_version: classification.rules_version,
+        first_response_seconds: classification.first_response_seconds.unwrap_or(0),
+    }
+}
+
+fn input_to_proto(input: TicketInput) -> pb::TicketInput {
+    pb::TicketInput {
+        external_id: input.external_id,
+        source: input.source,
+        channel: channel_to_proto(input.channel).into(),
+        subject: input.subject,
+        body: input.body,
+        customer: Some(pb::Customer {
+            id: input.customer.id,
+            tier: input.customer.tier,
+            email: input.customer.email,
+        }),
+        language: input.language,
+        tags: input.tags,
+        created_at: input.created_at.map(timestamp),
+        attributes: input.attributes.into_iter().collect(),
+    }
+}
+
+fn history_to_proto(entry: HistoryEntry) -> pb::HistoryEntry {
+    pb::HistoryEntry {
+        at: Some(timestamp(entry.at)),
+        actor: entry.actor,
+        action: entry.action,
+        detail: entry.detail,
+    }
+}
+
+/// A stored ticket for the API.
+pub(crate) fn ticket(ticket: Ticket) -> pb::Ticket {
+    let (state, lease) = match ticket.state {
+        TicketState::Queued => (pb::TicketState::Queued, None),
+        TicketState::Claimed(lease) => (
+            pb::TicketState::Claimed,
+            Some(pb::Lease {
+                agent_id: lease.agent_id,
+                token: lease.token,
+                expires_at: Some(timestamp(lease.expires_at)),
+            }),
+        ),
+        TicketState::Completed => (pb::TicketState::Completed, None),
+    };
+    pb::Ticket {
+        id: ticket.id.to_string(),
+        input: Some(input_to_proto(ticket.input)),
+        classification: Some(classification(ticket.classification)),
+        state: state.into(),
+        ingested_at: Some(timestamp(ticket.ingested_at)),
+        lease,
+        claim_count: ticket.claim_count,
+        first_response_due: ticket.first_response_due.map(timestamp),
+        escalated: ticket.escalated,
+        history: ticket.history.into_iter().map(history_to_proto).collect(),
+        resolution: ticket.resolution,
+    }
+}
+
+/// A queue summary for the API, aged at `now`.
+pub(crate) fn queue_summary(queue: QueueOverview, now: UnixMicros) -> pb::QueueSummary {
+    pb::QueueSummary {
+        name: queue.name,
+        depth: queue.stats.depth,
+        oldest_age_seconds: queue
+            .stats
+            .oldest_enqueued_at
+            .map_or(0, |at| now.seconds_since(at)),
+        leased: queue.stats.leased,
+        breached: queue.stats.breached,
+        at_risk: queue.stats.at_risk,
+        description: queue.description,
+    }
+}
+
+/// A queue event for watchers.
+pub(crate) fn queue_event(event: QueueEvent) -> pb::WatchQueueResponse {
+    let kind = match event.kind {
+        QueueEventKind::Added => pb::QueueEventKind::Added,
+        QueueEventKind::Claimed => pb::QueueEventKind::Claimed,
+        QueueEventKind::Released => pb::QueueEventKind::Released,
+        QueueEventKind::Completed => pb::QueueEventKind::Completed,
+        QueueEventKind::TransferredOut => pb::QueueEventKind::TransferredOut,
+        QueueEventKind::Escalated => pb::QueueEventKind::Escalated,
+        QueueEventKind::LeaseExpired => pb::QueueEventKind::LeaseExpired,
+    };
+    pb::WatchQueueResponse {
+        kind: kind.into(),
+        ticket_id: event.ticket_id.to_string(),
+        queue: event.queue,
+        at: Some(timestamp(event.at)),
+        missed: 0,
+    }
+}
+
+/// The event that tells a watcher it missed `missed` events.
+pub(crate) fn lagged(queue: &str, missed: u64, now: UnixMicros) -> pb::WatchQueueResponse {
+    pb::WatchQueueResponse {
+        kind: pb::QueueEventKind::Lagged.into(),
+        ticket_id: String::new(),
+        queue: queue.to_string(),
+        at: Some(timestamp(now)),
+        missed,
+    }
+}

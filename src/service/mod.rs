@@ -1,0 +1,250 @@
+//! gRPC handlers for `triage.v1.TriageService`. Each one validates the
+//! request, calls the domain ([`App`]), and maps the result; errors become
+//! statuses through `From<Error> for Status` in one place.
+
+mod convert;
+mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use crate::app::App;
+use crate::error::Error;
+use crate::pb;
+use crate::shutdown::Shutdown;
+use crate::store::QueueCursor;
+
+/// Default and largest page sizes for listings.
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 500;
+/// Default and longest leases, in seconds.
+const DEFAULT_LEASE_SECONDS: u32 = 300;
+const MAX_LEASE_SECONDS: u32 = 86_400;
+/// Longest a `ClaimNext` may wait for a ticket, in seconds.
+const MAX_CLAIM_WAIT_SECONDS: u32 = 60;
+
+/// The `TriageService` implementation.
+#[derive(Debug, Clone)]
+pub struct TriageApi {
+    app: Arc<App>,
+    shutdown: Shutdown,
+}
+
+impl TriageApi {
+    /// Handlers over `app`; open watch streams end when `shutdown` fires.
+    pub fn new(app: Arc<App>, shutdown: Shutdown) -> Self {
+        Self { app, shutdown }
+    }
+}
+
+fn page_size(requested: u32) -> usize {
+    let size = match requested {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    };
+    usize::try_from(size).unwrap_or(50)
+}
+
+fn lease_seconds(requested: u32) -> Result<u32, Error> {
+    match requested {
+        0 => Ok(DEFAULT_LEASE_SECONDS),
+        n if n <= MAX_LEASE_SECONDS => Ok(n),
+        n => Err(Error::invalid(
+            "lease_seconds",
+            format!("{n} is over the maximum of {MAX_LEASE_SECONDS}"),
+        )),
+    }
+}
+
+fn page_cursor(token: &str) -> Result<Option<QueueCursor>, Error> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    QueueCursor::from_token(token).map(Some).ok_or_else(|| {
+        Error::invalid(
+            "page_token",
+            "is not a token from a previous ListTickets response",
+        )
+    })
+}
+
+fn ticket_response(ticket: crate::ticket::Ticket) -> Option<pb::Ticket> {
+    Some(convert::ticket(ticket))
+}
+
+#[tonic::async_trait]
+impl pb::triage_service_server::TriageService for TriageApi {
+    async fn ingest_ticket(
+        &self,
+        request: Request<pb::IngestTicketRequest>,
+    ) -> Result<Response<pb::IngestTicketResponse>, Status> {
+        let input = convert::ticket_input(request.into_inner().ticket)?;
+        let ingested = self.app.ingest(input).await?;
+        Ok(Response::new(pb::IngestTicketResponse {
+            ticket: ticket_response(ingested.ticket),
+            created: ingested.created,
+        }))
+    }
+
+    async fn classify_ticket(
+        &self,
+        request: Request<pb::ClassifyTicketRequest>,
+    ) -> Result<Response<pb::ClassifyTicketResponse>, Status> {
+        let input = convert::ticket_input(request.into_inner().ticket)?;
+        let classification = self.app.classify(&input)?;
+        Ok(Response::new(pb::ClassifyTicketResponse {
+            classification: Some(convert::classification(classification)),
+        }))
+    }
+
+    async fn get_ticket(
+        &self,
+        request: Request<pb::GetTicketRequest>,
+    ) -> Result<Response<pb::GetTicketResponse>, Status> {
+        let id = convert::ticket_id("ticket_id", &request.into_inner().ticket_id)?;
+        let ticket = self.app.ticket(id)?;
+        Ok(Response::new(pb::GetTicketResponse {
+            ticket: ticket_response(ticket),
+        }))
+    }
+
+    async fn list_queues(
+        &self,
+        _: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        let now = self.app.now();
+        let queues = self.app.queues()?;
+        Ok(Response::new(pb::ListQueuesResponse {
+            queues: queues
+                .into_iter()
+                .map(|queue| convert::queue_summary(queue, now))
+                .collect(),
+        }))
+    }
+
+    async fn list_tickets(
+        &self,
+        request: Request<pb::ListTicketsRequest>,
+    ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        let request = request.into_inner();
+        let queue = convert::required("queue", &request.queue)?;
+        let cursor = page_cursor(&request.page_token)?;
+        let page = self
+            .app
+            .list_queue(queue, page_size(request.page_size), cursor.as_ref())?;
+        Ok(Response::new(pb::ListTicketsResponse {
+            tickets: page.tickets.into_iter().map(convert::ticket).collect(),
+            next_page_token: page.next.map(|cursor| cursor.to_token()).unwrap_or_default(),
+        }))
+    }
+
+    async fn list_customer_tickets(
+        &self,
+        request: Request<pb::ListCustomerTicketsRequest>,
+    ) -> Result<Response<pb::ListCustomerTicketsResponse>, Status> {
+        let request = request.into_inner();
+        let customer_id = convert::required("customer_id", &request.customer_id)?;
+        let tickets = self
+            .app
+            .customer_tickets(customer_id, page_size(request.page_size))?;
+        Ok(Response::new(pb::ListCustomerTicketsResponse {
+            tickets: tickets.into_iter().map(convert::ticket).collect(),
+        }))
+    }
+
+    async fn claim_next(
+        &self,
+        request: Request<pb::ClaimNextRequest>,
+    ) -> Result<Response<pb::ClaimNextResponse>, Status> {
+        let request = request.into_inner();
+        let queue = convert::required("queue", &request.queue)?;
+        let agent_id = convert::required("agent_id", &request.agent_id)?;
+        let lease = lease_seconds(request.lease_seconds)?;
+        if request.wait_seconds > MAX_CLAIM_WAIT_SECONDS {
+            let reason = format!(
+                "{} is over the maximum of {MAX_CLAIM_WAIT_SECONDS}",
+                request.wait_seconds
+            );
+            return Err(Error::invalid("wait_seconds", reason).into());
+        }
+        let wait = Duration::from_secs(u64::from(request.wait_seconds));
+        let ticket = self.app.claim_next(queue, agent_id, lease, wait).await?;
+        Ok(Response::new(pb::ClaimNextResponse {
+            ticket: ticket.map(convert::ticket),
+        }))
+    }
+
+    async fn extend_lease(
+        &self,
+        request: Request<pb::ExtendLeaseRequest>,
+    ) -> Result<Response<pb::ExtendLeaseResponse>, Status> {
+        let request = request.into_inner();
+        let id = convert::ticket_id("ticket_id", &request.ticket_id)?;
+        let token = convert::required("lease_token", &request.lease_token)?;
+        let lease = lease_seconds(request.lease_seconds)?;
+        let ticket = self.app.extend_lease(id, token, lease).await?;
+        Ok(Response::new(pb::ExtendLeaseResponse {
+            ticket: ticket_response(ticket),
+        }))
+    }
+
+    async fn release_ticket(
+        &self,
+        request: Request<pb::ReleaseTicketRequest>,
+    ) -> Result<Response<pb::ReleaseTicketResponse>, Status> {
+        let request = request.into_inner();
+        let id = convert::ticket_id("ticket_id", &request.ticket_id)?;
+        let token = convert::required("lease_token", &request.lease_token)?;
+        let ticket = self.app.release(id, token, &request.reason).await?;
+        Ok(Response::new(pb::ReleaseTicketResponse {
+            ticket: ticket_response(ticket),
+        }))
+    }
+
+    async fn complete_ticket(
+        &self,
+        request: Request<pb::CompleteTicketRequest>,
+    ) -> Result<Response<pb::CompleteTicketResponse>, Status> {
+        let request = request.into_inner();
+        let id = convert::ticket_id("ticket_id", &request.ticket_id)?;
+        let token = convert::required("lease_token", &request.lease_token)?;
+        let ticket = self.app.complete(id, token, &request.resolution).await?;
+        Ok(Response::new(pb::CompleteTicketResponse {
+            ticket: ticket_response(ticket),
+        }))
+    }
+
+    async fn transfer_ticket(
+        &self,
+        request: Request<pb::TransferTicketRequest>,
+    ) -> Result<Response<pb::TransferTicketResponse>, Status> {
+        let request = request.into_inner();
+        let id = convert::ticket_id("ticket_id", &request.ticket_id)?;
+        let token = convert::required("lease_token", &request.lease_token)?;
+        let queue = convert::required("queue", &request.queue)?;
+        let reason = convert::required("reason", &request.reason)?;
+        let ticket = self.app.transfer(id, token, queue, reason).await?;
+        Ok(Response::new(pb::TransferTicketResponse {
+            ticket: ticket_response(ticket),
+        }))
+    }
+
+    type WatchQueueStream = watch::EventStream;
+
+    async fn watch_queue(
+        &self,
+        request: Request<pb::WatchQueueRequest>,
+    ) -> Result<Response<Self::WatchQueueStream>, Status> {
+        let request = request.into_inner();
+        let queue = convert::required("queue", &request.queue)?.to_string();
+        let events = self.app.watch(&queue)?;
+        let stream = watch::forward(Arc::clone(&self.app), queue, events, self.shutdown.clone());
+        Ok(Response::new(stream))
+    }
+
+    async fn ping(&self, _: Request<pb::PingRequest>) -> Result<Response<pb::PingResponse>, Status> {
+        Ok(Response::new(pb::PingResponse {}))
+    }
+}

@@ -1,0 +1,283 @@
+//! The domain's ticket types: what integrations send, what the rules decide,
+//! and what the store keeps. Independent of gRPC and of sled.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixMicros;
+
+/// Where the customer reached the contact centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The integration did not say.
+    #[default]
+    Unspecified,
+    /// E-mail.
+    Email,
+    /// Live chat or messaging.
+    Chat,
+    /// Phone or voice.
+    Phone,
+    /// Social media.
+    Social,
+    /// Web form.
+    Web,
+    /// An internal customer (another team).
+    Internal,
+}
+
+impl Channel {
+    /// Every channel with its name as rule files spell it.
+    pub const ALL: [(Channel, &'static str); 7] = [
+        (Channel::Unspecified, "unspecified"),
+        (Channel::Email, "email"),
+        (Channel::Chat, "chat"),
+        (Channel::Phone, "phone"),
+        (Channel::Social, "social"),
+        (Channel::Web, "web"),
+        (Channel::Internal, "internal"),
+    ];
+
+    /// The name rule files use for this channel.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(channel, _)| *channel == self)
+            .map_or("unspecified", |(_, name)| name)
+    }
+}
+
+/// The half of the contact centre a ticket belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Something went wrong and the customer needs help now.
+    Reactive,
+    /// A customer-journey signal the business can act on ahead of time.
+    Proactive,
+    /// No rule decided; a person should look.
+    #[default]
+    Unclassified,
+}
+
+impl Side {
+    /// Parses the spelling used in rule files.
+    pub fn parse(text: &str) -> Option<Side> {
+        match text {
+            "reactive" => Some(Side::Reactive),
+            "proactive" => Some(Side::Proactive),
+            "unclassified" => Some(Side::Unclassified),
+            _ => None,
+        }
+    }
+}
+
+/// The order of work in a queue; `Urgent` sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Drop everything.
+    Urgent,
+    /// Before normal work.
+    High,
+    /// The default.
+    #[default]
+    Normal,
+    /// When there is time.
+    Low,
+}
+
+impl Priority {
+    /// Parses the spelling used in rule files.
+    pub fn parse(text: &str) -> Option<Priority> {
+        match text {
+            "urgent" => Some(Priority::Urgent),
+            "high" => Some(Priority::High),
+            "normal" => Some(Priority::Normal),
+            "low" => Some(Priority::Low),
+            _ => None,
+        }
+    }
+
+    /// Sort rank: 0 for urgent, 3 for low.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// The priority from a sort rank, if valid.
+    pub fn from_rank(rank: u8) -> Option<Priority> {
+        [Priority::Urgent, Priority::High, Priority::Normal, Priority::Low]
+            .get(usize::from(rank))
+            .copied()
+    }
+
+    /// One step more urgent (urgent stays urgent).
+    pub fn raised(self) -> Priority {
+        Priority::from_rank(self.rank().saturating_sub(1)).unwrap_or(Priority::Urgent)
+    }
+}
+
+/// Who wrote the ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// The helpdesk's customer id; keys the customer's journey.
+    pub id: String,
+    /// Service tier, e.g. "free", "pro", "enterprise".
+    pub tier: String,
+    /// Contact e-mail.
+    pub email: String,
+}
+
+/// A ticket as a helpdesk integration sends it, already validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketInput {
+    /// The helpdesk's id; with `source`, the idempotency key.
+    pub external_id: String,
+    /// The integration that sent it.
+    pub source: String,
+    /// Where the customer reached us.
+    pub channel: Channel,
+    /// Subject line.
+    pub subject: String,
+    /// Message text.
+    pub body: String,
+    /// Who wrote it.
+    pub customer: Customer,
+    /// Language tag, e.g. "en-GB".
+    pub language: String,
+    /// The helpdesk's tags.
+    pub tags: Vec<String>,
+    /// When the customer raised it, if the helpdesk said.
+    pub created_at: Option<UnixMicros>,
+    /// Other helpdesk fields.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What the rule set decided about a ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Reactive, proactive or unclassified.
+    pub side: Side,
+    /// E.g. "outage"; empty when no rule set one.
+    pub category: String,
+    /// Destination queue.
+    pub queue: String,
+    /// Priority in that queue.
+    pub priority: Priority,
+    /// Tags the rules added.
+    pub tags: Vec<String>,
+    /// Ids of the rules that fired, in order.
+    pub rule_ids: Vec<String>,
+    /// Version of the rule set that decided.
+    pub rules_version: String,
+    /// First-response deadline in seconds after ingest, if any.
+    pub first_response_seconds: Option<u32>,
+}
+
+/// triage's own id for a stored ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TicketId(pub u64);
+
+impl TicketId {
+    const PREFIX: &'static str = "tkt_";
+
+    /// Parses the public form `tkt_<number>`.
+    pub fn parse(text: &str) -> Option<TicketId> {
+        let digits = text.strip_prefix(Self::PREFIX)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(TicketId)
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", Self::PREFIX, self.0)
+    }
+}
+
+/// Where a stored ticket is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    /// Waiting in its queue.
+    Queued,
+    /// Leased to an agent.
+    Claimed(Lease),
+    /// Done.
+    Completed,
+}
+
+/// An agent's temporary hold on a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Who holds it.
+    pub agent_id: String,
+    /// The secret that proves it.
+    pub token: String,
+    /// When it ends unless extended.
+    pub expires_at: UnixMicros,
+}
+
+/// One state change of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: UnixMicros,
+    /// Agent id, or `triage` for the service.
+    pub actor: String,
+    /// What happened, e.g. "claimed".
+    pub action: String,
+    /// Queue, reason or note.
+    pub detail: String,
+}
+
+/// The actor name the service uses for its own changes.
+pub const SYSTEM_ACTOR: &str = "triage";
+
+/// A stored ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// triage's id.
+    pub id: TicketId,
+    /// As ingested.
+    pub input: TicketInput,
+    /// The current classification (queue and priority follow transfers and
+    /// escalations).
+    pub classification: Classification,
+    /// Life-cycle state.
+    pub state: TicketState,
+    /// When triage stored it.
+    pub ingested_at: UnixMicros,
+    /// Position key time: when it entered its current queue.
+    pub enqueued_at: UnixMicros,
+    /// How many times agents claimed it.
+    pub claim_count: u32,
+    /// First-response deadline, if one applies.
+    pub first_response_due: Option<UnixMicros>,
+    /// Whether it has been escalated for breaching the deadline.
+    pub escalated: bool,
+    /// Every state change, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Resolution note once completed.
+    pub resolution: String,
+}
+
+impl Ticket {
+    /// True while the ticket is not completed.
+    pub fn is_open(&self) -> bool {
+        !matches!(self.state, TicketState::Completed)
+    }
+
+    /// The current lease, if claimed.
+    pub fn lease(&self) -> Option<&Lease> {
+        match &self.state {
+            TicketState::Claimed(lease) => Some(lease),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Shared test harness: a real triage server on a loopback port with a temp
+//! data directory, a real tonic client, and a clock the test controls.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use triage::app::App;
+use triage::clock::{ManualClock, UnixMicros};
+use triage::config::Config;
+use triage::pb;
+use triage::pb::triage_service_client::TriageServiceClient;
+use triage::rules::RuleSet;
+use triage::server;
+
+/// The rule file most integration tests use: small and stable, so tests
+/// do not change when the shipped default rules are tuned.
+pub const TEST_RULES: &str = include_str!("../rules/test.toml");
+
+/// 2026-01-01T00:00:00Z, where test clocks start.
+pub const START: UnixMicros = UnixMicros(1_767_225_600_000_000);
+
+/// A server running in this process.
+pub struct TestServer {
+    pub client: TriageServiceClient<Channel>,
+    pub app: Arc<App>,
+    pub clock: Arc<ManualClock>,
+    pub address: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    /// A server with the test rules.
+    pub async fn start() -> TestServer {
+        Self::start_with(TEST_RULES, |_| {}).await
+    }
+
+    /// A server with `rules` and settings adjusted by `adjust`.
+    pub async fn start_with(rules: &str, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_data_dir(dir.path().join("data"));
+        config.maintenance_interval = Duration::from_secs(3600);
+        adjust(&mut config);
+        let rules = RuleSet::parse("test.toml", rules).expect("test rules compile");
+        let store = triage::store::Store::open(&config.data_dir, config.store).expect("store opens");
+        let clock = Arc::new(ManualClock::new(START));
+        let app = Arc::new(App::new(rules, store, clock.clone(), config.app.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = Arc::clone(&app);
+        let interval = config.maintenance_interval;
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            server::serve(served, listener, interval, stop)
+                .await
+                .expect("server runs");
+        });
+        let client = connect(address).await;
+        TestServer {
+            client,
+            app,
+            clock,
+            address,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task ends cleanly");
+        }
+    }
+}
+
+/// A client connected to `address`.
+pub async fn connect(address: std::net::SocketAddr) -> TriageServiceClient<Channel> {
+    let endpoint = format!("http://{address}");
+    TriageServiceClient::connect(endpoint)
+        .await
+        .expect("client connects")
+}
+
+/// A valid ticket with the given texts.
+pub fn ticket(external_id: &str, subject: &str, body: &str) -> pb::TicketInput {
+    pb::TicketInput {
+        external_id: external_id.to_string(),
+        source: "zendesk".to_string(),
+        channel: pb::Channel::Email.into(),
+        subject: subject.to_string(),
+        body: body.to_string(),
+        customer: Some(pb::Customer {
+            id: format!("cust-{external_id}"),
+            tier: "pro".to_string(),
+            email: "someone@example.com".to_string(),
+        }),
+        language: "en".to_string(),
+        ..Default::default()
+    }
+}
+
+/// Ingests a ticket and returns the response.
+pub async fn ingest(
+    client: &mut TriageServiceClient<Channel>,
+    input: pb::TicketInput,
+) -> pb::IngestTicketResponse {
+    client
+        .ingest_ticket(pb::IngestTicketRequest { ticket: Some(input) })
+        .await
+        .expect("ingest succeeds")
+        .into_inner()
+}
+
+/// The summary of `queue` from ListQueues.
+pub async fn queue_summary(client: &mut TriageServiceClient<Channel>, queue: &str) -> pb::QueueSummary {
+    let queues = client
+        .list_queues(pb::ListQueuesRequest {})
+        .await
+        .expect("list queues")
+        .into_inner()
+        .queues;
+    queues
+        .into_iter()
+        .find(|summary| summary.name == queue)
+        .unwrap_or_else(|| panic!("queue {queue} listed"))
+}
+
+/// The triage binary running as a child process.
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: std::net::SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the real binary on a free loopback port with `data_dir`.
+    pub fn start(data_dir: &Path, extra_args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra_args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reads the listening line");
+        let address = line
+            .trim()
+            .strip_prefix("triage listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address parses");
+        ServerProcess { child, address }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        self.child.wait().expect("child exits")
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush anything).
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+}
