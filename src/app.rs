@@ -90,13 +90,37 @@ impl App {
     }
 
     /// Swaps in a new rule set atomically; requests in flight finish with
-    /// the old one.
-    pub fn replace_rules(&self, rules: RuleSet) {
+    /// the old one. Refused, keeping the running rules, when the new set
+    /// drops a queue that still holds waiting or claimed tickets.
+    pub fn replace_rules(&self, rules: RuleSet) -> Result<(), Error> {
         let mut guard = self
             .rules
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for queue in guard.queues() {
+            if rules.queue(&queue.name).is_some() {
+                continue;
+            }
+            let stats = self.store.queue_stats(&queue.name, self.now())?;
+            if stats.depth + stats.leased > 0 {
+                return Err(Error::FailedPrecondition(format!(
+                    "{}: drops queue {:?}, which still holds {} tickets; move them first",
+                    rules.source(),
+                    queue.name,
+                    stats.depth + stats.leased
+                )));
+            }
+        }
         *guard = Arc::new(rules);
+        Ok(())
+    }
+
+    /// Loads a rule file and swaps it in; on any error the running rules
+    /// stay and the error says what is wrong, where.
+    pub fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
+        let rules = RuleSet::load(path)?;
+        self.replace_rules(rules)?;
+        Ok(self.rules())
     }
 
     /// The store (for tools and tests that need the domain verbs directly).

@@ -109,3 +109,27 @@ async fn maintain(app: Arc<App>, interval: Duration, mut shutdown: Shutdown) {
         }
     }
 }
+
+/// Reloads the rule file at `path` on every SIGHUP. A bad file is logged
+/// with file, line and reason, and the running rules stay.
+#[cfg(unix)]
+pub async fn reload_rules_on_sighup(app: Arc<App>, path: std::path::PathBuf) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGHUP; rule reload disabled");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match app.reload_rules(&path) {
+            Ok(rules) => tracing::info!(
+                version = rules.version(),
+                rule_count = rules.rule_count(),
+                "rules reloaded"
+            ),
+            Err(err) => tracing::error!(error = %err, "rules rejected; keeping the running rules"),
+        }
+    }
+}

@@ -65,6 +65,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // One plain line on stdout, so scripts and tests learn the bound port.
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
+    #[cfg(unix)]
+    if let Some(path) = config.rules_path.clone() {
+        tokio::spawn(server::reload_rules_on_sighup(Arc::clone(&app), path));
+    }
     server::serve(app, listener, config.maintenance_interval, stop_signal()).await?;
     Ok(())
 }

@@ -93,7 +93,7 @@ impl ValueTest {
             ValueTest::Equals(expected) => fold(value) == *expected,
             ValueTest::In(options) => {
                 let folded = fold(value);
-                options.iter().any(|option| *option == folded)
+                options.contains(&folded)
             }
             ValueTest::LanguageIn(options) => {
                 let folded = fold(value);

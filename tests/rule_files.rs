@@ -1,0 +1,173 @@
+//! Rule files: bad ones are rejected with file, line and reason, and a
+//! running server keeps its rules when a reload is rejected.
+
+mod common;
+
+use common::{ticket, TestServer};
+use triage::rules::{RuleError, RuleSet};
+
+const QUEUES: &str = "default_queue = \"inbox\"\n[[queue]]\nname = \"inbox\"\n";
+
+fn rejection(text: &str) -> (String, usize, String) {
+    match RuleSet::parse("rules/bad.toml", text) {
+        Err(RuleError::Invalid {
+            file, line, reason, ..
+        }) => (file, line, reason),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("rule file was accepted"),
+    }
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let (file, line, reason) = rejection(&format!("{QUEUES}\n[[rule]\nid = \"x\"\n"));
+    assert_eq!(file, "rules/bad.toml");
+    assert_eq!(line, 5);
+    assert!(!reason.is_empty());
+}
+
+#[test]
+fn unknown_field_names_the_line_and_the_field() {
+    let text = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"text\", contains = \"a\" }}\nthen = {{ queue = \"inbox\" }}\npriorty = \"high\"\n"
+    );
+    let (_, line, reason) = rejection(&text);
+    assert_eq!(line, 8);
+    assert!(reason.contains("priorty"), "{reason}");
+}
+
+#[test]
+fn bad_regex_names_the_line() {
+    let text = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"body\", regex = \"(unclosed\" }}\nthen = {{ queue = \"inbox\" }}\n"
+    );
+    let (_, line, reason) = rejection(&text);
+    assert_eq!(line, 6);
+    assert!(reason.contains("bad regex"), "{reason}");
+}
+
+#[test]
+fn unknown_queue_names_the_line_and_the_queue() {
+    let text = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"body\", contains = \"a\" }}\nthen = {{ queue = \"nowhere\" }}\n"
+    );
+    let (_, line, reason) = rejection(&text);
+    assert_eq!(line, 7);
+    assert!(reason.contains("nowhere"), "{reason}");
+}
+
+#[test]
+fn unknown_field_name_in_a_condition_is_rejected() {
+    let text = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"sender\", contains = \"a\" }}\nthen = {{ queue = \"inbox\" }}\n"
+    );
+    let (_, line, reason) = rejection(&text);
+    assert_eq!(line, 6);
+    assert!(reason.contains("sender"), "{reason}");
+}
+
+#[test]
+fn condition_with_two_operators_is_rejected() {
+    let text = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"body\", contains = \"a\", regex = \"b\" }}\nthen = {{ queue = \"inbox\" }}\n"
+    );
+    let (_, _, reason) = rejection(&text);
+    assert!(reason.contains("exactly one operator"), "{reason}");
+}
+
+#[test]
+fn duplicate_rule_ids_are_rejected() {
+    let rule =
+        "[[rule]]\nid = \"x\"\nwhen = { field = \"body\", contains = \"a\" }\nthen = { queue = \"inbox\" }\n";
+    let (_, line, reason) = rejection(&format!("{QUEUES}{rule}{rule}"));
+    assert_eq!(line, 9, "the second rule's id");
+    assert!(reason.contains("duplicate"), "{reason}");
+}
+
+#[test]
+fn missing_file_is_a_read_error_naming_the_file() {
+    let err = RuleSet::load(std::path::Path::new("/nonexistent/rules.toml")).expect_err("missing");
+    assert!(err.to_string().contains("/nonexistent/rules.toml"), "{err}");
+}
+
+#[tokio::test]
+async fn rejected_reload_keeps_the_running_rules() {
+    let mut server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, "default_queue = \"inbox\"\n[[queue]\nname = \"inbox\"\n").expect("write");
+    let err = server.app.reload_rules(&path).expect_err("bad file rejected");
+    let message = err.to_string();
+    assert!(message.contains("rules.toml:2"), "{message}");
+    let response = server
+        .client
+        .classify_ticket(triage::pb::ClassifyTicketRequest {
+            ticket: Some(ticket("r", "Site is down", "x")),
+        })
+        .await
+        .expect("classify")
+        .into_inner();
+    let classification = response.classification.expect("classification");
+    assert_eq!(classification.rules_version, "test-1");
+    assert_eq!(classification.category, "outage");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn reload_that_drops_a_queue_holding_tickets_is_refused() {
+    let mut server = TestServer::start().await;
+    common::ingest(&mut server.client, ticket("q", "Site is down", "x")).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, format!("version = \"v2\"\n{QUEUES}")).expect("write");
+    let err = server.app.reload_rules(&path).expect_err("refused");
+    assert!(err.to_string().contains("incidents"), "{err}");
+    assert_eq!(server.app.rules().version(), "test-1");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn good_reload_swaps_the_rules_atomically() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rules.toml");
+    let next = common::TEST_RULES.replace("version = \"test-1\"", "version = \"test-2\"");
+    std::fs::write(&path, next).expect("write");
+    let rules = server.app.reload_rules(&path).expect("accepted");
+    assert_eq!(rules.version(), "test-2");
+    server.shutdown().await;
+}
+
+#[test]
+fn check_rules_flag_reports_file_line_and_reason() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "default_queue = \"inbox\"\n[[queue]]\nname = \"Inbox!\"\n").expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--check-rules")
+        .arg("--rules")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.toml:3:"), "{stderr}");
+    assert!(stderr.contains("queue name"), "{stderr}");
+}
+
+#[test]
+fn shipped_default_rules_pass_the_check() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args([
+            "--check-rules",
+            "--rules",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rules/default.toml"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
