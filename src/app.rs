@@ -288,6 +288,11 @@ impl App {
         Ok(self.announce(transition))
     }
 
+    /// How many event watchers (watch streams and waiting claims) exist.
+    pub fn watchers(&self) -> usize {
+        self.events.watchers()
+    }
+
     /// Watches queue events from now on.
     pub fn watch(&self, queue: &str) -> Result<tokio::sync::broadcast::Receiver<QueueEvent>, Error> {
         self.known_queue(queue)?;

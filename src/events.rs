@@ -60,6 +60,11 @@ impl EventBus {
         }
     }
 
+    /// How many watchers (streams and waiting claims) are subscribed.
+    pub fn watchers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// A new watcher that sees events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<QueueEvent> {
         self.sender.subscribe()
