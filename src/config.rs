@@ -35,6 +35,10 @@ pub struct Args {
     /// Check the rule file, print a summary, and exit.
     #[arg(long)]
     pub check_rules: bool,
+    /// Check the store's indexes against its tickets (server must be
+    /// stopped), print a report, and exit non-zero on any problem.
+    #[arg(long)]
+    pub verify: bool,
     /// Largest accepted ticket body, in bytes.
     #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,

@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         .init();
     let args = Args::parse();
     let check_only = args.check_rules;
+    let verify_only = args.verify;
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(err) => {
@@ -29,6 +30,9 @@ async fn main() -> ExitCode {
     };
     if check_only {
         return check_rules(&config);
+    }
+    if verify_only {
+        return verify_store(&config);
     }
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,6 +57,35 @@ fn check_rules(config: &Config) -> ExitCode {
         }
         Err(err) => {
             eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn verify_store(config: &Config) -> ExitCode {
+    let report = triage::store::Store::open(&config.data_dir, config.store).and_then(|store| store.verify());
+    match report {
+        Ok(report) => {
+            println!(
+                "{}: {} tickets ({} queued, {} claimed, {} completed), {} problems",
+                config.data_dir.display(),
+                report.tickets,
+                report.queued,
+                report.claimed,
+                report.completed,
+                report.problems.len()
+            );
+            for problem in &report.problems {
+                println!("  {problem}");
+            }
+            if report.is_consistent() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("triage: {err}");
             ExitCode::FAILURE
         }
     }

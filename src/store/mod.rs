@@ -19,6 +19,7 @@
 mod commit;
 mod keys;
 mod records;
+mod verify;
 mod workflow;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 pub use commit::Durability;
+pub use verify::ConsistencyReport;
 pub use workflow::{EscalationPolicy, Transition};
 
 use crate::clock::UnixMicros;
