@@ -12,6 +12,7 @@ use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::rules::RuleSet;
+use crate::shutdown::Shutdown;
 use crate::store::{EscalationPolicy, Ingested, QueueCursor, QueueStats, Store, Transition};
 use crate::ticket::{Classification, Priority, Ticket, TicketId, TicketInput};
 use crate::validate::{self, Limits};
@@ -229,13 +230,15 @@ impl App {
     }
 
     /// Claims the next ticket of `queue`, waiting up to `wait` for one to
-    /// arrive (woken by queue events, not by polling).
+    /// arrive (woken by queue events, not by polling). The wait, never a
+    /// claim in progress, ends early when `shutdown` fires.
     pub async fn claim_next(
         &self,
         queue: &str,
         agent_id: &str,
         lease_seconds: u32,
         wait: Duration,
+        mut shutdown: Shutdown,
     ) -> Result<Option<Ticket>, Error> {
         self.known_queue(queue)?;
         let deadline = tokio::time::Instant::now() + wait;
@@ -248,7 +251,11 @@ impl App {
             {
                 return Ok(Some(self.announce(claimed)));
             }
-            if !wait_for_arrival(&mut arrivals, queue, deadline).await {
+            let arrived = tokio::select! {
+                arrived = wait_for_arrival(&mut arrivals, queue, deadline) => arrived,
+                () = shutdown.wait() => false,
+            };
+            if !arrived {
                 return Ok(None);
             }
         }

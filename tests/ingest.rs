@@ -397,3 +397,18 @@ fn killed_server_keeps_every_acknowledged_ticket() {
     });
     server.kill_hard();
 }
+
+#[tokio::test]
+async fn message_over_the_transport_limit_is_refused_before_decoding() {
+    let mut server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.app.limits.max_body_bytes = 1024;
+    })
+    .await;
+    // The transport accepts the body limit plus 1 MiB of envelope; send 2 MiB.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let status = ingest_error(&mut server, Some(ticket("huge", "Site is down", &huge))).await;
+    // tonic refuses oversized messages with OUT_OF_RANGE before decoding them.
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(queue_summary(&mut server.client, "incidents").await.depth, 0);
+    server.shutdown().await;
+}

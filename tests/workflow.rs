@@ -550,3 +550,30 @@ async fn claim_arguments_are_validated() {
     assert!(status.message().contains("lease_seconds"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_ends_a_waiting_claim_promptly() {
+    let server = TestServer::start().await;
+    let mut waiter = server.client.clone();
+    let waiting = tokio::spawn(async move {
+        waiter
+            .claim_next(pb::ClaimNextRequest {
+                queue: "inbox".into(),
+                agent_id: "a".into(),
+                lease_seconds: 60,
+                wait_seconds: 60,
+            })
+            .await
+    });
+    while server.app.watchers() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let started = std::time::Instant::now();
+    server.shutdown().await;
+    let answer = waiting.await.expect("waiter task");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "drain did not wait out the claim"
+    );
+    assert!(answer.map(|r| r.into_inner().ticket.is_none()).unwrap_or(true));
+}

@@ -170,7 +170,10 @@ impl pb::triage_service_server::TriageService for TriageApi {
             return Err(Error::invalid("wait_seconds", reason).into());
         }
         let wait = Duration::from_secs(u64::from(request.wait_seconds));
-        let ticket = self.app.claim_next(queue, agent_id, lease, wait).await?;
+        let ticket = self
+            .app
+            .claim_next(queue, agent_id, lease, wait, self.shutdown.clone())
+            .await?;
         Ok(Response::new(pb::ClaimNextResponse {
             ticket: ticket.map(convert::ticket),
         }))
