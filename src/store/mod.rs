@@ -331,43 +331,46 @@ impl Store {
 
     /// The customer's earlier tickets, newest first, at most `limit`.
     pub fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
-        if customer_id.is_empty() {
-            return Ok(CustomerHistory::default());
-        }
-        let mut tickets = Vec::new();
-        for entry in self
-            .customers
-            .scan_prefix(keys::customer_prefix(customer_id))
-            .rev()
-            .take(limit)
-        {
-            let (_, value) = entry?;
-            let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
-            tickets.push(PriorTicket {
-                ingested_at: journey.ingested_at,
-                side: journey.side,
-                category: journey.category,
-                open: journey.open,
-            });
-        }
+        let tickets = self
+            .customer_entries(customer_id, limit)
+            .map(|entry| {
+                let (_, value) = entry?;
+                let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+                Ok(PriorTicket {
+                    ingested_at: journey.ingested_at,
+                    side: journey.side,
+                    category: journey.category,
+                    open: journey.open,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
         Ok(CustomerHistory { tickets })
     }
 
     /// The customer's tickets, newest first, at most `limit`.
     pub fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
-        let mut tickets = Vec::new();
-        for entry in self
-            .customers
+        self.customer_entries(customer_id, limit)
+            .map(|entry| {
+                let (key, _) = entry?;
+                let id = keys::ticket_id_from_tail(&key)
+                    .ok_or_else(|| records::corrupt("customer entry", "short key"))?;
+                self.get(id)
+            })
+            .collect()
+    }
+
+    /// The customer index entries of one customer, newest first. An empty
+    /// customer id has no entries (tickets without a customer are not indexed).
+    fn customer_entries(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
+        let take = if customer_id.is_empty() { 0 } else { limit };
+        self.customers
             .scan_prefix(keys::customer_prefix(customer_id))
             .rev()
-            .take(limit)
-        {
-            let (key, _) = entry?;
-            let id = keys::ticket_id_from_tail(&key)
-                .ok_or_else(|| records::corrupt("customer entry", "short key"))?;
-            tickets.push(self.get(id)?);
-        }
-        Ok(tickets)
+            .take(take)
     }
 
     /// How many tickets are stored in all.

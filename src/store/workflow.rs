@@ -275,43 +275,22 @@ impl Store {
 
     /// Returns tickets whose lease ran out by `now` to their queues.
     pub async fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
-        let due: Vec<_> = self
-            .leases
-            .range(..keys::timed(now, TicketId(u64::MAX)))
-            .map(|entry| entry.map(|(key, _)| key))
-            .collect::<Result<_, _>>()?;
-        let mut expired = Vec::new();
-        for key in due {
-            let id = keys::ticket_id_from_tail(&key)
-                .ok_or_else(|| records::corrupt("lease entry", "short key"))?;
-            let transition =
-                (&self.tickets, &self.queues, &self.leases).transaction(|(tickets, queues, leases)| {
-                    if leases.remove(key.as_ref())?.is_none() {
-                        return Ok(None); // released or extended meanwhile
-                    }
-                    let mut ticket = read_ticket(tickets, id)?;
-                    let Some(lease) = ticket.lease().cloned() else {
-                        return Ok(None);
-                    };
-                    enqueue(queues, &mut ticket)?;
-                    record(
-                        &mut ticket,
-                        now,
-                        SYSTEM_ACTOR,
-                        "lease_expired",
-                        format!("lease of {} ran out", lease.agent_id),
-                    );
-                    write_ticket(tickets, &ticket)?;
-                    let queue = ticket.classification.queue.clone();
-                    let events = vec![event(QueueEventKind::LeaseExpired, &ticket, &queue, now)];
-                    Ok(Some(Transition { ticket, events }))
-                })?;
-            expired.extend(transition);
-        }
-        if !expired.is_empty() {
-            self.sync().await?;
-        }
-        Ok(expired)
+        self.sweep_due(&self.leases, now, |ticket, queues| {
+            let Some(lease) = ticket.lease().cloned() else {
+                return Ok(None);
+            };
+            enqueue(queues, ticket)?;
+            let detail = format!("lease of {} ran out", lease.agent_id);
+            record(ticket, now, SYSTEM_ACTOR, "lease_expired", detail);
+            let queue = ticket.classification.queue.clone();
+            Ok(Some(vec![event(
+                QueueEventKind::LeaseExpired,
+                ticket,
+                &queue,
+                now,
+            )]))
+        })
+        .await
     }
 
     /// Escalates waiting tickets past their first-response deadline, once
@@ -321,56 +300,68 @@ impl Store {
         now: UnixMicros,
         policy: impl Fn(&str) -> EscalationPolicy,
     ) -> Result<Vec<Transition>, StoreError> {
-        let due: Vec<_> = self
-            .deadlines
+        self.sweep_due(&self.deadlines, now, |ticket, queues| {
+            if ticket.escalated || ticket.state != TicketState::Queued {
+                return Ok(None);
+            }
+            queues.remove(keys::queue_entry(ticket))?;
+            let from = ticket.classification.queue.clone();
+            let rule = policy(&from);
+            let to = rule.move_to.unwrap_or_else(|| from.clone());
+            let priority = rule
+                .priority
+                .unwrap_or_else(|| ticket.classification.priority.raised());
+            ticket.classification.queue.clone_from(&to);
+            ticket.classification.priority = priority;
+            ticket.escalated = true;
+            enqueue(queues, ticket)?;
+            let detail = format!("first-response deadline breached; {from} -> {to}, priority {priority:?}");
+            record(ticket, now, SYSTEM_ACTOR, "escalated", detail);
+            let mut events = vec![event(QueueEventKind::Escalated, ticket, &from, now)];
+            if to != from {
+                events.push(event(QueueEventKind::Added, ticket, &to, now));
+            }
+            Ok(Some(events))
+        })
+        .await
+    }
+
+    /// For every entry of the time index `index` due by `now`: removes the
+    /// entry and applies `change` to its ticket, in one transaction each.
+    /// `change` returns `None` to leave the ticket as it is. Returns once
+    /// the changes are durable.
+    async fn sweep_due(
+        &self,
+        index: &sled::Tree,
+        now: UnixMicros,
+        change: impl Fn(&mut Ticket, &TransactionalTree) -> TxResult<Option<Vec<QueueEvent>>>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let due: Vec<_> = index
             .range(..keys::timed(now, TicketId(u64::MAX)))
             .map(|entry| entry.map(|(key, _)| key))
             .collect::<Result<_, _>>()?;
-        let mut escalated = Vec::new();
+        let mut changed = Vec::new();
         for key in due {
             let id = keys::ticket_id_from_tail(&key)
-                .ok_or_else(|| records::corrupt("deadline entry", "short key"))?;
-            let transition = (&self.tickets, &self.queues, &self.deadlines).transaction(
-                |(tickets, queues, deadlines)| {
-                    if deadlines.remove(key.as_ref())?.is_none() {
-                        return Ok(None);
+                .ok_or_else(|| records::corrupt("time index entry", "short key"))?;
+            let transition =
+                (&self.tickets, &self.queues, index).transaction(|(tickets, queues, index)| {
+                    if index.remove(key.as_ref())?.is_none() {
+                        return Ok(None); // handled meanwhile (released, extended, claimed)
                     }
                     let mut ticket = read_ticket(tickets, id)?;
-                    if ticket.escalated || ticket.state != TicketState::Queued {
+                    let Some(events) = change(&mut ticket, queues)? else {
                         return Ok(None);
-                    }
-                    queues.remove(keys::queue_entry(&ticket))?;
-                    let from = ticket.classification.queue.clone();
-                    let rule = policy(&from);
-                    let to = rule.move_to.clone().unwrap_or_else(|| from.clone());
-                    let priority = rule
-                        .priority
-                        .unwrap_or_else(|| ticket.classification.priority.raised());
-                    ticket.classification.queue.clone_from(&to);
-                    ticket.classification.priority = priority;
-                    ticket.escalated = true;
-                    enqueue(queues, &mut ticket)?;
-                    record(
-                        &mut ticket,
-                        now,
-                        SYSTEM_ACTOR,
-                        "escalated",
-                        format!("first-response deadline breached; {from} -> {to}, priority {priority:?}"),
-                    );
+                    };
                     write_ticket(tickets, &ticket)?;
-                    let mut events = vec![event(QueueEventKind::Escalated, &ticket, &from, now)];
-                    if to != from {
-                        events.push(event(QueueEventKind::Added, &ticket, &to, now));
-                    }
                     Ok(Some(Transition { ticket, events }))
-                },
-            )?;
-            escalated.extend(transition);
+                })?;
+            changed.extend(transition);
         }
-        if !escalated.is_empty() {
+        if !changed.is_empty() {
             self.sync().await?;
         }
-        Ok(escalated)
+        Ok(changed)
     }
 }
 
