@@ -577,3 +577,68 @@ async fn shutdown_ends_a_waiting_claim_promptly() {
     );
     assert!(answer.map(|r| r.into_inner().ticket.is_none()).unwrap_or(true));
 }
+
+#[tokio::test]
+async fn extended_lease_outlives_the_original_expiry() {
+    let mut server = TestServer::start().await;
+    ingest(&mut server.client, ticket("ext-1", "Site is down", "x")).await;
+    let claimed = claim(&mut server.client, "incidents", "a", 30)
+        .await
+        .expect("claimed");
+    let extended = server
+        .client
+        .extend_lease(pb::ExtendLeaseRequest {
+            ticket_id: claimed.id.clone(),
+            lease_token: token(&claimed),
+            lease_seconds: 600,
+        })
+        .await
+        .expect("extend")
+        .into_inner()
+        .ticket
+        .expect("ticket");
+    assert_eq!(token(&extended), token(&claimed), "the token stays the same");
+    server.clock.advance_seconds(60);
+    server.app.run_maintenance().await.expect("maintenance");
+    let still = get(&mut server.client, &claimed.id).await;
+    assert_eq!(
+        still.state(),
+        pb::TicketState::Claimed,
+        "the extension kept the lease"
+    );
+    server
+        .client
+        .complete_ticket(pb::CompleteTicketRequest {
+            ticket_id: claimed.id.clone(),
+            lease_token: token(&claimed),
+            resolution: "done".into(),
+        })
+        .await
+        .expect("complete with the extended lease");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn breach_without_escalation_queue_raises_priority_in_place() {
+    let mut server = TestServer::start().await;
+    let id = ingest(
+        &mut server.client,
+        ticket("s-3", "Invoice", "I was charged twice"),
+    )
+    .await
+    .ticket
+    .expect("t")
+    .id;
+    server.clock.advance_seconds(121 * 60);
+    server.app.run_maintenance().await.expect("maintenance");
+    let escalated = get(&mut server.client, &id).await;
+    let classification = escalated.classification.clone().expect("classification");
+    assert!(escalated.escalated);
+    assert_eq!(classification.queue, "billing");
+    assert_eq!(
+        classification.priority(),
+        pb::Priority::Urgent,
+        "high raised one step"
+    );
+    server.shutdown().await;
+}
