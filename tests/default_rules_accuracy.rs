@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use triage::clock::UnixMicros;
-use triage::rules::{CustomerHistory, RuleSet};
-use triage::ticket::{Channel, Classification, Customer, Side, TicketInput};
+use triage::rules::{CustomerHistory, PriorTicket, RuleSet};
+use triage::ticket::{Channel, Classification, Customer, Priority, Side, TicketInput};
 
 const CORPUS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/labelled.toml");
 
@@ -136,7 +136,7 @@ fn classify_corpus<'a>(rules: &RuleSet, corpus: &'a [LabelledMessage]) -> Vec<Ou
         .collect()
 }
 
-fn share(outcomes: &[Outcome<'_>], ok: impl Fn(&Outcome<'_>) -> bool) -> f64 {
+fn share<'a>(outcomes: &[Outcome<'a>], ok: impl Fn(&Outcome<'a>) -> bool) -> f64 {
     if outcomes.is_empty() {
         return 0.0;
     }
@@ -283,4 +283,193 @@ fn default_rules_classify_labelled_corpus_accurately() {
         category_accuracy >= MIN_CATEGORY_ACCURACY,
         "category accuracy {category_accuracy:.3} is below {MIN_CATEGORY_ACCURACY}"
     );
+}
+
+#[test]
+fn default_rules_scanner_agrees_with_reference_evaluator_on_corpus() {
+    let rules = default_rules();
+    let history = CustomerHistory::default();
+    for (index, message) in load_corpus().iter().enumerate() {
+        let ticket = message.ticket(index);
+        assert_eq!(
+            rules.classify(&ticket, &history, UnixMicros(0)),
+            rules.classify_reference(&ticket, &history, UnixMicros(0)),
+            "scanner and reference disagree on message #{index}"
+        );
+    }
+}
+
+// --- customer-journey, priority and routing behaviour -----------------------
+
+/// A fixed "now" for history tests.
+const NOW: UnixMicros = UnixMicros(1_700_000_000_000_000);
+const DAY_MICROS: i64 = 86_400_000_000;
+
+fn ticket(subject: &str, body: &str, tier: &str) -> TicketInput {
+    TicketInput {
+        external_id: "t-1".to_string(),
+        source: "test".to_string(),
+        channel: Channel::Email,
+        subject: subject.to_string(),
+        body: body.to_string(),
+        customer: Customer {
+            id: "c-1".to_string(),
+            tier: tier.to_string(),
+            email: String::new(),
+        },
+        language: "en-GB".to_string(),
+        ..TicketInput::default()
+    }
+}
+
+fn reactive_tickets_days_ago(days: &[i64]) -> CustomerHistory {
+    CustomerHistory {
+        tickets: days
+            .iter()
+            .map(|days| PriorTicket {
+                ingested_at: UnixMicros(NOW.0 - days * DAY_MICROS),
+                side: Side::Reactive,
+                category: "bug".to_string(),
+                open: false,
+            })
+            .collect(),
+    }
+}
+
+fn bug_report() -> TicketInput {
+    ticket(
+        "Export broken again",
+        "The CSV export produces an empty file again.",
+        "standard",
+    )
+}
+
+#[test]
+fn third_reactive_contact_within_14_days_is_tagged_churn_risk_and_stays_reactive() {
+    let rules = default_rules();
+    let result = rules.classify(&bug_report(), &reactive_tickets_days_ago(&[2, 9]), NOW);
+    assert_eq!(result.side, Side::Reactive);
+    assert_eq!(result.category, "bug");
+    assert!(result.tags.contains(&"churn-risk".to_string()), "{result:?}");
+    assert!(result.rule_ids.contains(&"repeat-contact-churn-risk".to_string()));
+}
+
+#[test]
+fn second_reactive_contact_is_not_tagged_churn_risk() {
+    let rules = default_rules();
+    let result = rules.classify(&bug_report(), &reactive_tickets_days_ago(&[2]), NOW);
+    assert_eq!(result.side, Side::Reactive);
+    assert!(!result.tags.contains(&"churn-risk".to_string()), "{result:?}");
+}
+
+#[test]
+fn reactive_contacts_older_than_14_days_do_not_count_towards_churn_risk() {
+    let rules = default_rules();
+    let result = rules.classify(&bug_report(), &reactive_tickets_days_ago(&[20, 30]), NOW);
+    assert!(!result.tags.contains(&"churn-risk".to_string()), "{result:?}");
+}
+
+#[test]
+fn first_contact_how_to_question_is_onboarding_tagged_first_contact() {
+    let rules = default_rules();
+    let question = ticket("", "How do I invite my team to the workspace?", "standard");
+    let result = rules.classify(&question, &CustomerHistory::default(), NOW);
+    assert_eq!(result.side, Side::Proactive);
+    assert_eq!(result.category, "onboarding");
+    assert_eq!(result.queue, "onboarding");
+    assert_eq!(
+        result.rule_ids.last().map(String::as_str),
+        Some("first-contact-onboarding")
+    );
+    assert!(result.tags.contains(&"first-contact".to_string()));
+}
+
+#[test]
+fn returning_customer_how_to_question_is_still_onboarding() {
+    let rules = default_rules();
+    let question = ticket("", "How do I invite my team to the workspace?", "standard");
+    let result = rules.classify(&question, &reactive_tickets_days_ago(&[40]), NOW);
+    assert_eq!(result.side, Side::Proactive);
+    assert_eq!(result.category, "onboarding");
+    assert_eq!(
+        result.rule_ids.last().map(String::as_str),
+        Some("onboarding-how-to")
+    );
+    assert!(!result.tags.contains(&"first-contact".to_string()));
+}
+
+#[test]
+fn first_contact_how_to_cancel_question_is_reactive_cancellation() {
+    let rules = default_rules();
+    let question = ticket("", "how do i cancel my account", "standard");
+    let result = rules.classify(&question, &CustomerHistory::default(), NOW);
+    assert_eq!(result.side, Side::Reactive);
+    assert_eq!(result.category, "cancellation");
+}
+
+#[test]
+fn vip_customer_bug_is_raised_to_high_priority() {
+    let rules = default_rules();
+    let mut input = bug_report();
+    input.customer.tier = "enterprise".to_string();
+    let result = rules.classify(&input, &CustomerHistory::default(), NOW);
+    assert_eq!(result.category, "bug");
+    assert_eq!(result.priority, Priority::High);
+    assert!(result.tags.contains(&"vip".to_string()));
+}
+
+#[test]
+fn vip_customer_outage_stays_urgent() {
+    let rules = default_rules();
+    let outage = ticket(
+        "Platform down",
+        "Every user in our company gets a 503 error.",
+        "vip",
+    );
+    let result = rules.classify(&outage, &CustomerHistory::default(), NOW);
+    assert_eq!(result.category, "outage");
+    assert_eq!(result.priority, Priority::Urgent);
+    assert_eq!(result.queue, "incidents");
+}
+
+#[test]
+fn standard_customer_bug_keeps_normal_priority() {
+    let rules = default_rules();
+    let result = rules.classify(&bug_report(), &CustomerHistory::default(), NOW);
+    assert_eq!(result.priority, Priority::Normal);
+}
+
+#[test]
+fn security_incident_is_urgent_with_short_first_response() {
+    let rules = default_rules();
+    let hacked = ticket(
+        "Account hacked",
+        "Someone logged into my account from another country and changed my email.",
+        "standard",
+    );
+    let result = rules.classify(&hacked, &CustomerHistory::default(), NOW);
+    assert_eq!(result.side, Side::Reactive);
+    assert_eq!(result.category, "security");
+    assert_eq!(result.priority, Priority::Urgent);
+    assert_eq!(result.queue, "accounts");
+    assert_eq!(result.first_response_seconds, Some(15 * 60));
+}
+
+#[test]
+fn reactive_queues_have_a_first_response_target_and_escalate() {
+    let rules = default_rules();
+    for name in [
+        "incidents",
+        "accounts",
+        "billing",
+        "orders",
+        "support",
+        "retention",
+    ] {
+        let queue = rules
+            .queue(name)
+            .unwrap_or_else(|| panic!("default rules do not declare queue {name}"));
+        assert!(queue.first_response_minutes.is_some(), "{name} has no SLA");
+        assert_eq!(queue.escalate_to.as_deref(), Some("escalations"), "{name}");
+    }
 }
