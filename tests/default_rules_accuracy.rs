@@ -102,8 +102,11 @@ fn load_corpus() -> Vec<LabelledMessage> {
     corpus.message
 }
 
-fn default_rules() -> RuleSet {
-    RuleSet::default_rules().unwrap_or_else(|err| panic!("default rules do not compile: {err}"))
+/// The default rules, compiled once for all tests in this file (compiling
+/// the regex sets dominates a debug-build test run).
+fn default_rules() -> &'static RuleSet {
+    static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| RuleSet::default_rules().unwrap_or_else(|err| panic!("default rules do not compile: {err}")))
 }
 
 /// One corpus message with what the rules made of it.
