@@ -106,7 +106,9 @@ fn load_corpus() -> Vec<LabelledMessage> {
 /// the regex sets dominates a debug-build test run).
 fn default_rules() -> &'static RuleSet {
     static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
-    RULES.get_or_init(|| RuleSet::default_rules().unwrap_or_else(|err| panic!("default rules do not compile: {err}")))
+    RULES.get_or_init(|| {
+        RuleSet::default_rules().unwrap_or_else(|err| panic!("default rules do not compile: {err}"))
+    })
 }
 
 /// One corpus message with what the rules made of it.
@@ -268,8 +270,8 @@ fn corpus_labels_pair_each_category_with_its_side() {
 fn default_rules_classify_labelled_corpus_accurately() {
     let rules = default_rules();
     let corpus = load_corpus();
-    let outcomes = classify_corpus(&rules, &corpus);
-    print_report(&rules, &outcomes);
+    let outcomes = classify_corpus(rules, &corpus);
+    print_report(rules, &outcomes);
 
     let side_accuracy = share(&outcomes, Outcome::side_ok);
     let category_accuracy = share(&outcomes, Outcome::category_ok);

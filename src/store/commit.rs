@@ -2,7 +2,7 @@
 //! background thread flushes sled once for everyone who is waiting, so N
 //! concurrent requests cost one fsync, not N.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use tokio::sync::oneshot;
@@ -25,7 +25,27 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 pub(crate) struct Committer {
     mode: Durability,
     db: sled::Db,
-    waiters: mpsc::Sender<Waiter>,
+    flusher: Arc<Flusher>,
+}
+
+/// The flusher thread. Dropping the last handle closes its queue and joins
+/// it, so its `Db` clone is gone (and sled's file lock released) when the
+/// store is dropped: the directory can be reopened at once.
+#[derive(Debug)]
+struct Flusher {
+    waiters: Option<mpsc::Sender<Waiter>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.waiters.take();
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("group commit thread panicked");
+            }
+        }
+    }
 }
 
 impl Committer {
@@ -33,10 +53,14 @@ impl Committer {
     pub(crate) fn start(db: sled::Db, mode: Durability) -> std::io::Result<Committer> {
         let (waiters, queue) = mpsc::channel::<Waiter>();
         let flusher_db = db.clone();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("triage-group-commit".into())
             .spawn(move || flush_loop(&flusher_db, &queue))?;
-        Ok(Committer { mode, db, waiters })
+        let flusher = Arc::new(Flusher {
+            waiters: Some(waiters),
+            thread: Some(thread),
+        });
+        Ok(Committer { mode, db, flusher })
     }
 
     /// Waits until all writes made before this call are durable.
@@ -44,7 +68,10 @@ impl Committer {
         match self.mode {
             Durability::GroupCommit => {
                 let (done, wait) = oneshot::channel();
-                self.waiters
+                self.flusher
+                    .waiters
+                    .as_ref()
+                    .ok_or_else(|| "group commit thread stopped".to_string())?
                     .send(done)
                     .map_err(|_| "group commit thread stopped".to_string())?;
                 wait.await

@@ -191,3 +191,106 @@ impl ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+impl ServerProcess {
+    /// Like [`start`](Self::start), but reports a server that exits before
+    /// listening (its stderr, e.g. a store lock still held) as `Err` instead
+    /// of panicking. The child's stderr is forwarded to the test's.
+    pub fn try_start(data_dir: &Path, extra_args: &[&str]) -> Result<ServerProcess, String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra_args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| format!("cannot spawn the binary: {err}"))?;
+        let stdout = child.stdout.take().expect("stdout piped");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line);
+        let address = line
+            .trim()
+            .strip_prefix("triage listening on ")
+            .and_then(|address| address.parse().ok());
+        match (read, address) {
+            (Ok(_), Some(address)) => {
+                std::thread::spawn(move || {
+                    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                        eprintln!("[triage] {line}");
+                    }
+                });
+                Ok(ServerProcess { child, address })
+            }
+            (read, _) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut errors = String::new();
+                let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut errors);
+                Err(format!(
+                    "server did not start (first line {line:?}, read {read:?}): {}",
+                    errors.trim()
+                ))
+            }
+        }
+    }
+
+    /// Starts the binary, retrying for up to `patience` while it fails to
+    /// start (e.g. while a store just closed in this process still holds
+    /// the data directory's lock). Panics with the last error after that.
+    pub fn start_patiently(data_dir: &Path, extra_args: &[&str], patience: Duration) -> ServerProcess {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::try_start(data_dir, extra_args) {
+                Ok(server) => return server,
+                Err(err) if std::time::Instant::now() >= deadline => panic!("{err}"),
+                Err(err) => {
+                    eprintln!("retrying server start: {err}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    /// Runs `triage --verify` on `data_dir` (the server must be stopped):
+    /// its exit status and stdout report.
+    pub fn verify(data_dir: &Path) -> (std::process::ExitStatus, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .arg("--verify")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("verify runs");
+        let mut report = String::from_utf8_lossy(&output.stdout).into_owned();
+        report.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, report)
+    }
+}
+
+/// A server process killed (SIGKILL) when dropped, so a failing test
+/// leaves no stray server behind.
+pub struct KillOnDrop(pub Option<ServerProcess>);
+
+impl KillOnDrop {
+    /// The running server.
+    pub fn server(&self) -> &ServerProcess {
+        self.0.as_ref().expect("server running")
+    }
+
+    /// Kills the server now with SIGKILL.
+    pub fn kill_hard(&mut self) {
+        if let Some(server) = self.0.take() {
+            server.kill_hard();
+        }
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
