@@ -46,7 +46,6 @@ pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, Server
         version = rules.version(),
         rule_count = rules.rule_count(),
         data_dir = %config.data_dir.display(),
-        tickets = store.ticket_count(),
         "triage ready"
     );
     Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))

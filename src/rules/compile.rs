@@ -10,6 +10,7 @@ use super::condition::{Condition, Field, HistoryTest, ValueTest};
 use super::error::{RuleError, SourceMap};
 use super::format::{ActionsDoc, ConditionDoc, HistoryDoc, QueueDoc, RuleDoc, RuleFileDoc};
 use super::scanner::{ScannerBuilder, TextTarget};
+use super::select::Selector;
 use super::text::fold;
 use super::{Actions, QueueSpec, Rule, RuleSet};
 use crate::ticket::{Channel, Priority, Side};
@@ -76,6 +77,7 @@ impl Compiler<'_> {
             .build()
             .map_err(|reason| self.source.error(0..0, reason))?;
         let version = doc.version.unwrap_or_else(|| content_version(text));
+        let selector = Selector::new(rules.iter().map(|rule| &rule.condition));
         Ok(RuleSet {
             version,
             source: self.file,
@@ -84,6 +86,7 @@ impl Compiler<'_> {
             default_priority,
             rules,
             scanner,
+            selector,
             text_tests: self.text_tests,
         })
     }
@@ -264,7 +267,7 @@ impl Compiler<'_> {
                     self.scanner.add_literal(index, word, true, target);
                 }
             }
-            ValueTest::Regex(regex) => self.scanner.add_regex(index, regex.as_str(), target),
+            ValueTest::Regex(regex) => self.scanner.add_regex(index, regex, target),
             _ => {}
         }
         self.text_tests.push((field, test));

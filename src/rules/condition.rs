@@ -90,11 +90,8 @@ impl ValueTest {
                 words.iter().any(|word| contains_word(&folded, word))
             }
             ValueTest::Regex(regex) => regex.is_match(value),
-            ValueTest::Equals(expected) => fold(value) == *expected,
-            ValueTest::In(options) => {
-                let folded = fold(value);
-                options.contains(&folded)
-            }
+            ValueTest::Equals(expected) => folds_to(value, expected),
+            ValueTest::In(options) => options.iter().any(|option| folds_to(value, option)),
             ValueTest::LanguageIn(options) => {
                 let folded = fold(value);
                 let primary = folded.split(['-', '_']).next().unwrap_or("");
@@ -103,6 +100,19 @@ impl ValueTest {
                     .any(|option| *option == folded || (!option.contains('-') && option == primary))
             }
         }
+    }
+}
+
+/// Whether `fold(value) == folded`, without allocating for ASCII values.
+fn folds_to(value: &str, folded: &str) -> bool {
+    if value.is_ascii() {
+        value.len() == folded.len()
+            && value
+                .bytes()
+                .zip(folded.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b)
+    } else {
+        fold(value) == folded
     }
 }
 
@@ -194,7 +204,7 @@ impl Condition {
 }
 
 /// Answers scanned conditions from the scanner's hits.
-pub(crate) fn from_hits(hits: &Hits) -> impl Fn(usize) -> bool + '_ {
+pub(crate) fn from_hits<'h>(hits: &'h Hits<'_>) -> impl Fn(usize) -> bool + 'h {
     move |index| hits.get(index)
 }
 

@@ -4,6 +4,8 @@
 //! - `format`: the file as written, with source spans;
 //! - `compile`: validation and compilation, errors with file:line:column;
 //! - `scanner`: one pass over subject and body for all text conditions;
+//! - `pattern`: what the scanner reads from a regex's source (triggers);
+//! - `select`: which rules a ticket's scan could have made true;
 //! - `condition`: compiled condition trees and their evaluation;
 //! - `text`: case folding and whole-word matching shared by both paths.
 //!
@@ -12,11 +14,14 @@
 //! rule overrides an earlier one) and adds its tags. A rule with
 //! `stop = true` ends evaluation when it fires.
 
+mod bits;
 mod compile;
 mod condition;
 mod error;
 mod format;
+mod pattern;
 mod scanner;
+mod select;
 mod text;
 
 use std::path::Path;
@@ -92,6 +97,8 @@ pub struct RuleSet {
     default_priority: Priority,
     rules: Vec<Rule>,
     scanner: scanner::Scanner,
+    /// Rules indexed by the scanned conditions they need.
+    selector: select::Selector,
     /// The direct test behind each scanned condition, for the reference path.
     text_tests: Vec<(Field, ValueTest)>,
 }
@@ -142,7 +149,8 @@ impl RuleSet {
         self.rules.len()
     }
 
-    /// Classifies a ticket: scans its texts once, then runs the rules.
+    /// Classifies a ticket: scans its texts once, then runs, in order, the
+    /// rules the scan could have made true.
     pub fn classify(
         &self,
         input: &TicketInput,
@@ -150,13 +158,18 @@ impl RuleSet {
         now: UnixMicros,
     ) -> Classification {
         let hits = self.scanner.scan(&input.subject, &input.body);
+        let candidates = self.selector.candidates(hits.possible());
         let scanned = condition::from_hits(&hits);
-        self.run_rules(&Facts {
-            input,
-            history,
-            now,
-            scanned: &scanned,
-        })
+        let rules = candidates.ones().filter_map(|index| self.rules.get(index));
+        self.run_rules(
+            rules,
+            &Facts {
+                input,
+                history,
+                now,
+                scanned: &scanned,
+            },
+        )
     }
 
     /// Classifies a ticket by testing every condition on its own, rule by
@@ -168,24 +181,28 @@ impl RuleSet {
         now: UnixMicros,
     ) -> Classification {
         let scanned = condition::by_direct_test(&self.text_tests, input);
-        self.run_rules(&Facts {
-            input,
-            history,
-            now,
-            scanned: &scanned,
-        })
+        self.run_rules(
+            self.rules.iter(),
+            &Facts {
+                input,
+                history,
+                now,
+                scanned: &scanned,
+            },
+        )
     }
 
-    fn run_rules(&self, facts: &Facts<'_>) -> Classification {
+    fn run_rules<'r>(&self, rules: impl Iterator<Item = &'r Rule>, facts: &Facts<'_>) -> Classification {
         let mut result = Classification {
             side: Side::Unclassified,
             queue: self.default_queue.clone(),
             priority: self.default_priority,
             rules_version: self.version.clone(),
+            rule_ids: Vec::with_capacity(8),
             ..Classification::default()
         };
         let mut deadline_minutes = None;
-        for rule in &self.rules {
+        for rule in rules {
             if !rule.condition.holds(facts) {
                 continue;
             }

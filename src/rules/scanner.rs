@@ -1,18 +1,36 @@
 //! The one-pass text scanner. Every `contains`/`any_of` literal of every rule
-//! goes into one Aho-Corasick automaton and every `regex` into one `RegexSet`
-//! per text field, so a ticket's subject and body are each scanned once, no
-//! matter how many rules there are. The result is a bit per text condition.
+//! goes into one Aho-Corasick automaton, so a ticket's subject and body are
+//! each scanned once, no matter how many rules there are.
+//!
+//! Regexes cost far more per text than the automaton, so they run only when
+//! they might match, and at most once per ticket:
+//!
+//! - each regex's *trigger groups* (sets of ASCII literals such that every
+//!   match contains one literal of each set, see
+//!   [`pattern::required_literals`]) join the automaton; a regex with a
+//!   group none of whose literals occurs in a text cannot match it;
+//! - regexes that may match a text (each group seen there, or no triggers
+//!   at all) are *pending*: they run on demand, when the evaluator reaches a
+//!   condition that reads one, and the result is remembered for the ticket;
+//! - on a text without non-ASCII word characters a regex runs in its
+//!   ASCII-word-boundary form, which decides the same and stays in the
+//!   regex crate's fast DFA (see [`pattern::ascii_word_boundaries`]).
+//!
+//! Identical regexes on the same field are compiled and run once.
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use regex::{RegexSet, RegexSetBuilder};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
-/// Lazy-DFA cache per regex set (per search thread), in bytes.
-const REGEX_DFA_BYTES: usize = 16 << 20;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
 
-use super::text::{fold, is_whole_word};
+use super::bits::Bits;
+use super::pattern;
+use super::text::{fold, fold_into, is_whole_word};
 
 /// Which of a ticket's texts a condition reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum TextTarget {
     /// The subject line.
     Subject,
@@ -23,21 +41,72 @@ pub(crate) enum TextTarget {
 }
 
 impl TextTarget {
-    fn reads_subject(self) -> bool {
-        matches!(self, TextTarget::Subject | TextTarget::Either)
-    }
-
-    fn reads_body(self) -> bool {
-        matches!(self, TextTarget::Body | TextTarget::Either)
+    fn reads(self, text: Text) -> bool {
+        matches!(
+            (self, text),
+            (TextTarget::Either, _) | (TextTarget::Subject, Text::Subject) | (TextTarget::Body, Text::Body)
+        )
     }
 }
 
-/// One condition's use of a literal.
+/// One of the two scanned texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    Subject = 0,
+    Body = 1,
+}
+
+const TEXTS: [Text; 2] = [Text::Subject, Text::Body];
+
+/// Automata up to this many literals use a full DFA (fastest to search;
+/// memory grows with the literals), larger sets a contiguous NFA. Neither
+/// uses a prefilter: in support text the literals' first bytes are
+/// everywhere, and an overlapping search with one runs about half as fast.
+const DFA_LITERAL_LIMIT: usize = 5_000;
+
+/// Any word character outside ASCII: where Unicode and ASCII word
+/// boundaries can disagree.
+static NON_ASCII_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\w&&[^\x00-\x7F]]").expect("valid class"));
+
+/// What an automaton match means to one condition or regex.
+#[derive(Debug, Clone, Copy)]
+enum Use {
+    /// A `contains` (`whole_word = false`) or `any_of` literal of a condition.
+    Literal { condition: usize, whole_word: bool },
+    /// A literal of trigger group `group` of some regex.
+    Trigger { group: usize },
+}
+
+/// One use of a literal, for the texts `target` names.
 #[derive(Debug, Clone, Copy)]
 struct LiteralUse {
-    condition: usize,
-    whole_word: bool,
+    meaning: Use,
     target: TextTarget,
+}
+
+/// How a scanned condition is answered.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// By the automaton's literal hits.
+    Literal,
+    /// By running regex slot `slot` (when triggered).
+    Regex(usize),
+}
+
+/// A distinct (pattern, target) regex.
+#[derive(Debug)]
+struct RegexSlot {
+    exact: Regex,
+    /// The same pattern with ASCII word boundaries, when it differs.
+    ascii: Option<Regex>,
+    target: TextTarget,
+    /// Its trigger groups (ids, shared by regexes with the same group); it
+    /// may match a text only if each has a literal there. Empty: it may
+    /// always match.
+    groups: Vec<usize>,
+    /// Conditions answered by this regex.
+    conditions: Vec<usize>,
 }
 
 /// Collects text conditions while the rule set compiles.
@@ -45,16 +114,18 @@ struct LiteralUse {
 pub(crate) struct ScannerBuilder {
     literals: Vec<String>,
     literal_uses: Vec<Vec<LiteralUse>>,
-    literal_index: std::collections::HashMap<String, usize>,
-    regexes: Vec<(String, TextTarget, usize)>,
-    conditions: usize,
+    literal_index: HashMap<String, usize>,
+    slots: Vec<RegexSlot>,
+    slot_index: HashMap<(String, TextTarget), usize>,
+    group_index: HashMap<(Vec<String>, TextTarget), usize>,
+    kinds: Vec<Kind>,
 }
 
 impl ScannerBuilder {
     /// Allocates a new text condition id.
     pub(crate) fn new_condition(&mut self) -> usize {
-        self.conditions += 1;
-        self.conditions - 1
+        self.kinds.push(Kind::Literal);
+        self.kinds.len() - 1
     }
 
     /// Makes `condition` hold when folded `literal` occurs in `target`.
@@ -65,151 +136,343 @@ impl ScannerBuilder {
         whole_word: bool,
         target: TextTarget,
     ) {
-        let folded = fold(literal);
-        let index = match self.literal_index.get(&folded) {
+        let meaning = Use::Literal {
+            condition,
+            whole_word,
+        };
+        self.add_use(&fold(literal), LiteralUse { meaning, target });
+    }
+
+    fn add_use(&mut self, folded: &str, literal_use: LiteralUse) {
+        let index = match self.literal_index.get(folded) {
             Some(&index) => index,
             None => {
-                self.literals.push(folded.clone());
+                self.literals.push(folded.to_string());
                 self.literal_uses.push(Vec::new());
-                self.literal_index.insert(folded, self.literals.len() - 1);
+                self.literal_index
+                    .insert(folded.to_string(), self.literals.len() - 1);
                 self.literals.len() - 1
             }
         };
-        self.literal_uses[index].push(LiteralUse {
-            condition,
-            whole_word,
+        self.literal_uses[index].push(literal_use);
+    }
+
+    /// Makes `condition` hold when `regex` (already validated) matches `target`.
+    pub(crate) fn add_regex(&mut self, condition: usize, regex: &Regex, target: TextTarget) {
+        let key = (regex.as_str().to_string(), target);
+        let slot = match self.slot_index.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                let slot = self.new_slot(regex, target);
+                self.slot_index.insert(key, slot);
+                slot
+            }
+        };
+        self.slots[slot].conditions.push(condition);
+        if let Some(kind) = self.kinds.get_mut(condition) {
+            *kind = Kind::Regex(slot);
+        }
+    }
+
+    fn new_slot(&mut self, regex: &Regex, target: TextTarget) -> usize {
+        let slot = self.slots.len();
+        let ascii = pattern::ascii_word_boundaries(regex.as_str()).and_then(|ascii| Regex::new(&ascii).ok());
+        let groups = pattern::required_literals(regex.as_str())
+            .into_iter()
+            .map(|literals| self.group(literals, target))
+            .collect();
+        self.slots.push(RegexSlot {
+            exact: regex.clone(),
+            ascii,
             target,
+            groups,
+            conditions: Vec::new(),
         });
+        slot
     }
 
-    /// Makes `condition` hold when `pattern` (already validated) matches `target`.
-    pub(crate) fn add_regex(&mut self, condition: usize, pattern: &str, target: TextTarget) {
-        self.regexes.push((pattern.to_string(), target, condition));
+    /// The id of a trigger group, adding its literals on first sight.
+    fn group(&mut self, literals: Vec<String>, target: TextTarget) -> usize {
+        let next = self.group_index.len();
+        let key = (literals, target);
+        if let Some(&group) = self.group_index.get(&key) {
+            return group;
+        }
+        let meaning = Use::Trigger { group: next };
+        for literal in &key.0 {
+            self.add_use(literal, LiteralUse { meaning, target });
+        }
+        self.group_index.insert(key, next);
+        next
     }
 
-    /// Builds the automata.
+    /// Builds the automaton.
     pub(crate) fn build(self) -> Result<Scanner, String> {
         let literals = if self.literals.is_empty() {
             None
         } else {
+            let kind = (self.literals.len() <= DFA_LITERAL_LIMIT).then_some(AhoCorasickKind::DFA);
             let automaton = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .kind(kind)
+                .prefilter(false)
                 .build(&self.literals)
                 .map_err(|err| format!("cannot build keyword automaton: {err}"))?;
             Some(automaton)
         };
-        let subject = RegexTarget::build(&self.regexes, TextTarget::reads_subject)?;
-        let body = RegexTarget::build(&self.regexes, TextTarget::reads_body)?;
+        let mut untriggered = [Bits::new(self.slots.len()), Bits::new(self.slots.len())];
+        let mut readers = untriggered.clone();
+        for (slot, regex) in self.slots.iter().enumerate() {
+            for text in TEXTS {
+                if regex.target.reads(text) {
+                    readers[text as usize].set(slot);
+                    if regex.groups.is_empty() {
+                        untriggered[text as usize].set(slot);
+                    }
+                }
+            }
+        }
         Ok(Scanner {
             literals,
             literal_uses: self.literal_uses,
-            subject,
-            body,
-            conditions: self.conditions,
+            slots: self.slots,
+            kinds: self.kinds,
+            groups: self.group_index.len(),
+            untriggered,
+            readers,
         })
     }
 }
 
-/// The regexes that read one text, as one set.
-#[derive(Debug)]
-struct RegexTarget {
-    set: RegexSet,
-    conditions: Vec<usize>,
-}
-
-impl RegexTarget {
-    fn build(
-        regexes: &[(String, TextTarget, usize)],
-        reads: fn(TextTarget) -> bool,
-    ) -> Result<RegexTarget, String> {
-        let chosen: Vec<_> = regexes.iter().filter(|(_, target, _)| reads(*target)).collect();
-        // A set of many case-insensitive patterns needs a bigger lazy-DFA
-        // cache than the default, or it thrashes and falls back to the much
-        // slower NFA (measured: ~20x per ticket on the default rules).
-        let set = RegexSetBuilder::new(chosen.iter().map(|(pattern, _, _)| pattern.as_str()))
-            .dfa_size_limit(REGEX_DFA_BYTES)
-            .build()
-            .map_err(|err| format!("cannot build regex set: {err}"))?;
-        let conditions = chosen.iter().map(|(_, _, condition)| *condition).collect();
-        Ok(RegexTarget { set, conditions })
-    }
-
-    fn scan(&self, text: &str, hits: &mut Hits) {
-        if self.conditions.is_empty() {
-            return;
-        }
-        for index in self.set.matches(text).iter() {
-            hits.set(self.conditions[index]);
-        }
-    }
-}
-
-/// The compiled text automata of a rule set.
+/// The compiled text automaton and regexes of a rule set.
 #[derive(Debug)]
 pub(crate) struct Scanner {
     literals: Option<AhoCorasick>,
     literal_uses: Vec<Vec<LiteralUse>>,
-    subject: RegexTarget,
-    body: RegexTarget,
-    conditions: usize,
+    slots: Vec<RegexSlot>,
+    kinds: Vec<Kind>,
+    /// How many trigger groups there are.
+    groups: usize,
+    /// Per text: slots with no triggers, which are always pending.
+    untriggered: [Bits; 2],
+    /// Per text: slots that read it.
+    readers: [Bits; 2],
 }
 
 impl Scanner {
-    /// Scans a ticket's subject and body once each.
-    pub(crate) fn scan(&self, subject: &str, body: &str) -> Hits {
-        let mut hits = Hits::new(self.conditions);
-        if let Some(automaton) = &self.literals {
-            self.scan_literals(automaton, &fold(subject), TextTarget::reads_subject, &mut hits);
-            self.scan_literals(automaton, &fold(body), TextTarget::reads_body, &mut hits);
+    /// Scans a ticket's subject and body once each with the automaton.
+    pub(crate) fn scan<'a>(&'a self, subject: &'a str, body: &'a str) -> Hits<'a> {
+        let mut hits = Hits {
+            scanner: self,
+            texts: [subject, body],
+            literal: Bits::new(self.kinds.len()),
+            pending: self.untriggered.clone(),
+            ascii_boundaries: [const { std::cell::OnceCell::new() }; 2],
+            memo: RefCell::new(Memo {
+                bits: Bits::new(self.slots.len() * 4),
+                slots: self.slots.len(),
+            }),
+        };
+        let mut groups = Bits::new(self.groups);
+        for text in TEXTS {
+            let original = hits.texts[text as usize];
+            if let Some(automaton) = &self.literals {
+                with_folded(original, |folded| {
+                    self.scan_literals(automaton, folded, text, &mut hits, &mut groups);
+                });
+            }
+            if !self.slots.is_empty() {
+                self.mark_triggered(text, &groups, &mut hits.pending[text as usize]);
+                if original.contains(pattern::FOLD_EXCEPTIONS) {
+                    hits.pending[text as usize].union_with(&self.readers[text as usize]);
+                }
+            }
+            groups.clear_all();
         }
-        self.subject.scan(subject, &mut hits);
-        self.body.scan(body, &mut hits);
         hits
+    }
+
+    /// Marks pending the regexes reading `text` all of whose trigger groups
+    /// were seen in it.
+    fn mark_triggered(&self, text: Text, groups: &Bits, pending: &mut Bits) {
+        for (slot, regex) in self.slots.iter().enumerate() {
+            let seen = !regex.groups.is_empty() && regex.groups.iter().all(|&group| groups.get(group));
+            if seen && regex.target.reads(text) {
+                pending.set(slot);
+            }
+        }
     }
 
     fn scan_literals(
         &self,
         automaton: &AhoCorasick,
         folded: &str,
-        reads: fn(TextTarget) -> bool,
-        hits: &mut Hits,
+        text: Text,
+        hits: &mut Hits<'_>,
+        groups: &mut Bits,
     ) {
         for found in automaton.find_overlapping_iter(folded) {
             for literal_use in &self.literal_uses[found.pattern().as_usize()] {
-                if !reads(literal_use.target) || hits.get(literal_use.condition) {
+                if !literal_use.target.reads(text) {
                     continue;
                 }
-                if !literal_use.whole_word || is_whole_word(folded, found.start(), found.end()) {
-                    hits.set(literal_use.condition);
+                match literal_use.meaning {
+                    Use::Literal {
+                        condition,
+                        whole_word,
+                    } => {
+                        if !hits.literal.get(condition)
+                            && (!whole_word || is_whole_word(folded, found.start(), found.end()))
+                        {
+                            hits.literal.set(condition);
+                        }
+                    }
+                    Use::Trigger { group } => groups.set(group),
                 }
             }
         }
     }
 }
 
-/// Which text conditions held for one ticket.
-#[derive(Debug, Clone)]
-pub(crate) struct Hits {
-    words: Vec<u64>,
+/// Regex results worked out so far for one ticket, keyed `slot * 2 + text`:
+/// bit `key` says it ran, bit `2 * slots + key` that it matched.
+#[derive(Debug)]
+struct Memo {
+    bits: Bits,
+    slots: usize,
 }
 
-impl Hits {
-    fn new(conditions: usize) -> Self {
-        Self {
-            words: vec![0; conditions.div_ceil(64)],
-        }
+impl Memo {
+    fn known(&self, key: usize) -> Option<bool> {
+        self.bits.get(key).then(|| self.bits.get(2 * self.slots + key))
     }
 
-    fn set(&mut self, condition: usize) {
-        if let Some(word) = self.words.get_mut(condition / 64) {
-            *word |= 1 << (condition % 64);
+    fn remember(&mut self, key: usize, matched: bool) {
+        self.bits.set(key);
+        if matched {
+            self.bits.set(2 * self.slots + key);
         }
     }
+}
 
-    /// Whether text condition `condition` held.
+thread_local! {
+    /// A reusable buffer for folded texts.
+    static FOLDED: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Calls `scan` with `fold(text)`, folded into a reused buffer.
+fn with_folded(text: &str, scan: impl FnOnce(&str)) {
+    FOLDED.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut folded) => {
+            folded.clear();
+            fold_into(text, &mut folded);
+            scan(&folded);
+        }
+        Err(_) => scan(&fold(text)),
+    });
+}
+
+/// What the scan learnt about one ticket's texts; answers text conditions,
+/// running pending regexes on first use.
+#[derive(Debug)]
+pub(crate) struct Hits<'a> {
+    scanner: &'a Scanner,
+    texts: [&'a str; 2],
+    /// Literal conditions that hold.
+    literal: Bits,
+    /// Per text: regex slots that may match it (triggered or untriggerable).
+    pending: [Bits; 2],
+    /// Per text, once a regex needs it: whether the ASCII-word-boundary
+    /// regexes decide alike (the text has no non-ASCII word character).
+    ascii_boundaries: [std::cell::OnceCell<bool>; 2],
+    memo: RefCell<Memo>,
+}
+
+impl Hits<'_> {
+    /// Whether text condition `condition` holds.
     pub(crate) fn get(&self, condition: usize) -> bool {
-        self.words
-            .get(condition / 64)
-            .is_some_and(|word| word & (1 << (condition % 64)) != 0)
+        match self.scanner.kinds.get(condition) {
+            Some(Kind::Literal) => self.literal.get(condition),
+            Some(&Kind::Regex(slot)) => TEXTS.iter().any(|&text| self.regex_matches(slot, text)),
+            None => false,
+        }
+    }
+
+    /// Conditions that may hold: literal hits and every condition of a
+    /// pending regex. A condition not listed does not hold.
+    pub(crate) fn possible(&self) -> impl Iterator<Item = usize> + '_ {
+        let regex_conditions = TEXTS
+            .iter()
+            .flat_map(|&text| self.pending[text as usize].ones())
+            .flat_map(|slot| self.scanner.slots[slot].conditions.iter().copied());
+        self.literal.ones().chain(regex_conditions)
+    }
+
+    fn regex_matches(&self, slot: usize, text: Text) -> bool {
+        if !self.pending[text as usize].get(slot) {
+            return false;
+        }
+        let key = slot * 2 + text as usize;
+        if let Some(known) = self.memo.borrow().known(key) {
+            return known;
+        }
+        let regex = &self.scanner.slots[slot];
+        let haystack = self.texts[text as usize];
+        let ascii_alike = || {
+            *self.ascii_boundaries[text as usize]
+                .get_or_init(|| haystack.is_ascii() || !NON_ASCII_WORD.is_match(haystack))
+        };
+        let matched = match &regex.ascii {
+            Some(ascii) if ascii_alike() => ascii.is_match(haystack),
+            _ => regex.exact.is_match(haystack),
+        };
+        self.memo.borrow_mut().remember(key, matched);
+        matched
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner(regexes: &[(&str, TextTarget)]) -> Scanner {
+        let mut builder = ScannerBuilder::default();
+        for (pattern, target) in regexes {
+            let condition = builder.new_condition();
+            builder.add_regex(condition, &Regex::new(pattern).expect("valid"), *target);
+        }
+        builder.build().expect("builds")
+    }
+
+    #[test]
+    fn regex_runs_only_when_triggered_and_reads_its_text() {
+        let scanner = scanner(&[
+            (r"(?i)\berror\s+\d+", TextTarget::Body),
+            (r"\d{3}", TextTarget::Either),
+        ]);
+        let hits = scanner.scan("Error 500", "all good 123");
+        assert!(!hits.get(0), "the subject is not read by condition 0");
+        assert!(hits.get(1), "untriggered regexes always run");
+        let possible: std::collections::BTreeSet<usize> = hits.possible().collect();
+        assert_eq!(possible.into_iter().collect::<Vec<_>>(), vec![1]);
+        let hits = scanner.scan("", "an ERROR 42 here");
+        assert!(hits.get(0));
+    }
+
+    #[test]
+    fn unicode_word_boundaries_still_decide_on_non_ascii_words() {
+        let scanner = scanner(&[
+            (r"(?i)\bcafe\b", TextTarget::Body),
+            (r"\bcan’t\b", TextTarget::Body),
+        ]);
+        assert!(!scanner.scan("", "cafeé").get(0), "é is a word character");
+        assert!(scanner.scan("", "the cafe’s").get(0), "’ is not");
+        assert!(scanner.scan("", "I can’t log in").get(1));
+    }
+
+    #[test]
+    fn long_s_matches_case_insensitive_s_without_a_trigger() {
+        let scanner = scanner(&[(r"(?i)password", TextTarget::Subject)]);
+        assert!(scanner.scan("PAſſWORD reset", "").get(0));
     }
 }

@@ -165,7 +165,7 @@ impl Store {
             config = config.cache_capacity(bytes);
         }
         let db = config.open()?;
-        let committer = Committer::start(db.clone(), options.durability)
+        let committer = Committer::start(db.clone(), dir, options.durability)
             .map_err(|err| StoreError::Durability(err.to_string()))?;
         Ok(Store {
             tickets: db.open_tree("tickets")?,

@@ -1,0 +1,447 @@
+//! What the scanner learns from a regex's source text, without a regex
+//! parser of its own beyond a small, conservative lexer:
+//!
+//! - [`ascii_word_boundaries`]: the pattern with every Unicode word
+//!   boundary (`\b`, `\b{..}`, `\<`, `\>`) made ASCII. On a text with no
+//!   non-ASCII *word* character (plain English, curly quotes, dashes, emoji)
+//!   both forms decide every position alike, and the ASCII form runs in the
+//!   regex crate's lazy DFA instead of falling back to its much slower
+//!   PikeVM whenever the text holds any non-ASCII byte.
+//! - [`required_literals`]: a few ASCII strings at least one of which, folded
+//!   to lower case, occurs in every text the pattern matches (a *trigger*).
+//!   The scanner only runs the regex when the keyword automaton has seen a
+//!   trigger. Anything the lexer does not fully understand yields `None`
+//!   (always run the regex), so a trigger is never wrong, only absent.
+
+/// Characters outside ASCII that regex case-insensitivity equates with an
+/// ASCII letter but that lower-casing does not turn into it: U+017F LATIN
+/// SMALL LETTER LONG S matches `(?i)s`. (U+212A KELVIN SIGN matches `(?i)k`
+/// and lower-cases to `k`, so it needs no special case.) A text holding one
+/// of these runs every regex regardless of triggers.
+pub(crate) const FOLD_EXCEPTIONS: &[char] = &['\u{17F}'];
+
+/// Shortest trigger worth searching for; shorter ones match nearly always.
+const MIN_TRIGGER_LEN: usize = 3;
+/// Most triggers one regex may have.
+const MAX_TRIGGERS: usize = 32;
+
+/// The pattern with Unicode word boundaries replaced by ASCII ones, or
+/// `None` when it needs no change (it has none) or cannot be changed safely
+/// (it uses `\B`, or the lexer does not understand it).
+pub(crate) fn ascii_word_boundaries(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut changed = false;
+    let mut at = 0;
+    while at < chars.len() {
+        match chars[at] {
+            '\\' => {
+                let escape = escape_len(&chars, at)?;
+                let text: String = chars[at..at + escape].iter().collect();
+                match chars.get(at + 1) {
+                    Some('B') => return None,
+                    Some('b' | '<' | '>') => {
+                        out.push_str("(?-u:");
+                        out.push_str(&text);
+                        out.push(')');
+                        changed = true;
+                    }
+                    _ => out.push_str(&text),
+                }
+                at += escape;
+            }
+            '[' => {
+                let end = class_end(&chars, at)?;
+                out.extend(&chars[at..end]);
+                at = end;
+            }
+            c => {
+                out.push(c);
+                at += 1;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Length of the escape starting at `chars[at] == '\\'`, including any
+/// braced argument (`\b{start}`, `\p{Greek}`, `\x{263a}`).
+fn escape_len(chars: &[char], at: usize) -> Option<usize> {
+    let kind = *chars.get(at + 1)?;
+    let braced = chars.get(at + 2) == Some(&'{');
+    let len = match kind {
+        'b' | 'p' | 'P' | 'x' | 'u' | 'U' if braced => {
+            let close = chars[at + 2..].iter().position(|&c| c == '}')?;
+            close + 3
+        }
+        'p' | 'P' => 3,
+        'x' => 4,
+        'u' => 6,
+        'U' => 10,
+        _ => 2,
+    };
+    (at + len <= chars.len()).then_some(len)
+}
+
+/// Index just past the character class starting at `chars[at] == '['`.
+fn class_end(chars: &[char], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut index = at;
+    while index < chars.len() {
+        match chars[index] {
+            '\\' => {
+                index += 2;
+                continue;
+            }
+            '[' => {
+                depth += 1;
+                // A `]` right after `[` or `[^` is a literal member.
+                index += 1;
+                if chars.get(index) == Some(&'^') {
+                    index += 1;
+                }
+                if chars.get(index) == Some(&']') {
+                    index += 1;
+                }
+                continue;
+            }
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(index + 1);
+                }
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    None
+}
+
+/// Trigger groups for `pattern`: every match of it contains, once the text
+/// is lower-cased, at least one literal of *each* group. Empty when the
+/// lexer can vouch for no group. The most selective groups come first.
+pub(crate) fn required_literals(pattern: &str) -> Vec<Vec<String>> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut lexer = Lexer { chars: &chars, at: 0 };
+    let needs = match lexer.alternation() {
+        Some(needs) if lexer.at == chars.len() => needs,
+        _ => return Vec::new(),
+    };
+    let mut groups: Vec<Vec<String>> = needs.into_iter().filter(usable).collect();
+    groups.sort_by_key(|set| std::cmp::Reverse(score(set)));
+    groups.dedup();
+    groups.truncate(MAX_GROUPS);
+    groups
+}
+
+/// Most trigger groups kept for one regex.
+const MAX_GROUPS: usize = 4;
+
+/// A set of literals at least one of which occurs in every match.
+type Set = Vec<String>;
+
+/// Sets that all hold for every match (a conjunction); empty: unknown.
+type Needs = Vec<Set>;
+
+/// Whether a set is worth searching for.
+fn usable(set: &Set) -> bool {
+    !set.is_empty() && set.len() <= MAX_TRIGGERS && set.iter().all(|literal| literal.len() >= MIN_TRIGGER_LEN)
+}
+
+/// Selectivity: longer shortest literal first, then fewer literals.
+fn score(set: &Set) -> (usize, usize) {
+    let shortest = set.iter().map(String::len).min().unwrap_or(0).min(8);
+    (shortest, usize::MAX - set.len())
+}
+
+/// One element of a concatenation.
+enum Item {
+    /// A literal ASCII character that occurs exactly once.
+    Char(char),
+    /// Consumes nothing (`^`, `$`, `\b`, flags ...): keeps literal runs whole.
+    ZeroWidth,
+    /// A group that matches at least once, with what its matches need.
+    Required(Needs),
+    /// Anything else: classes, optional parts, repeated characters.
+    Other,
+}
+
+/// A recursive-descent reader over the pattern. Each method returns `None`
+/// when the pattern is outside what it understands (the caller then gives
+/// up on triggers), or `Some(needs)`.
+struct Lexer<'a> {
+    chars: &'a [char],
+    at: usize,
+}
+
+impl Lexer<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    /// `branch | branch | ...` up to `)` or the end. One branch needs
+    /// what its items need; several need one literal of the union of each
+    /// branch's best set.
+    fn alternation(&mut self) -> Option<Needs> {
+        let mut branches = vec![self.concatenation()?];
+        while self.peek() == Some('|') {
+            self.at += 1;
+            branches.push(self.concatenation()?);
+        }
+        if branches.len() == 1 {
+            return branches.pop();
+        }
+        let mut union = Set::new();
+        for branch in branches {
+            let Some(best) = branch.into_iter().filter(usable).max_by_key(score) else {
+                return Some(Needs::new());
+            };
+            for literal in best {
+                if !union.contains(&literal) {
+                    union.push(literal);
+                }
+            }
+        }
+        Some(vec![union])
+    }
+
+    /// Items up to `|`, `)` or the end: every literal run, and what every
+    /// required group needs.
+    fn concatenation(&mut self) -> Option<Needs> {
+        let mut needs = Needs::new();
+        let mut run = String::new();
+        while let Some(c) = self.peek() {
+            if c == '|' || c == ')' {
+                break;
+            }
+            let item = self.item()?;
+            match self.quantified(item)? {
+                Item::Char(c) => run.push(c.to_ascii_lowercase()),
+                Item::ZeroWidth => {}
+                Item::Required(inner) => {
+                    close_run(&mut run, &mut needs);
+                    needs.extend(inner);
+                }
+                Item::Other => close_run(&mut run, &mut needs),
+            }
+        }
+        close_run(&mut run, &mut needs);
+        Some(needs)
+    }
+
+    /// One atom: a character, escape, class, `.`, anchor or group.
+    fn item(&mut self) -> Option<Item> {
+        let c = self.peek()?;
+        self.at += 1;
+        match c {
+            '\\' => self.escape(),
+            '[' => {
+                self.at = class_end(self.chars, self.at - 1)?;
+                Some(Item::Other)
+            }
+            '(' => self.group(),
+            '.' => Some(Item::Other),
+            '^' | '$' => Some(Item::ZeroWidth),
+            '*' | '+' | '?' | '{' | ')' | '|' => None,
+            c if c.is_ascii() => Some(Item::Char(c)),
+            _ => Some(Item::Other),
+        }
+    }
+
+    fn escape(&mut self) -> Option<Item> {
+        let len = escape_len(self.chars, self.at - 1)?;
+        let kind = self.peek()?;
+        self.at += len - 1;
+        match kind {
+            'b' | 'B' | 'A' | 'z' | '<' | '>' => Some(Item::ZeroWidth),
+            'd' | 'D' | 's' | 'S' | 'w' | 'W' | 'p' | 'P' | 'x' | 'u' | 'U' => Some(Item::Other),
+            'n' | 't' | 'r' | 'f' | 'v' | 'a' => Some(Item::Other),
+            c if c.is_ascii_punctuation() || c == ' ' => Some(Item::Char(c)),
+            _ => None,
+        }
+    }
+
+    /// `( ... )`, `(?: ... )`, `(?flags: ... )`, `(?P<name> ... )`,
+    /// `(?<name> ... )`, or a flag setting `(?flags)`.
+    fn group(&mut self) -> Option<Item> {
+        if self.peek() == Some('?') {
+            self.at += 1;
+            match self.peek()? {
+                'P' | '<' => {
+                    let close = self.chars[self.at..].iter().position(|&c| c == '>')?;
+                    self.at += close + 1;
+                }
+                _ => {
+                    let flags_end = self.chars[self.at..].iter().position(|&c| c == ')' || c == ':')?;
+                    let flags = &self.chars[self.at..self.at + flags_end];
+                    // Verbose mode changes what whitespace and `#` mean.
+                    if !flags.iter().all(|c| "imsuUR-".contains(*c)) || flags.contains(&'x') {
+                        return None;
+                    }
+                    self.at += flags_end;
+                    if self.peek() == Some(')') {
+                        self.at += 1;
+                        return Some(Item::ZeroWidth);
+                    }
+                    self.at += 1;
+                }
+            }
+        }
+        let inner = self.alternation()?;
+        if self.peek() != Some(')') {
+            return None;
+        }
+        self.at += 1;
+        Some(Item::Required(inner))
+    }
+
+    /// Applies a following `?`, `*`, `+` or `{n,m}` (and a lazy `?`).
+    fn quantified(&mut self, item: Item) -> Option<Item> {
+        let least = match self.peek() {
+            Some('?' | '*') => {
+                self.at += 1;
+                0
+            }
+            Some('+') => {
+                self.at += 1;
+                1
+            }
+            Some('{') => self.counted()?,
+            _ => return Some(item),
+        };
+        if self.peek() == Some('?') {
+            self.at += 1;
+        }
+        Some(match item {
+            Item::Required(needs) if least > 0 => Item::Required(needs),
+            Item::ZeroWidth => Item::ZeroWidth,
+            // A repeated character cannot join a literal run; leave it out.
+            _ => Item::Other,
+        })
+    }
+
+    /// `{n}`, `{n,}` or `{n,m}`: the least count.
+    fn counted(&mut self) -> Option<u32> {
+        let close = self.chars[self.at..].iter().position(|&c| c == '}')?;
+        let body: String = self.chars[self.at + 1..self.at + close].iter().collect();
+        self.at += close + 1;
+        let least = body.split(',').next()?.trim();
+        least.parse().ok()
+    }
+}
+
+/// Ends the current literal run, which every match contains.
+fn close_run(run: &mut String, needs: &mut Needs) {
+    if !run.is_empty() {
+        needs.push(vec![std::mem::take(run)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn triggers(pattern: &str) -> Vec<Vec<String>> {
+        required_literals(pattern)
+            .into_iter()
+            .map(|mut set| {
+                set.sort();
+                set
+            })
+            .collect()
+    }
+
+    fn groups(groups: &[&[&str]]) -> Vec<Vec<String>> {
+        groups
+            .iter()
+            .map(|set| set.iter().map(|s| (*s).to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn literal_runs_and_groups_give_triggers() {
+        assert_eq!(
+            triggers(r"(?i)\berror\s*(code)?\s*[:#]?\s*5\d\d\b"),
+            groups(&[&["error"]])
+        );
+        assert_eq!(
+            triggers(r"(?i)\b(can'?t|cannot|unable to)\s+log in\b"),
+            groups(&[&["log in"], &["can", "cannot", "unable to"]])
+        );
+        assert_eq!(
+            triggers(r"(?i)\b(charged|billed)\s+(twice|two times|\d+ times)"),
+            groups(&[&["billed", "charged"], &[" times", "twice", "two times"]])
+        );
+        assert_eq!(triggers(r"Order\s+#\d+"), groups(&[&["order"]]));
+        assert_eq!(triggers(r"c\+\+"), groups(&[&["c++"]]));
+        assert_eq!(triggers(r"(?P<word>refund)ed"), groups(&[&["refund"]]));
+        assert_eq!(
+            triggers(r"(?i)\b(other)\s+(customer|client)s?\s+(data|details)"),
+            groups(&[&["customer", "client"], &["other"], &["data", "details"]])
+                .into_iter()
+                .map(|mut set| {
+                    set.sort();
+                    set
+                })
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn optional_or_repeated_parts_are_not_triggers() {
+        let none: Vec<Vec<String>> = Vec::new();
+        assert_eq!(triggers(r"(?i)(refund)?\d+"), none);
+        assert_eq!(triggers(r"a+b+c+"), none);
+        assert_eq!(triggers(r"(foo|\d+)"), none);
+        assert_eq!(triggers(r"(foo|)bar"), groups(&[&["bar"]]));
+        assert_eq!(triggers(r"(?x) foo bar"), none);
+        assert_eq!(triggers(r"ab"), none, "too short to be selective");
+        assert_eq!(triggers(r"caf[eé]"), groups(&[&["caf"]]));
+        assert_eq!(triggers(r"déjà"), none);
+        assert_eq!(triggers(r"(?i)ärger"), groups(&[&["rger"]]));
+    }
+
+    #[test]
+    fn repetition_splits_runs() {
+        assert_eq!(
+            triggers(r"wait(ing)+ times{2}"),
+            groups(&[&[" time"], &["wait"], &["ing"]])
+        );
+        assert_eq!(triggers(r"abcx{0,3}defg"), groups(&[&["defg"], &["abc"]]));
+    }
+
+    #[test]
+    fn unknown_syntax_gives_no_triggers() {
+        let none: Vec<Vec<String>> = Vec::new();
+        assert_eq!(triggers(r"(?=foo)"), none);
+        assert_eq!(triggers(r"\qfoo"), none);
+        assert_eq!(triggers(r"(foo"), none);
+    }
+
+    #[test]
+    fn word_boundaries_become_ascii() {
+        assert_eq!(
+            ascii_word_boundaries(r"(?i)\bcan['’]?t\b").as_deref(),
+            Some(r"(?i)(?-u:\b)can['’]?t(?-u:\b)")
+        );
+        assert_eq!(
+            ascii_word_boundaries(r"\<a\b{start}[\]\b]\\b").as_deref(),
+            Some(r"(?-u:\<)a(?-u:\b{start})[\]\b]\\b")
+        );
+        assert_eq!(ascii_word_boundaries(r"foo\Bbar"), None);
+        assert_eq!(ascii_word_boundaries(r"plain"), None);
+    }
+
+    #[test]
+    fn only_long_s_folds_to_ascii_without_lowercasing_to_it() {
+        let letters = regex::Regex::new(r"(?i)[a-z]").expect("valid");
+        let every_char: String = (0x80..0x11_0000u32).filter_map(char::from_u32).collect();
+        let exceptions: Vec<char> = letters
+            .find_iter(&every_char)
+            .filter_map(|found| found.as_str().chars().next())
+            .filter(|c| !c.to_lowercase().all(|lower| lower.is_ascii_lowercase()))
+            .collect();
+        assert_eq!(exceptions, FOLD_EXCEPTIONS);
+    }
+}
