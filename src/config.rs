@@ -42,6 +42,9 @@ pub struct Args {
     /// Largest accepted ticket body, in bytes.
     #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+    /// sled page-cache size in MiB (sled's default, 1024, when absent).
+    #[arg(long, env = "TRIAGE_CACHE_MB")]
+    pub cache_mb: Option<u64>,
     /// How acknowledged writes are made durable.
     #[arg(long, env = "TRIAGE_DURABILITY", value_enum, default_value_t = DurabilityArg::GroupCommit)]
     pub durability: DurabilityArg,
@@ -137,7 +140,7 @@ impl Config {
             rules_path: args.rules,
             store: StoreOptions {
                 durability,
-                cache_bytes: None,
+                cache_bytes: args.cache_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             },
             app: AppSettings {
                 limits: Limits {
