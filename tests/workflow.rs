@@ -38,6 +38,42 @@ async fn get(client: &mut Client, id: &str) -> pb::Ticket {
         .expect("ticket")
 }
 
+async fn complete(
+    client: &mut Client,
+    claimed: &pb::Ticket,
+    resolution: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::CompleteTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        resolution: resolution.into(),
+    };
+    Ok(client
+        .complete_ticket(request)
+        .await?
+        .into_inner()
+        .ticket
+        .expect("ticket"))
+}
+
+async fn release(
+    client: &mut Client,
+    claimed: &pb::Ticket,
+    reason: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::ReleaseTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        reason: reason.into(),
+    };
+    Ok(client
+        .release_ticket(request)
+        .await?
+        .into_inner()
+        .ticket
+        .expect("ticket"))
+}
+
 fn token(ticket: &pb::Ticket) -> String {
     ticket.lease.as_ref().expect("lease").token.clone()
 }
@@ -173,13 +209,7 @@ async fn expired_lease_returns_the_ticket_and_counts_claims() {
         .expect("claimed again");
     assert_eq!(second.id, id);
     assert_eq!(second.claim_count, 2);
-    let stale = server
-        .client
-        .complete_ticket(pb::CompleteTicketRequest {
-            ticket_id: id.clone(),
-            lease_token: token(&first),
-            resolution: "done".into(),
-        })
+    let stale = complete(&mut server.client, &first, "done")
         .await
         .expect_err("expired token");
     assert_eq!(stale.code(), Code::FailedPrecondition);
@@ -243,18 +273,9 @@ async fn released_ticket_goes_back_to_its_place() {
         .await
         .expect("claimed");
     assert_eq!(claimed.id, first.id);
-    let released = server
-        .client
-        .release_ticket(pb::ReleaseTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            reason: "need a specialist".into(),
-        })
+    let released = release(&mut server.client, &claimed, "need a specialist")
         .await
-        .expect("release")
-        .into_inner()
-        .ticket
-        .expect("ticket");
+        .expect("release");
     assert_eq!(released.state(), pb::TicketState::Queued);
     let again = claim(&mut server.client, "incidents", "b", 60)
         .await
@@ -270,18 +291,9 @@ async fn completed_ticket_leaves_the_queue_and_keeps_its_history() {
     let claimed = claim(&mut server.client, "incidents", "agent-7", 60)
         .await
         .expect("claimed");
-    let done = server
-        .client
-        .complete_ticket(pb::CompleteTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            resolution: "restarted the load balancer".into(),
-        })
+    let done = complete(&mut server.client, &claimed, "restarted the load balancer")
         .await
-        .expect("complete")
-        .into_inner()
-        .ticket
-        .expect("ticket");
+        .expect("complete");
     assert_eq!(done.state(), pb::TicketState::Completed);
     assert_eq!(done.resolution, "restarted the load balancer");
     assert_eq!(actions(&done), vec!["ingested", "claimed", "completed"]);
@@ -435,25 +447,13 @@ async fn watcher_sees_queue_events_in_order() {
     let claimed = claim(&mut server.client, "incidents", "a", 60)
         .await
         .expect("claimed");
-    server
-        .client
-        .release_ticket(pb::ReleaseTicketRequest {
-            ticket_id: id.clone(),
-            lease_token: token(&claimed),
-            reason: "later".into(),
-        })
+    release(&mut server.client, &claimed, "later")
         .await
         .expect("release");
     let again = claim(&mut server.client, "incidents", "b", 60)
         .await
         .expect("claimed");
-    server
-        .client
-        .complete_ticket(pb::CompleteTicketRequest {
-            ticket_id: id.clone(),
-            lease_token: token(&again),
-            resolution: "fixed".into(),
-        })
+    complete(&mut server.client, &again, "fixed")
         .await
         .expect("complete");
     let mut kinds = Vec::new();
@@ -606,13 +606,7 @@ async fn extended_lease_outlives_the_original_expiry() {
         pb::TicketState::Claimed,
         "the extension kept the lease"
     );
-    server
-        .client
-        .complete_ticket(pb::CompleteTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            resolution: "done".into(),
-        })
+    complete(&mut server.client, &claimed, "done")
         .await
         .expect("complete with the extended lease");
     server.shutdown().await;

@@ -218,15 +218,8 @@ fn api_ticket(input: &TicketInput, external_id: String) -> pb::TicketInput {
 }
 
 fn api_channel(channel: Channel) -> pb::Channel {
-    match channel {
-        Channel::Unspecified => pb::Channel::Unspecified,
-        Channel::Email => pb::Channel::Email,
-        Channel::Chat => pb::Channel::Chat,
-        Channel::Phone => pb::Channel::Phone,
-        Channel::Social => pb::Channel::Social,
-        Channel::Web => pb::Channel::Web,
-        Channel::Internal => pb::Channel::Internal,
-    }
+    let name = format!("CHANNEL_{}", channel.name().to_uppercase());
+    pb::Channel::from_str_name(&name).unwrap_or(pb::Channel::Unspecified)
 }
 
 /// Hands out tickets with external ids unique to this run.

@@ -150,29 +150,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the real binary on a free loopback port with `data_dir`.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(extra_args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("binary starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reads the listening line");
-        let address = line
-            .trim()
-            .strip_prefix("triage listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .expect("address parses");
-        ServerProcess { child, address }
+        Self::try_start(data_dir, extra_args).unwrap_or_else(|err| panic!("server did not start: {err}"))
     }
 
     /// Sends SIGTERM and waits for a clean exit.
