@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
-use crate::rules::RuleSet;
+use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{EscalationPolicy, Ingested, QueueCursor, QueueStats, Store, Transition};
 use crate::ticket::{Classification, Priority, Ticket, TicketId, TicketInput};
@@ -146,10 +146,14 @@ impl App {
     }
 
     fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
-        let history = self
-            .store
-            .customer_history(&input.customer.id, self.settings.history_limit)?;
-        let mut classification = self.rules().classify(input, &history, now);
+        let rules = self.rules();
+        let history = if rules.reads_history() {
+            self.store
+                .customer_history(&input.customer.id, self.settings.history_limit)?
+        } else {
+            CustomerHistory::default()
+        };
+        let mut classification = rules.classify(input, &history, now);
         if classification.first_response_seconds.is_none() {
             classification.first_response_seconds = self
                 .settings
@@ -186,18 +190,19 @@ impl App {
 
     /// Every declared queue with its figures.
     pub fn queues(&self) -> Result<Vec<QueueOverview>, Error> {
-        let now = self.now();
-        self.rules()
+        let rules = self.rules();
+        let names: Vec<&str> = rules.queues().iter().map(|queue| queue.name.as_str()).collect();
+        let stats = self.store.queues_stats(&names, self.now())?;
+        Ok(rules
             .queues()
             .iter()
-            .map(|queue| {
-                Ok(QueueOverview {
-                    name: queue.name.clone(),
-                    description: queue.description.clone(),
-                    stats: self.store.queue_stats(&queue.name, now)?,
-                })
+            .zip(stats)
+            .map(|(queue, stats)| QueueOverview {
+                name: queue.name.clone(),
+                description: queue.description.clone(),
+                stats,
             })
-            .collect()
+            .collect())
     }
 
     /// One page of a queue's waiting tickets.

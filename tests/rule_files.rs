@@ -171,3 +171,16 @@ fn shipped_default_rules_pass_the_check() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn rule_set_reports_whether_it_reads_customer_history() {
+    let without = format!(
+        "{QUEUES}[[rule]]\nid = \"x\"\nwhen = {{ field = \"body\", contains = \"a\" }}\nthen = {{ queue = \"inbox\" }}\n"
+    );
+    assert!(!RuleSet::parse("a.toml", &without)
+        .expect("compiles")
+        .reads_history());
+    assert!(RuleSet::parse("test.toml", common::TEST_RULES)
+        .expect("compiles")
+        .reads_history());
+}

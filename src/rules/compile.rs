@@ -31,6 +31,7 @@ pub(crate) fn compile(file: &str, text: &str) -> std::result::Result<RuleSet, Ru
         scanner: ScannerBuilder::default(),
         text_tests: Vec::new(),
         queue_names: HashSet::new(),
+        reads_history: false,
     }
     .compile(doc, text)
 }
@@ -41,6 +42,8 @@ struct Compiler<'a> {
     scanner: ScannerBuilder,
     text_tests: Vec<(Field, ValueTest)>,
     queue_names: HashSet<String>,
+    /// Whether any condition tests the customer's history.
+    reads_history: bool,
 }
 
 type Result<T> = std::result::Result<T, RuleError>;
@@ -88,6 +91,7 @@ impl Compiler<'_> {
             scanner,
             selector,
             text_tests: self.text_tests,
+            reads_history: self.reads_history,
         })
     }
 
@@ -355,7 +359,8 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn history(&self, doc: &Spanned<HistoryDoc>) -> Result<Condition> {
+    fn history(&mut self, doc: &Spanned<HistoryDoc>) -> Result<Condition> {
+        self.reads_history = true;
         let history = doc.get_ref();
         if history.at_least.is_none() && history.at_most.is_none() {
             return Err(self.source.error(doc.span(), "history needs at_least or at_most"));

@@ -101,6 +101,8 @@ pub struct RuleSet {
     selector: select::Selector,
     /// The direct test behind each scanned condition, for the reference path.
     text_tests: Vec<(Field, ValueTest)>,
+    /// Whether any rule tests the customer's history.
+    reads_history: bool,
 }
 
 impl RuleSet {
@@ -142,6 +144,12 @@ impl RuleSet {
     /// A declared queue by name.
     pub fn queue(&self, name: &str) -> Option<&QueueSpec> {
         self.queues.iter().find(|queue| queue.name == name)
+    }
+
+    /// Whether any rule tests the customer's earlier tickets; when not,
+    /// callers need not read the history before classifying.
+    pub fn reads_history(&self) -> bool {
+        self.reads_history
     }
 
     /// How many rules the set has.

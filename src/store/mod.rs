@@ -302,6 +302,30 @@ impl Store {
 
     /// Depth, leases, age and deadline figures for one queue at `now`.
     pub fn queue_stats(&self, queue: &str, now: UnixMicros) -> Result<QueueStats, StoreError> {
+        let mut all = self.queues_stats(&[queue], now)?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// [`queue_stats`](Self::queue_stats) for several queues, in order, with
+    /// one pass over the leases for all of them.
+    pub fn queues_stats(&self, queues: &[&str], now: UnixMicros) -> Result<Vec<QueueStats>, StoreError> {
+        let mut leased = std::collections::HashMap::<sled::IVec, u64>::new();
+        for entry in self.leases.iter() {
+            let (_, queue) = entry?;
+            *leased.entry(queue).or_default() += 1;
+        }
+        queues
+            .iter()
+            .map(|queue| {
+                let mut stats = self.waiting_stats(queue, now)?;
+                stats.leased = leased.get(queue.as_bytes()).copied().unwrap_or(0);
+                Ok(stats)
+            })
+            .collect()
+    }
+
+    /// Figures of a queue's waiting tickets (all but `leased`).
+    fn waiting_stats(&self, queue: &str, now: UnixMicros) -> Result<QueueStats, StoreError> {
         let prefix = keys::queue_prefix(queue);
         let mut stats = QueueStats::default();
         for entry in self.queues.scan_prefix(&prefix) {
@@ -318,12 +342,6 @@ impl Store {
                 } else if (due.0 - now.0).saturating_mul(4) <= due.0 - enqueued.0 {
                     stats.at_risk += 1;
                 }
-            }
-        }
-        for entry in self.leases.iter() {
-            let (_, leased_queue) = entry?;
-            if leased_queue.as_ref() == queue.as_bytes() {
-                stats.leased += 1;
             }
         }
         Ok(stats)
