@@ -156,8 +156,73 @@ pub struct TicketInput {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// A part of a ticket's text that rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextPart {
+    /// The subject line, reply and forward prefixes removed.
+    Subject,
+    /// What the customer wrote now: the body without quoted thread,
+    /// signature and disclaimers.
+    Body,
+    /// The quoted earlier thread.
+    Quoted,
+    /// Signature, sign-off and disclaimers.
+    Signature,
+    /// The whole body as sent.
+    FullBody,
+}
+
+impl TextPart {
+    /// Every part, in the order the scanner indexes them.
+    pub const ALL: [TextPart; 5] = [
+        TextPart::Subject,
+        TextPart::Body,
+        TextPart::Quoted,
+        TextPart::Signature,
+        TextPart::FullBody,
+    ];
+
+    /// The name rule files and explanations use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextPart::Subject => "subject",
+            TextPart::Body => "body",
+            TextPart::Quoted => "quoted",
+            TextPart::Signature => "signature",
+            TextPart::FullBody => "full_body",
+        }
+    }
+}
+
+/// One piece of weighted evidence behind a classification: a lexicon term
+/// found in the ticket, with the weight it added to the lexicon's score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The lexicon the term belongs to.
+    pub lexicon: String,
+    /// The term as the lexicon spells it (normalised, lower case).
+    pub term: String,
+    /// Where it was found.
+    pub part: Option<TextPart>,
+    /// What it added to the score: the term's weight, scaled down for a
+    /// reply's subject and reversed (halved) when negated.
+    pub weight: f32,
+    /// Whether a negation ("not", "never", "doesn't" ...) preceded it.
+    pub negated: bool,
+}
+
+/// A lexicon's total score for one ticket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LexiconScore {
+    /// The lexicon's name.
+    pub lexicon: String,
+    /// The sum of its evidence weights.
+    pub score: f32,
+}
+
 /// What the rule set decided about a ticket.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     /// Reactive, proactive or unclassified.
     pub side: Side,
@@ -175,6 +240,12 @@ pub struct Classification {
     pub rules_version: String,
     /// First-response deadline in seconds after ingest, if any.
     pub first_response_seconds: Option<u32>,
+    /// Each lexicon's score, for lexicons with any evidence.
+    #[serde(default)]
+    pub scores: Vec<LexiconScore>,
+    /// The lexicon terms found, the strongest first.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
 }
 
 /// triage's own id for a stored ticket.
@@ -240,7 +311,7 @@ pub struct HistoryEntry {
 pub const SYSTEM_ACTOR: &str = "triage";
 
 /// A stored ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     /// triage's id.
     pub id: TicketId,

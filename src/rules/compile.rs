@@ -1,30 +1,34 @@
 //! Turns a parsed rule file into a [`RuleSet`]: checks every name, value and
 //! pattern, and gathers text conditions into the scanner.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 use regex::Regex;
 use serde_spanned::Spanned;
 
 use super::condition::{Condition, Field, HistoryTest, ValueTest};
 use super::error::{RuleError, SourceMap};
-use super::format::{ActionsDoc, ConditionDoc, HistoryDoc, QueueDoc, RuleDoc, RuleFileDoc};
+use super::format::{
+    ActionsDoc, ConditionDoc, HistoryDoc, LexiconDoc, LexiconFileDoc, QueueDoc, RuleDoc, RuleFileDoc,
+    SentimentDoc,
+};
+use super::lexicon::{Lexicons, Term};
+use super::prepare::Parts;
 use super::scanner::{ScannerBuilder, TextTarget};
 use super::select::Selector;
-use super::text::fold;
+use super::text::{fold, map_mark, normalize};
 use super::{Actions, QueueSpec, Rule, RuleSet};
 use crate::ticket::{Channel, Priority, Side};
 
 /// Deepest nesting of `all`/`any`/`not` accepted (guards the evaluator's stack).
 const MAX_DEPTH: usize = 32;
 
-/// Parses and compiles rule-file text; `file` names it in errors.
-pub(crate) fn compile(file: &str, text: &str) -> std::result::Result<RuleSet, RuleError> {
+/// Parses and compiles rule-file text; `file` names it in errors and
+/// `lexicon_files` are read relative to `base_dir`.
+pub(crate) fn compile(file: &str, text: &str, base_dir: &Path) -> std::result::Result<RuleSet, RuleError> {
     let source = SourceMap::new(file, text);
-    let doc: RuleFileDoc = toml::from_str(text).map_err(|err| {
-        let span = err.span().unwrap_or(0..0);
-        source.error(span, err.message().to_string())
-    })?;
+    let doc: RuleFileDoc = parse_toml(&source, text)?;
     Compiler {
         source,
         file: file.to_string(),
@@ -32,8 +36,16 @@ pub(crate) fn compile(file: &str, text: &str) -> std::result::Result<RuleSet, Ru
         text_tests: Vec::new(),
         queue_names: HashSet::new(),
         reads_history: false,
+        lexicons: Lexicons::default(),
     }
-    .compile(doc, text)
+    .compile(doc, text, base_dir)
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(source: &SourceMap<'_>, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|err| {
+        let span = err.span().unwrap_or(0..0);
+        source.error(span, err.message().to_string())
+    })
 }
 
 struct Compiler<'a> {
@@ -44,12 +56,18 @@ struct Compiler<'a> {
     queue_names: HashSet<String>,
     /// Whether any condition tests the customer's history.
     reads_history: bool,
+    lexicons: Lexicons,
 }
 
 type Result<T> = std::result::Result<T, RuleError>;
 
 impl Compiler<'_> {
-    fn compile(mut self, doc: RuleFileDoc, text: &str) -> Result<RuleSet> {
+    fn compile(mut self, doc: RuleFileDoc, text: &str, base_dir: &Path) -> Result<RuleSet> {
+        for file in &doc.lexicon_files {
+            self.lexicon_file(file, base_dir)?;
+        }
+        let source = self.source;
+        self.add_lexicons(&source, &doc.lexicons)?;
         let queues = doc
             .queues
             .iter()
@@ -92,7 +110,60 @@ impl Compiler<'_> {
             selector,
             text_tests: self.text_tests,
             reads_history: self.reads_history,
+            lexicons: self.lexicons,
         })
+    }
+
+    /// Reads the `[lexicon.*]` tables of a lexicon file.
+    fn lexicon_file(&mut self, name: &Spanned<String>, base_dir: &Path) -> Result<()> {
+        let path = base_dir.join(name.get_ref());
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            let reason = format!("cannot read lexicon file {}: {err}", path.display());
+            self.source.error(name.span(), reason)
+        })?;
+        let file = path.display().to_string();
+        let source = SourceMap::new(&file, &text);
+        let doc: LexiconFileDoc = parse_toml(&source, &text)?;
+        self.add_lexicons(&source, &doc.lexicons)
+    }
+
+    /// Adds lexicons, each term as a whole-word literal of the scanner.
+    fn add_lexicons(
+        &mut self,
+        source: &SourceMap<'_>,
+        docs: &BTreeMap<String, Spanned<LexiconDoc>>,
+    ) -> Result<()> {
+        for (name, doc) in docs {
+            if !is_valid_lexicon_name(name) {
+                let reason = format!("lexicon name {name:?} must be 1-64 characters of a-z, 0-9 or '_'");
+                return Err(source.error(doc.span(), reason));
+            }
+            if self.lexicons.index(name).is_some() {
+                return Err(source.error(doc.span(), format!("lexicon {name:?} is defined twice")));
+            }
+            let lexicon = self.lexicons.names.len();
+            self.lexicons.names.push(name.clone());
+            for (term, weight) in doc.get_ref() {
+                let text = fold(&normalize(term));
+                let value = *weight.get_ref();
+                if text.is_empty() {
+                    return Err(source.error(weight.span(), "empty lexicon term"));
+                }
+                if !value.is_finite() || value.abs() > 1_000.0 {
+                    let reason = format!("weight of {term:?} must be a number between -1000 and 1000");
+                    return Err(source.error(weight.span(), reason));
+                }
+                let index = self.lexicons.terms.len();
+                self.scanner.add_term(index, &text);
+                #[allow(clippy::cast_possible_truncation)] // bounded above
+                self.lexicons.terms.push(Term {
+                    lexicon,
+                    text,
+                    weight: value as f32,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn queue(&mut self, doc: &Spanned<QueueDoc>) -> Result<QueueSpec> {
@@ -205,10 +276,21 @@ impl Compiler<'_> {
             cond.not.is_some(),
             cond.field.is_some(),
             cond.history.is_some(),
+            cond.score.is_some(),
+            cond.sentiment.is_some(),
         ];
         if kinds.iter().filter(|present| **present).count() != 1 {
-            let reason = "a condition needs exactly one of: all, any, not, field (with an operator), history";
+            let reason = "a condition needs exactly one of: all, any, not, field (with an operator), history, score, sentiment";
             return Err(self.source.error(span, reason));
+        }
+        if (cond.at_least.is_some() || cond.at_most.is_some()) && cond.score.is_none() {
+            return Err(self.source.error(span, "at_least and at_most go with score"));
+        }
+        if let Some(lexicon) = &cond.score {
+            return self.score(lexicon, cond.at_least, cond.at_most, span);
+        }
+        if let Some(sentiment) = &cond.sentiment {
+            return self.sentiment(sentiment);
         }
         if let Some(parts) = &cond.all {
             return Ok(Condition::All(self.conditions(parts, depth)?));
@@ -247,11 +329,10 @@ impl Compiler<'_> {
             self.source.error(field_name.span(), reason)
         })?;
         let test = self.value_test(&field, cond, span)?;
-        let target = match field {
-            Field::Subject => Some(TextTarget::Subject),
-            Field::Body => Some(TextTarget::Body),
-            Field::Text => Some(TextTarget::Either),
-            _ => None,
+        let target = match (&field, field.part()) {
+            (Field::Text, _) => Some(Parts::TEXT),
+            (_, Some(part)) => Some(Parts::of(part)),
+            (_, None) => None,
         };
         match (target, &test) {
             (Some(target), ValueTest::Contains(_) | ValueTest::AnyOf(_) | ValueTest::Regex(_)) => {
@@ -305,7 +386,8 @@ impl Compiler<'_> {
             return Ok(ValueTest::AnyOf(self.literals(words)?));
         }
         if let Some(pattern) = &cond.regex {
-            let regex = Regex::new(pattern.get_ref())
+            let marks_mapped: String = pattern.get_ref().chars().filter_map(map_mark).collect();
+            let regex = Regex::new(&marks_mapped)
                 .map_err(|err| self.source.error(pattern.span(), format!("bad regex: {err}")))?;
             return Ok(ValueTest::Regex(regex));
         }
@@ -326,10 +408,11 @@ impl Compiler<'_> {
     }
 
     fn literal(&self, text: &str, span: std::ops::Range<usize>) -> Result<String> {
-        if text.trim().is_empty() {
+        let normalized = normalize(text);
+        if normalized.is_empty() {
             return Err(self.source.error(span, "empty text to match"));
         }
-        Ok(fold(text))
+        Ok(fold(&normalized))
     }
 
     fn literals(&self, words: &Spanned<Vec<String>>) -> Result<Vec<String>> {
@@ -374,6 +457,61 @@ impl Compiler<'_> {
             at_most: history.at_most,
         }))
     }
+}
+
+impl Compiler<'_> {
+    fn score(
+        &self,
+        lexicon: &Spanned<String>,
+        at_least: Option<f64>,
+        at_most: Option<f64>,
+        span: std::ops::Range<usize>,
+    ) -> Result<Condition> {
+        let Some(index) = self.lexicons.index(lexicon.get_ref()) else {
+            let reason = format!(
+                "unknown lexicon {:?}; define it with [lexicon.{}] or in a lexicon_files file (defined: {})",
+                lexicon.get_ref(),
+                lexicon.get_ref(),
+                self.lexicons.names.join(", ")
+            );
+            return Err(self.source.error(lexicon.span(), reason));
+        };
+        if at_least.is_none() && at_most.is_none() {
+            return Err(self.source.error(span, "score needs at_least or at_most"));
+        }
+        #[allow(clippy::cast_possible_truncation)] // scores are f32
+        Ok(Condition::Score {
+            lexicon: index,
+            at_least: at_least.map(|value| value as f32),
+            at_most: at_most.map(|value| value as f32),
+        })
+    }
+
+    fn sentiment(&self, doc: &Spanned<SentimentDoc>) -> Result<Condition> {
+        let bounds = doc.get_ref();
+        if bounds.above.is_none() && bounds.below.is_none() {
+            return Err(self.source.error(doc.span(), "sentiment needs above or below"));
+        }
+        let in_range = |value: Option<f64>| value.is_none_or(|v| (-1.0..=1.0).contains(&v));
+        if !in_range(bounds.above) || !in_range(bounds.below) {
+            return Err(self
+                .source
+                .error(doc.span(), "sentiment bounds are between -1 and 1"));
+        }
+        #[allow(clippy::cast_possible_truncation)] // scores are f32
+        Ok(Condition::Sentiment {
+            above: bounds.above.map(|value| value as f32),
+            below: bounds.below.map(|value| value as f32),
+        })
+    }
+}
+
+fn is_valid_lexicon_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn is_valid_queue_name(name: &str) -> bool {

@@ -2,18 +2,27 @@
 
 use regex::Regex;
 
+use super::prepare::Prepared;
 use super::scanner::Hits;
 use super::text::{contains_word, fold};
 use crate::clock::UnixMicros;
-use crate::ticket::{Side, TicketInput};
+use crate::ticket::{Side, TextPart, TicketInput};
 
 /// A ticket field a condition can test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Field {
+    /// The subject, reply prefixes removed.
     Subject,
+    /// The customer's new text.
     Body,
-    /// Subject or body.
+    /// Subject or new text.
     Text,
+    /// The quoted earlier thread.
+    Quoted,
+    /// Signature and disclaimers.
+    Signature,
+    /// The whole body as sent.
+    FullBody,
     Channel,
     Tier,
     Language,
@@ -28,13 +37,16 @@ pub(crate) enum Field {
 impl Field {
     /// Field names as rule files spell them.
     pub(crate) const NAMES: &'static str =
-        "subject, body, text, channel, tier, language, source, customer_id, tags, attributes.<key>";
+        "subject, body, text, quoted, signature, full_body, channel, tier, language, source, customer_id, tags, attributes.<key>";
 
     pub(crate) fn parse(name: &str) -> Option<Field> {
         let field = match name {
             "subject" => Field::Subject,
             "body" => Field::Body,
             "text" => Field::Text,
+            "quoted" => Field::Quoted,
+            "signature" => Field::Signature,
+            "full_body" => Field::FullBody,
             "channel" => Field::Channel,
             "tier" | "customer.tier" => Field::Tier,
             "language" => Field::Language,
@@ -52,12 +64,27 @@ impl Field {
         Some(field)
     }
 
-    /// True when any of the field's values passes `test`.
-    fn any_value(&self, input: &TicketInput, test: impl Fn(&str) -> bool) -> bool {
+    /// The text part a text field reads, if it is one (`text` reads two).
+    pub(crate) fn part(&self) -> Option<TextPart> {
         match self {
-            Field::Subject => test(&input.subject),
-            Field::Body => test(&input.body),
-            Field::Text => test(&input.subject) || test(&input.body),
+            Field::Subject => Some(TextPart::Subject),
+            Field::Body => Some(TextPart::Body),
+            Field::Quoted => Some(TextPart::Quoted),
+            Field::Signature => Some(TextPart::Signature),
+            Field::FullBody => Some(TextPart::FullBody),
+            _ => None,
+        }
+    }
+
+    /// True when any of the field's values passes `test`. Text fields are
+    /// read from the prepared (normalised, segmented) texts.
+    fn any_value(&self, input: &TicketInput, prepared: &Prepared, test: impl Fn(&str) -> bool) -> bool {
+        if let Some(part) = self.part() {
+            return test(prepared.text(part));
+        }
+        match self {
+            Field::Subject | Field::Body | Field::Quoted | Field::Signature | Field::FullBody => false,
+            Field::Text => test(prepared.text(TextPart::Subject)) || test(prepared.text(TextPart::Body)),
             Field::Channel => test(input.channel.name()),
             Field::Tier => test(&input.customer.tier),
             Field::Language => test(&input.language),
@@ -179,11 +206,27 @@ pub(crate) enum Condition {
         test: ValueTest,
     },
     History(HistoryTest),
+    /// A lexicon's score (by index) within bounds.
+    Score {
+        lexicon: usize,
+        at_least: Option<f32>,
+        at_most: Option<f32>,
+    },
+    /// The sentiment's compound score strictly within bounds.
+    Sentiment {
+        above: Option<f32>,
+        below: Option<f32>,
+    },
 }
 
 /// Everything a condition may look at for one ticket.
 pub(crate) struct Facts<'a> {
     pub(crate) input: &'a TicketInput,
+    pub(crate) prepared: &'a Prepared,
+    /// Score per lexicon, by index.
+    pub(crate) scores: &'a [f32],
+    /// The sentiment's compound score, -1 to 1.
+    pub(crate) sentiment: f32,
     pub(crate) history: &'a CustomerHistory,
     pub(crate) now: UnixMicros,
     /// Answers `Scanned` conditions.
@@ -197,8 +240,21 @@ impl Condition {
             Condition::Any(parts) => parts.iter().any(|part| part.holds(facts)),
             Condition::Not(part) => !part.holds(facts),
             Condition::Scanned(index) => (facts.scanned)(*index),
-            Condition::Value { field, test } => field.any_value(facts.input, |v| test.holds(v)),
+            Condition::Value { field, test } => {
+                field.any_value(facts.input, facts.prepared, |v| test.holds(v))
+            }
             Condition::History(test) => test.holds(facts.history, facts.now),
+            Condition::Score {
+                lexicon,
+                at_least,
+                at_most,
+            } => {
+                let score = facts.scores.get(*lexicon).copied().unwrap_or(0.0);
+                at_least.is_none_or(|min| score >= min) && at_most.is_none_or(|max| score <= max)
+            }
+            Condition::Sentiment { above, below } => {
+                above.is_none_or(|min| facts.sentiment > min) && below.is_none_or(|max| facts.sentiment < max)
+            }
         }
     }
 }
@@ -213,10 +269,11 @@ pub(crate) fn from_hits<'h>(hits: &'h Hits<'_>) -> impl Fn(usize) -> bool + 'h {
 pub(crate) fn by_direct_test<'a>(
     tests: &'a [(Field, ValueTest)],
     input: &'a TicketInput,
+    prepared: &'a Prepared,
 ) -> impl Fn(usize) -> bool + 'a {
     move |index| {
         tests
             .get(index)
-            .is_some_and(|(field, test)| field.any_value(input, |v| test.holds(v)))
+            .is_some_and(|(field, test)| field.any_value(input, prepared, |v| test.holds(v)))
     }
 }

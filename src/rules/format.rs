@@ -1,8 +1,13 @@
 //! The rule file as written: TOML deserialized into plain structs that keep
 //! source spans, so the compiler can point at the line of a bad value.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_spanned::Spanned;
+
+/// A lexicon as written: term -> weight.
+pub type LexiconDoc = BTreeMap<String, Spanned<f64>>;
 
 /// A whole rule file.
 #[derive(Debug, Deserialize)]
@@ -20,6 +25,22 @@ pub struct RuleFileDoc {
     /// The rules, evaluated in order.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Spanned<RuleDoc>>,
+    /// Weighted lexicons by name (`[lexicon.problem]`).
+    #[serde(default, rename = "lexicon")]
+    pub lexicons: BTreeMap<String, Spanned<LexiconDoc>>,
+    /// Files of further `[lexicon.<name>]` tables (e.g. written by `triage
+    /// rules learn`), relative to this file's directory.
+    #[serde(default)]
+    pub lexicon_files: Vec<Spanned<String>>,
+}
+
+/// A lexicon file: only `[lexicon.<name>]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconFileDoc {
+    /// Weighted lexicons by name.
+    #[serde(default, rename = "lexicon")]
+    pub lexicons: BTreeMap<String, Spanned<LexiconDoc>>,
 }
 
 /// A `[[queue]]` table.
@@ -83,6 +104,24 @@ pub struct ConditionDoc {
     pub one_of: Option<Spanned<Vec<String>>>,
     /// A test on the customer's earlier tickets.
     pub history: Option<Spanned<HistoryDoc>>,
+    /// The lexicon whose score is tested (with `at_least` and/or `at_most`).
+    pub score: Option<Spanned<String>>,
+    /// With `score`: holds when the score is at least this.
+    pub at_least: Option<f64>,
+    /// With `score`: holds when the score is at most this.
+    pub at_most: Option<f64>,
+    /// A test on the sentiment of the customer's words.
+    pub sentiment: Option<Spanned<SentimentDoc>>,
+}
+
+/// A `sentiment = { ... }` test on the compound score (-1 to 1).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SentimentDoc {
+    /// Holds when the score is above this.
+    pub above: Option<f64>,
+    /// Holds when the score is below this.
+    pub below: Option<f64>,
 }
 
 /// A `history = { ... }` test: counts the customer's earlier tickets that

@@ -3,7 +3,11 @@
 //!
 //! - `format`: the file as written, with source spans;
 //! - `compile`: validation and compilation, errors with file:line:column;
-//! - `scanner`: one pass over subject and body for all text conditions;
+//! - `prepare`: a ticket's texts as rules read them: normalised, the body
+//!   split into new text, quoted thread and signature;
+//! - `scanner`: one pass over each text for all text conditions and
+//!   lexicon terms;
+//! - `lexicon`: weighted lexicons and their scores; `negation` for them;
 //! - `pattern`: what the scanner reads from a regex's source (triggers);
 //! - `select`: which rules a ticket's scan could have made true;
 //! - `condition`: compiled condition trees and their evaluation;
@@ -19,7 +23,10 @@ mod compile;
 mod condition;
 mod error;
 mod format;
+mod lexicon;
+mod negation;
 mod pattern;
+mod prepare;
 mod scanner;
 mod select;
 mod text;
@@ -28,6 +35,7 @@ use std::path::Path;
 
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
+pub use text::normalize;
 
 use crate::clock::UnixMicros;
 use crate::ticket::{Classification, Priority, Side, TicketInput};
@@ -103,12 +111,15 @@ pub struct RuleSet {
     text_tests: Vec<(Field, ValueTest)>,
     /// Whether any rule tests the customer's history.
     reads_history: bool,
+    /// Weighted lexicons, scored from the scanner's term hits.
+    lexicons: lexicon::Lexicons,
 }
 
 impl RuleSet {
     /// Compiles rule-file text; `file` names it in error messages.
+    /// `lexicon_files` it names are read relative to the current directory.
     pub fn parse(file: &str, text: &str) -> Result<RuleSet, RuleError> {
-        compile::compile(file, text)
+        compile::compile(file, text, Path::new(""))
     }
 
     /// Reads and compiles a rule file.
@@ -118,7 +129,7 @@ impl RuleSet {
             file: file.clone(),
             source,
         })?;
-        Self::parse(&file, &text)
+        compile::compile(&file, &text, path.parent().unwrap_or(Path::new("")))
     }
 
     /// The shipped default rule set.
@@ -165,19 +176,23 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let hits = self.scanner.scan(&input.subject, &input.body);
+        let prepared = prepare::Prepared::new(input, self.scanner.reads());
+        let hits = self.scanner.scan(&prepared);
+        let mut scored = self.lexicons.score(hits.terms(), prepared.subject_is_reply);
+        let scores = std::mem::take(&mut scored.scores);
         let candidates = self.selector.candidates(hits.possible());
         let scanned = condition::from_hits(&hits);
         let rules = candidates.ones().filter_map(|index| self.rules.get(index));
-        self.run_rules(
-            rules,
-            &Facts {
-                input,
-                history,
-                now,
-                scanned: &scanned,
-            },
-        )
+        let facts = Facts {
+            input,
+            prepared: &prepared,
+            scores: &scores,
+            sentiment: 0.0,
+            history,
+            now,
+            scanned: &scanned,
+        };
+        self.decide(rules, &facts, &scores, scored.evidence)
     }
 
     /// Classifies a ticket by testing every condition on its own, rule by
@@ -188,16 +203,35 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let scanned = condition::by_direct_test(&self.text_tests, input);
-        self.run_rules(
-            self.rules.iter(),
-            &Facts {
-                input,
-                history,
-                now,
-                scanned: &scanned,
-            },
-        )
+        let prepared = prepare::Prepared::new(input, self.scanner.reads());
+        let hits = self.lexicons.reference_hits(&prepared);
+        let mut scored = self.lexicons.score(&hits, prepared.subject_is_reply);
+        let scores = std::mem::take(&mut scored.scores);
+        let scanned = condition::by_direct_test(&self.text_tests, input, &prepared);
+        let facts = Facts {
+            input,
+            prepared: &prepared,
+            scores: &scores,
+            sentiment: 0.0,
+            history,
+            now,
+            scanned: &scanned,
+        };
+        self.decide(self.rules.iter(), &facts, &scores, scored.evidence)
+    }
+
+    /// Runs `rules` and records the evidence behind the decision.
+    fn decide<'r>(
+        &self,
+        rules: impl Iterator<Item = &'r Rule>,
+        facts: &Facts<'_>,
+        scores: &[f32],
+        evidence: Vec<crate::ticket::Evidence>,
+    ) -> Classification {
+        let mut result = self.run_rules(rules, facts);
+        result.scores = self.lexicons.named_scores(scores);
+        result.evidence = evidence;
+        result
     }
 
     fn run_rules<'r>(&self, rules: impl Iterator<Item = &'r Rule>, facts: &Facts<'_>) -> Classification {

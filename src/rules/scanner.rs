@@ -26,37 +26,17 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::bits::Bits;
+use super::negation::is_negated_at;
 use super::pattern;
+use super::prepare::{Parts, Prepared, PART_COUNT};
 use super::text::{fold, fold_into, is_whole_word};
+use crate::ticket::TextPart;
 
 /// Which of a ticket's texts a condition reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum TextTarget {
-    /// The subject line.
-    Subject,
-    /// The body.
-    Body,
-    /// Either (a match in the subject or in the body).
-    Either,
-}
+pub(crate) type TextTarget = Parts;
 
-impl TextTarget {
-    fn reads(self, text: Text) -> bool {
-        matches!(
-            (self, text),
-            (TextTarget::Either, _) | (TextTarget::Subject, Text::Subject) | (TextTarget::Body, Text::Body)
-        )
-    }
-}
-
-/// One of the two scanned texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Text {
-    Subject = 0,
-    Body = 1,
-}
-
-const TEXTS: [Text; 2] = [Text::Subject, Text::Body];
+/// Every text part, in index order.
+const TEXTS: [TextPart; PART_COUNT] = TextPart::ALL;
 
 /// Automata up to this many literals use a full DFA (fastest to search;
 /// memory grows with the literals), larger sets a contiguous NFA. Neither
@@ -76,6 +56,8 @@ enum Use {
     Literal { condition: usize, whole_word: bool },
     /// A literal of trigger group `group` of some regex.
     Trigger { group: usize },
+    /// Term `term` of a weighted lexicon (always whole words).
+    Term { term: usize },
 }
 
 /// One use of a literal, for the texts `target` names.
@@ -119,6 +101,7 @@ pub(crate) struct ScannerBuilder {
     slot_index: HashMap<(String, TextTarget), usize>,
     group_index: HashMap<(Vec<String>, TextTarget), usize>,
     kinds: Vec<Kind>,
+    terms: usize,
 }
 
 impl ScannerBuilder {
@@ -140,6 +123,15 @@ impl ScannerBuilder {
             condition,
             whole_word,
         };
+        self.add_use(&fold(literal), LiteralUse { meaning, target });
+    }
+
+    /// Reports term `term` of a lexicon where folded `literal` occurs, as a
+    /// whole word, in the subject or the customer's new text.
+    pub(crate) fn add_term(&mut self, term: usize, literal: &str) {
+        let meaning = Use::Term { term };
+        self.terms = self.terms.max(term + 1);
+        let target = Parts::TEXT;
         self.add_use(&fold(literal), LiteralUse { meaning, target });
     }
 
@@ -220,9 +212,11 @@ impl ScannerBuilder {
                 .map_err(|err| format!("cannot build keyword automaton: {err}"))?;
             Some(automaton)
         };
-        let mut untriggered = [Bits::new(self.slots.len()), Bits::new(self.slots.len())];
+        let mut untriggered: [Bits; PART_COUNT] = std::array::from_fn(|_| Bits::new(self.slots.len()));
         let mut readers = untriggered.clone();
+        let mut reads = Parts::NONE;
         for (slot, regex) in self.slots.iter().enumerate() {
+            reads = reads.union(regex.target);
             for text in TEXTS {
                 if regex.target.reads(text) {
                     readers[text as usize].set(slot);
@@ -232,6 +226,9 @@ impl ScannerBuilder {
                 }
             }
         }
+        for literal_use in self.literal_uses.iter().flatten() {
+            reads = reads.union(literal_use.target);
+        }
         Ok(Scanner {
             literals,
             literal_uses: self.literal_uses,
@@ -240,6 +237,7 @@ impl ScannerBuilder {
             groups: self.group_index.len(),
             untriggered,
             readers,
+            reads,
         })
     }
 }
@@ -254,27 +252,38 @@ pub(crate) struct Scanner {
     /// How many trigger groups there are.
     groups: usize,
     /// Per text: slots with no triggers, which are always pending.
-    untriggered: [Bits; 2],
+    untriggered: [Bits; PART_COUNT],
     /// Per text: slots that read it.
-    readers: [Bits; 2],
+    readers: [Bits; PART_COUNT],
+    /// The texts any condition or lexicon reads.
+    reads: Parts,
 }
 
 impl Scanner {
-    /// Scans a ticket's subject and body once each with the automaton.
-    pub(crate) fn scan<'a>(&'a self, subject: &'a str, body: &'a str) -> Hits<'a> {
+    /// The texts any condition or lexicon reads: the ones to prepare.
+    pub(crate) fn reads(&self) -> Parts {
+        self.reads
+    }
+
+    /// Scans each text a condition reads once with the automaton.
+    pub(crate) fn scan<'a>(&'a self, prepared: &'a Prepared) -> Hits<'a> {
         let mut hits = Hits {
             scanner: self,
-            texts: [subject, body],
+            texts: TEXTS.map(|text| prepared.text(text)),
             literal: Bits::new(self.kinds.len()),
+            terms: Vec::new(),
             pending: self.untriggered.clone(),
-            ascii_boundaries: [const { std::cell::OnceCell::new() }; 2],
+            ascii_boundaries: [const { std::cell::OnceCell::new() }; PART_COUNT],
             memo: RefCell::new(Memo {
-                bits: Bits::new(self.slots.len() * 4),
+                bits: Bits::new(self.slots.len() * PART_COUNT * 2),
                 slots: self.slots.len(),
             }),
         };
         let mut groups = Bits::new(self.groups);
         for text in TEXTS {
+            if !self.reads.reads(text) {
+                continue;
+            }
             let original = hits.texts[text as usize];
             if let Some(automaton) = &self.literals {
                 with_folded(original, |folded| {
@@ -294,7 +303,7 @@ impl Scanner {
 
     /// Marks pending the regexes reading `text` all of whose trigger groups
     /// were seen in it.
-    fn mark_triggered(&self, text: Text, groups: &Bits, pending: &mut Bits) {
+    fn mark_triggered(&self, text: TextPart, groups: &Bits, pending: &mut Bits) {
         for (slot, regex) in self.slots.iter().enumerate() {
             let seen = !regex.groups.is_empty() && regex.groups.iter().all(|&group| groups.get(group));
             if seen && regex.target.reads(text) {
@@ -307,7 +316,7 @@ impl Scanner {
         &self,
         automaton: &AhoCorasick,
         folded: &str,
-        text: Text,
+        text: TextPart,
         hits: &mut Hits<'_>,
         groups: &mut Bits,
     ) {
@@ -328,14 +337,24 @@ impl Scanner {
                         }
                     }
                     Use::Trigger { group } => groups.set(group),
+                    Use::Term { term } => {
+                        if is_whole_word(folded, found.start(), found.end()) {
+                            hits.terms.push(TermHit {
+                                term,
+                                part: text,
+                                negated: is_negated_at(folded, found.start()),
+                            });
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Regex results worked out so far for one ticket, keyed `slot * 2 + text`:
-/// bit `key` says it ran, bit `2 * slots + key` that it matched.
+/// Regex results worked out so far for one ticket, keyed
+/// `slot * PART_COUNT + text`:
+/// bit `key` says it ran, bit `PART_COUNT * slots + key` that it matched.
 #[derive(Debug)]
 struct Memo {
     bits: Bits,
@@ -344,13 +363,15 @@ struct Memo {
 
 impl Memo {
     fn known(&self, key: usize) -> Option<bool> {
-        self.bits.get(key).then(|| self.bits.get(2 * self.slots + key))
+        self.bits
+            .get(key)
+            .then(|| self.bits.get(PART_COUNT * self.slots + key))
     }
 
     fn remember(&mut self, key: usize, matched: bool) {
         self.bits.set(key);
         if matched {
-            self.bits.set(2 * self.slots + key);
+            self.bits.set(PART_COUNT * self.slots + key);
         }
     }
 }
@@ -372,19 +393,32 @@ fn with_folded(text: &str, scan: impl FnOnce(&str)) {
     });
 }
 
+/// One occurrence of a lexicon term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TermHit {
+    /// The term's id.
+    pub(crate) term: usize,
+    /// Where it was found.
+    pub(crate) part: TextPart,
+    /// Whether a negation precedes it.
+    pub(crate) negated: bool,
+}
+
 /// What the scan learnt about one ticket's texts; answers text conditions,
 /// running pending regexes on first use.
 #[derive(Debug)]
 pub(crate) struct Hits<'a> {
     scanner: &'a Scanner,
-    texts: [&'a str; 2],
+    texts: [&'a str; PART_COUNT],
     /// Literal conditions that hold.
     literal: Bits,
+    /// Lexicon terms found, in text order.
+    terms: Vec<TermHit>,
     /// Per text: regex slots that may match it (triggered or untriggerable).
-    pending: [Bits; 2],
+    pending: [Bits; PART_COUNT],
     /// Per text, once a regex needs it: whether the ASCII-word-boundary
     /// regexes decide alike (the text has no non-ASCII word character).
-    ascii_boundaries: [std::cell::OnceCell<bool>; 2],
+    ascii_boundaries: [std::cell::OnceCell<bool>; PART_COUNT],
     memo: RefCell<Memo>,
 }
 
@@ -408,11 +442,16 @@ impl Hits<'_> {
         self.literal.ones().chain(regex_conditions)
     }
 
-    fn regex_matches(&self, slot: usize, text: Text) -> bool {
+    /// The lexicon terms found, in text order.
+    pub(crate) fn terms(&self) -> &[TermHit] {
+        &self.terms
+    }
+
+    fn regex_matches(&self, slot: usize, text: TextPart) -> bool {
         if !self.pending[text as usize].get(slot) {
             return false;
         }
-        let key = slot * 2 + text as usize;
+        let key = slot * PART_COUNT + text as usize;
         if let Some(known) = self.memo.borrow().known(key) {
             return known;
         }
@@ -435,6 +474,15 @@ impl Hits<'_> {
 mod tests {
     use super::*;
 
+    fn prepared(subject: &str, body: &str) -> Prepared {
+        let input = crate::ticket::TicketInput {
+            subject: subject.to_string(),
+            body: body.to_string(),
+            ..Default::default()
+        };
+        Prepared::new(&input, Parts::TEXT)
+    }
+
     fn scanner(regexes: &[(&str, TextTarget)]) -> Scanner {
         let mut builder = ScannerBuilder::default();
         for (pattern, target) in regexes {
@@ -447,32 +495,36 @@ mod tests {
     #[test]
     fn regex_runs_only_when_triggered_and_reads_its_text() {
         let scanner = scanner(&[
-            (r"(?i)\berror\s+\d+", TextTarget::Body),
-            (r"\d{3}", TextTarget::Either),
+            (r"(?i)\berror\s+\d+", Parts::of(TextPart::Body)),
+            (r"\d{3}", Parts::TEXT),
         ]);
-        let hits = scanner.scan("Error 500", "all good 123");
+        let prepared_text = prepared("Error 500", "all good 123");
+        let hits = scanner.scan(&prepared_text);
         assert!(!hits.get(0), "the subject is not read by condition 0");
         assert!(hits.get(1), "untriggered regexes always run");
         let possible: std::collections::BTreeSet<usize> = hits.possible().collect();
         assert_eq!(possible.into_iter().collect::<Vec<_>>(), vec![1]);
-        let hits = scanner.scan("", "an ERROR 42 here");
-        assert!(hits.get(0));
+        let prepared_text = prepared("", "an ERROR 42 here");
+        assert!(scanner.scan(&prepared_text).get(0));
     }
 
     #[test]
     fn unicode_word_boundaries_still_decide_on_non_ascii_words() {
         let scanner = scanner(&[
-            (r"(?i)\bcafe\b", TextTarget::Body),
-            (r"\bcan’t\b", TextTarget::Body),
+            (r"(?i)\bcafe\b", Parts::of(TextPart::Body)),
+            (r"\bcan't\b", Parts::of(TextPart::Body)),
         ]);
-        assert!(!scanner.scan("", "cafeé").get(0), "é is a word character");
-        assert!(scanner.scan("", "the cafe’s").get(0), "’ is not");
-        assert!(scanner.scan("", "I can’t log in").get(1));
+        assert!(
+            !scanner.scan(&prepared("", "cafeé")).get(0),
+            "é is a word character"
+        );
+        assert!(scanner.scan(&prepared("", "the cafe’s")).get(0), "’ is not");
+        assert!(scanner.scan(&prepared("", "I can’t log in")).get(1));
     }
 
     #[test]
     fn long_s_matches_case_insensitive_s_without_a_trigger() {
-        let scanner = scanner(&[(r"(?i)password", TextTarget::Subject)]);
-        assert!(scanner.scan("PAſſWORD reset", "").get(0));
+        let scanner = scanner(&[(r"(?i)password", Parts::of(TextPart::Subject))]);
+        assert!(scanner.scan(&prepared("PAſſWORD reset", "")).get(0));
     }
 }

@@ -68,7 +68,11 @@ fn triggers(condition: &Condition) -> Option<Vec<usize>> {
             }
             Some(all)
         }
-        Condition::Not(_) | Condition::Value { .. } | Condition::History(_) => None,
+        Condition::Not(_)
+        | Condition::Value { .. }
+        | Condition::History(_)
+        | Condition::Score { .. }
+        | Condition::Sentiment { .. } => None,
     }
 }
 

@@ -1,6 +1,50 @@
 //! Text tests shared by the fast scanner and the per-rule reference path:
-//! case folding and whole-word matching. One definition, so both paths
-//! agree by construction.
+//! normalisation, case folding and whole-word matching. One definition, so
+//! both paths agree by construction.
+
+/// Normalises text the way people type it into the form rules are matched
+/// against: typographic apostrophes and quotes become `'` and `"`, dashes
+/// become `-`, invisible characters (soft hyphen, zero-width space, BOM)
+/// go, and every run of white space (line breaks, tabs, non-breaking and
+/// other Unicode spaces) becomes one space, so a phrase matches across a
+/// hard line wrap. Leading and trailing white space is dropped.
+pub fn normalize(text: &str) -> String {
+    let mut normalized = String::with_capacity(text.len());
+    normalize_into(text, &mut normalized);
+    normalized
+}
+
+/// The character `normalize` puts for `c` (white space aside): ASCII for
+/// typographic apostrophes, quotes and dashes, nothing for invisible ones.
+pub(crate) fn map_mark(c: char) -> Option<char> {
+    match c {
+        '\u{AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => None,
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{02BC}' | '\u{B4}' => Some('\''),
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => Some('"'),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => Some('-'),
+        c => Some(c),
+    }
+}
+
+/// Appends `normalize(text)` to `out`.
+pub fn normalize_into(text: &str, out: &mut String) {
+    let mut pending_space = false;
+    let start = out.len();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = out.len() > start;
+            continue;
+        }
+        let Some(mapped) = map_mark(c) else {
+            continue;
+        };
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(mapped);
+    }
+}
 
 /// Folds text for case-insensitive comparison: exactly `str::to_lowercase`,
 /// which is context-free for every character but `Σ`. Mixed text is folded
@@ -99,6 +143,29 @@ mod tests {
         ] {
             assert_eq!(fold(text), text.to_lowercase(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn normalize_maps_typographic_marks_to_ascii() {
+        assert_eq!(
+            normalize("It wasn\u{2019}t me \u{201C}really\u{201D} \u{2013} ok"),
+            "It wasn't me \"really\" - ok"
+        );
+    }
+
+    #[test]
+    fn normalize_joins_lines_and_collapses_spaces() {
+        assert_eq!(normalize("  cannot\r\n  log\u{A0}\u{A0}in\t\n"), "cannot log in");
+        assert_eq!(normalize("soft\u{AD}ware\u{200B}"), "software");
+        assert_eq!(normalize(" \n\t "), "");
+    }
+
+    #[test]
+    fn normalize_keeps_emoji_joiners() {
+        assert_eq!(
+            normalize("\u{1F468}\u{200D}\u{1F4BB} yes"),
+            "\u{1F468}\u{200D}\u{1F4BB} yes"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
 use crate::pb;
 use crate::ticket::{
-    Channel, Classification, Customer, HistoryEntry, Priority, Side, Ticket, TicketId, TicketInput,
-    TicketState,
+    Channel, Classification, Customer, Evidence, HistoryEntry, Priority, Side, TextPart, Ticket, TicketId,
+    TicketInput, TicketState,
 };
 
 /// Checks and converts an incoming ticket; `field` prefixes error field names.
@@ -127,6 +127,43 @@ pub(crate) fn classification(classification: Classification) -> pb::Classificati
         rule_ids: classification.rule_ids,
         rules_version: classification.rules_version,
         first_response_seconds: classification.first_response_seconds.unwrap_or(0),
+        sentiment: None,
+        scores: classification
+            .scores
+            .into_iter()
+            .map(|score| pb::LexiconScore {
+                lexicon: score.lexicon,
+                score: score.score,
+            })
+            .collect(),
+        evidence: classification
+            .evidence
+            .into_iter()
+            .map(evidence_to_proto)
+            .collect(),
+    }
+}
+
+fn evidence_to_proto(evidence: Evidence) -> pb::Evidence {
+    pb::Evidence {
+        lexicon: evidence.lexicon,
+        term: evidence.term,
+        part: evidence
+            .part
+            .map_or(pb::TextPart::Unspecified, text_part_to_proto)
+            .into(),
+        weight: evidence.weight,
+        negated: evidence.negated,
+    }
+}
+
+fn text_part_to_proto(part: TextPart) -> pb::TextPart {
+    match part {
+        TextPart::Subject => pb::TextPart::Subject,
+        TextPart::Body => pb::TextPart::Body,
+        TextPart::Quoted => pb::TextPart::Quoted,
+        TextPart::Signature => pb::TextPart::Signature,
+        TextPart::FullBody => pb::TextPart::FullBody,
     }
 }
 

@@ -1,0 +1,192 @@
+//! Weighted lexicons: named lists of terms with weights (`[lexicon.problem]`
+//! with `"doesn't work" = 2.0`), scored in the scanner's single pass and
+//! tested by `score` conditions.
+//!
+//! A lexicon's score is the sum, over the distinct terms found as whole
+//! words in the subject or the customer's new text, of the term's weight
+//! times a factor: 1 in the body; [`REPLY_SUBJECT_FACTOR`] in the subject of
+//! a reply or forward (an old thread's title); and, when every occurrence is
+//! negated ("no problem", "not happy"), [`NEGATED_FACTOR`], which reverses
+//! and halves the weight as sentiment scorers do.
+
+use super::negation::is_negated_at;
+use super::prepare::Prepared;
+use super::scanner::TermHit;
+use super::text::{fold, is_whole_word};
+use crate::ticket::{Evidence, LexiconScore, TextPart};
+
+/// What a negated term adds, as a share of its weight.
+pub(crate) const NEGATED_FACTOR: f32 = -0.5;
+
+/// What a term in a reply's subject adds, as a share of its weight.
+pub(crate) const REPLY_SUBJECT_FACTOR: f32 = 0.5;
+
+/// Most evidence entries kept on a classification, strongest first.
+const MAX_EVIDENCE: usize = 24;
+
+/// One term of one lexicon.
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    /// The lexicon it belongs to.
+    pub(crate) lexicon: usize,
+    /// Folded, normalised text.
+    pub(crate) text: String,
+    /// Its weight (negative weights count against the lexicon).
+    pub(crate) weight: f32,
+}
+
+/// The lexicons of a rule set.
+#[derive(Debug, Default)]
+pub(crate) struct Lexicons {
+    pub(crate) names: Vec<String>,
+    pub(crate) terms: Vec<Term>,
+}
+
+/// A ticket's lexicon scores and the evidence behind them.
+#[derive(Debug, Default)]
+pub(crate) struct Scored {
+    /// Score per lexicon, by index.
+    pub(crate) scores: Vec<f32>,
+    /// Term evidence, strongest first.
+    pub(crate) evidence: Vec<Evidence>,
+}
+
+impl Lexicons {
+    /// The non-zero scores, named.
+    pub(crate) fn named_scores(&self, scores: &[f32]) -> Vec<LexiconScore> {
+        scores
+            .iter()
+            .zip(&self.names)
+            .filter(|(score, _)| **score != 0.0)
+            .map(|(score, name)| LexiconScore {
+                lexicon: name.clone(),
+                score: *score,
+            })
+            .collect()
+    }
+}
+
+impl Lexicons {
+    /// The index of the lexicon called `name`.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|known| known == name)
+    }
+
+    /// Scores the term hits of one ticket.
+    pub(crate) fn score(&self, hits: &[TermHit], subject_is_reply: bool) -> Scored {
+        let mut best: Vec<(usize, f32, TermHit)> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let factor = factor(hit, subject_is_reply);
+            match best.iter_mut().find(|(term, _, _)| *term == hit.term) {
+                Some(entry) if factor > entry.1 => *entry = (hit.term, factor, *hit),
+                Some(_) => {}
+                None => best.push((hit.term, factor, *hit)),
+            }
+        }
+        best.sort_by_key(|(term, _, _)| *term);
+        let mut scored = Scored {
+            scores: vec![0.0; self.names.len()],
+            evidence: Vec::with_capacity(best.len()),
+        };
+        for (term, factor, hit) in best {
+            let Some(entry) = self.terms.get(term) else {
+                continue;
+            };
+            let weight = entry.weight * factor;
+            if let Some(score) = scored.scores.get_mut(entry.lexicon) {
+                *score += weight;
+            }
+            scored.evidence.push(Evidence {
+                lexicon: self.names.get(entry.lexicon).cloned().unwrap_or_default(),
+                term: entry.text.clone(),
+                part: Some(hit.part),
+                weight,
+                negated: hit.negated,
+            });
+        }
+        scored
+            .evidence
+            .sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        scored.evidence.truncate(MAX_EVIDENCE);
+        scored
+    }
+
+    /// Finds every term by searching the texts term by term: the slow
+    /// reference the scanner's hits are checked against.
+    pub(crate) fn reference_hits(&self, prepared: &Prepared) -> Vec<TermHit> {
+        let mut hits = Vec::new();
+        for part in [TextPart::Subject, TextPart::Body] {
+            let folded = fold(prepared.text(part));
+            for (term, entry) in self.terms.iter().enumerate() {
+                for (start, _) in folded.char_indices() {
+                    let end = start + entry.text.len();
+                    if folded[start..].starts_with(entry.text.as_str()) && is_whole_word(&folded, start, end)
+                    {
+                        let negated = is_negated_at(&folded, start);
+                        hits.push(TermHit { term, part, negated });
+                    }
+                }
+            }
+        }
+        hits
+    }
+}
+
+fn factor(hit: &TermHit, subject_is_reply: bool) -> f32 {
+    let place = match hit.part {
+        TextPart::Subject if subject_is_reply => REPLY_SUBJECT_FACTOR,
+        _ => 1.0,
+    };
+    if hit.negated {
+        place * NEGATED_FACTOR
+    } else {
+        place
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicons() -> Lexicons {
+        let term = |text: &str, weight| Term {
+            lexicon: 0,
+            text: text.to_string(),
+            weight,
+        };
+        Lexicons {
+            names: vec!["problem".into()],
+            terms: vec![term("problem", 1.0), term("crash", 2.0)],
+        }
+    }
+
+    fn hit(term: usize, part: TextPart, negated: bool) -> TermHit {
+        TermHit { term, part, negated }
+    }
+
+    #[test]
+    fn each_term_counts_once_at_its_strongest() {
+        let hits = [
+            hit(1, TextPart::Body, true),
+            hit(1, TextPart::Body, false),
+            hit(1, TextPart::Body, false),
+        ];
+        let scored = lexicons().score(&hits, false);
+        assert_eq!(scored.scores, vec![2.0]);
+        assert_eq!(scored.evidence.len(), 1);
+    }
+
+    #[test]
+    fn a_negated_term_reverses_and_halves_its_weight() {
+        let scored = lexicons().score(&[hit(0, TextPart::Body, true)], false);
+        assert_eq!(scored.scores, vec![-0.5]);
+        assert!(scored.evidence[0].negated);
+    }
+
+    #[test]
+    fn a_replys_subject_weighs_half() {
+        let hits = [hit(1, TextPart::Subject, false)];
+        assert_eq!(lexicons().score(&hits, true).scores, vec![1.0]);
+        assert_eq!(lexicons().score(&hits, false).scores, vec![2.0]);
+    }
+}
