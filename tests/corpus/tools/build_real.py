@@ -137,6 +137,8 @@ def load_cfpb(raw):
             for row in csv.DictReader(f):
                 if None in row or any(v is None for v in row.values()):
                     continue  # a truncated or malformed record
+                # some exports spell the headers with underscores
+                row = {k.replace("_", " "): v for k, v in row.items()}
                 text = (row.get("Consumer complaint narrative") or "").strip()
                 product = (row.get("Product") or "").strip()
                 if not text or not product:
@@ -163,7 +165,7 @@ def main():
     write(out_dir, "clinc150", finish("clinc150", load_clinc(raw), {"reactive": 300, "proactive": 300}, seen))
     write(out_dir, "uci-amazon", finish("uci-amazon", load_uci(raw, "amazon.txt"), {"reactive": 200, "proactive": 200}, seen))
     write(out_dir, "uci-yelp", finish("uci-yelp", load_uci(raw, "yelp.txt"), {"reactive": 200, "proactive": 200}, seen))
-    write(out_dir, "cfpb", finish("cfpb", load_cfpb(raw), {"reactive": 400, "proactive": 0}, seen))
+    write(out_dir, "cfpb", finish("cfpb", load_cfpb(raw), {"reactive": 350, "proactive": 0}, seen))
 
 
 if __name__ == "__main__":
