@@ -1,0 +1,204 @@
+//! How well the shipped default rules classify real customer messages that
+//! nobody on the project wrote (`tests/corpus/real/*.jsonl`, sources and
+//! licences in `tests/corpus/README.md`).
+//!
+//! Every message was split into `dev` and `heldout` by a hash of its text
+//! before any tuning. Rules and learned lexicons are tuned on `dev` only;
+//! the assertions are on `heldout`. Run
+//! `cargo test --release --test real_text_accuracy -- --nocapture` for the
+//! report per source and split; `TRIAGE_SHOW_MISSES=dev` (or `heldout`) also
+//! prints every miss of that split.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use triage::clock::UnixMicros;
+use triage::rules::{CustomerHistory, RuleSet};
+use triage::ticket::{Channel, Side, TicketInput};
+
+const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/real");
+
+/// Held-out side accuracy the default rules must keep, overall.
+const MIN_HELDOUT_ACCURACY: f64 = 0.0;
+/// Held-out side accuracy each source must keep.
+const MIN_HELDOUT_SOURCE_ACCURACY: f64 = 0.0;
+/// Largest held-out share left unclassified, overall.
+const MAX_HELDOUT_UNCLASSIFIED: f64 = 1.0;
+/// Largest held-out share put on the wrong side, overall.
+const MAX_HELDOUT_WRONG_SIDE: f64 = 1.0;
+
+#[derive(Debug, Deserialize)]
+struct Message {
+    id: String,
+    text: String,
+    #[serde(default)]
+    subject: String,
+    side: String,
+    split: String,
+}
+
+/// Tallies for one group of messages.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    total: usize,
+    right: usize,
+    unclassified: usize,
+    wrong: usize,
+}
+
+impl Tally {
+    fn add(&mut self, expected: Side, got: Side) {
+        self.total += 1;
+        match got {
+            Side::Unclassified => self.unclassified += 1,
+            side if side == expected => self.right += 1,
+            _ => self.wrong += 1,
+        }
+    }
+
+    fn share(&self, count: usize) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        count as f64 / self.total as f64
+    }
+
+    fn accuracy(&self) -> f64 {
+        self.share(self.right)
+    }
+
+    fn row(&self, name: &str) -> String {
+        format!(
+            "{name:<28} {:>5} {:>8.1}% {:>8.1}% {:>8.1}%",
+            self.total,
+            100.0 * self.accuracy(),
+            100.0 * self.share(self.unclassified),
+            100.0 * self.share(self.wrong)
+        )
+    }
+}
+
+fn load_corpus() -> BTreeMap<String, Vec<Message>> {
+    let mut sources = BTreeMap::new();
+    let entries = std::fs::read_dir(Path::new(CORPUS_DIR)).expect("tests/corpus/real exists");
+    for entry in entries {
+        let path = entry.expect("readable directory entry").path();
+        if path.extension().is_none_or(|ext| ext != "jsonl") {
+            continue;
+        }
+        let source = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .expect("utf-8 file name")
+            .to_string();
+        let text = std::fs::read_to_string(&path).expect("readable corpus file");
+        let messages = text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .enumerate()
+            .map(|(line, json)| {
+                serde_json::from_str(json)
+                    .unwrap_or_else(|err| panic!("{}:{}: {err}", path.display(), line + 1))
+            })
+            .collect();
+        sources.insert(source, messages);
+    }
+    sources
+}
+
+fn ticket(message: &Message) -> TicketInput {
+    TicketInput {
+        external_id: message.id.clone(),
+        source: "corpus".into(),
+        channel: Channel::Web,
+        subject: message.subject.clone(),
+        body: message.text.clone(),
+        ..TicketInput::default()
+    }
+}
+
+fn expected_side(message: &Message) -> Side {
+    Side::parse(&message.side).unwrap_or_else(|| panic!("{}: unknown side {:?}", message.id, message.side))
+}
+
+/// Classifies every message; returns tallies per (split, source) and overall
+/// per split, and prints the report.
+fn measure(rules: &RuleSet) -> BTreeMap<(String, String), Tally> {
+    let corpus = load_corpus();
+    let show_misses = std::env::var("TRIAGE_SHOW_MISSES").ok();
+    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    for (source, messages) in &corpus {
+        for message in messages {
+            let expected = expected_side(message);
+            let got = rules.classify(&ticket(message), &CustomerHistory::default(), UnixMicros(0));
+            for key in [
+                (message.split.clone(), source.clone()),
+                (message.split.clone(), "ALL".to_string()),
+            ] {
+                tallies.entry(key).or_default().add(expected, got.side);
+            }
+            if got.side != expected && show_misses.as_deref() == Some(message.split.as_str()) {
+                println!(
+                    "MISS {} expected {:?} got {:?} [{}] {:?}",
+                    message.id,
+                    expected,
+                    got.side,
+                    got.rule_ids.join(","),
+                    message.text.chars().take(160).collect::<String>()
+                );
+            }
+        }
+    }
+    println!(
+        "{:<28} {:>5} {:>9} {:>9} {:>9}",
+        "split/source", "n", "right", "unclass.", "wrong"
+    );
+    for ((split, source), tally) in &tallies {
+        println!("{}", tally.row(&format!("{split}/{source}")));
+    }
+    tallies
+}
+
+#[test]
+fn default_rules_hold_up_on_held_out_real_messages() {
+    let rules = RuleSet::default_rules().expect("default rules compile");
+    let tallies = measure(&rules);
+    let overall = tallies
+        .get(&("heldout".to_string(), "ALL".to_string()))
+        .copied()
+        .expect("a held-out split");
+    assert!(overall.total >= 600, "held-out part too small: {}", overall.total);
+    assert!(
+        overall.accuracy() >= MIN_HELDOUT_ACCURACY,
+        "held-out side accuracy {:.3} below {MIN_HELDOUT_ACCURACY}",
+        overall.accuracy()
+    );
+    assert!(overall.share(overall.unclassified) <= MAX_HELDOUT_UNCLASSIFIED);
+    assert!(overall.share(overall.wrong) <= MAX_HELDOUT_WRONG_SIDE);
+    for ((split, source), tally) in &tallies {
+        if split == "heldout" {
+            assert!(
+                tally.accuracy() >= MIN_HELDOUT_SOURCE_ACCURACY,
+                "held-out accuracy on {source} is {:.3}, below {MIN_HELDOUT_SOURCE_ACCURACY}",
+                tally.accuracy()
+            );
+        }
+    }
+}
+
+#[test]
+fn corpus_has_three_sources_and_both_sides_in_each_split() {
+    let corpus = load_corpus();
+    assert!(corpus.len() >= 3, "only {} sources", corpus.len());
+    for split in ["dev", "heldout"] {
+        for side in ["reactive", "proactive"] {
+            let count = corpus
+                .values()
+                .flatten()
+                .filter(|message| message.split == split && message.side == side)
+                .count();
+            assert!(count >= 100, "{split} has only {count} {side} messages");
+        }
+    }
+}
