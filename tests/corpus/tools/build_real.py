@@ -9,6 +9,14 @@ for where each comes from):
   amazon.txt, yelp.txt     UCI Sentiment Labelled Sentences
                            (amazon_cells_labelled.txt, yelp_labelled.txt)
   cfpb_*.csv               CFPB Consumer Complaint Database exports
+  minibar_*.en.csv         Mini-BAR dataset/for_classification/<App>.en.csv
+                           (saved as minibar_<App>.en.csv)
+  vanvliet_p3.xlsx         P3-Golden.xlsx of the RE'21 feedback-classification
+                           artifact (needs the openpyxl package)
+
+If the raw files of a source are absent, its existing OUT_DIR/<source>.jsonl is
+kept unchanged and only read (so later sources are still deduplicated against
+it); this lets a new source be added without re-downloading the older ones.
 
 The side of every message comes only from the source's own label through the
 fixed mappings below; items whose label is not in a mapping are dropped. The
@@ -62,6 +70,19 @@ UCI_SIDE = {"0": "reactive", "1": "proactive"}
 # product or service; the Product field is the source's label. All products
 # map to reactive (there is no proactive label in this source).
 CFPB_SIDE_ALL = "reactive"
+
+# Mini-BAR (Wei et al., ICTAI 2023) English Google Play reviews of three
+# health / fitness apps. Each review carries three 0/1 labels of its own:
+# problem_report, feature_request, irrelevant. A review labelled with exactly
+# one of problem_report / feature_request is kept; reviews labelled with both,
+# or irrelevant, or nothing, are dropped.
+MINIBAR_SIDE = {"problem_report": "reactive", "feature_request": "proactive"}
+
+# van Vliet et al. / Mekala et al. app-review sentences, task P3 (quality
+# aspect of a requirement). Only the two aspects whose meaning is clearly one
+# side are used; "quality" (user-friendliness / general quality, praise and
+# complaints alike), "performance" (likewise) and "none" are dropped.
+VANVLIET_SIDE = {"Stability": "reactive", "feature": "proactive"}
 
 
 def norm(text):
@@ -147,6 +168,44 @@ def load_cfpb(raw):
                 yield text, CFPB_SIDE_ALL, product
 
 
+def load_minibar(raw):
+    for path in sorted(glob.glob(os.path.join(raw, "minibar_*.en.csv"))):
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("ori_lang") != "en":
+                    continue
+                on = [k for k in MINIBAR_SIDE if row.get(k, "").strip() == "1"]
+                if len(on) != 1 or row.get("irrelevant", "").strip() == "1":
+                    continue
+                yield row["data"], MINIBAR_SIDE[on[0]], on[0]
+
+
+def load_vanvliet(raw):
+    import openpyxl  # only this source needs it
+
+    wb = openpyxl.load_workbook(os.path.join(raw, "vanvliet_p3.xlsx"), read_only=True)
+    rows = wb.worksheets[0].iter_rows(values_only=True)
+    header = next(rows)
+    ti, li = header.index("reviews"), header.index("labels")
+    for row in rows:
+        text, label = row[ti], row[li]
+        if not isinstance(text, str) or label not in VANVLIET_SIDE:
+            continue
+        yield text, VANVLIET_SIDE[label], label
+
+
+def have(raw, pattern):
+    return bool(glob.glob(os.path.join(raw, pattern)))
+
+
+def keep_existing(out_dir, source, seen):
+    path = os.path.join(out_dir, f"{source}.jsonl")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            seen.add(norm(json.loads(line)["text"]))
+    print(source, "raw files absent: kept existing", path)
+
+
 def write(out_dir, source, records):
     path = os.path.join(out_dir, f"{source}.jsonl")
     with open(path, "w", encoding="utf-8") as f:
@@ -162,10 +221,20 @@ def main():
     raw, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
     seen = set()
-    write(out_dir, "clinc150", finish("clinc150", load_clinc(raw), {"reactive": 300, "proactive": 300}, seen))
-    write(out_dir, "uci-amazon", finish("uci-amazon", load_uci(raw, "amazon.txt"), {"reactive": 200, "proactive": 200}, seen))
-    write(out_dir, "uci-yelp", finish("uci-yelp", load_uci(raw, "yelp.txt"), {"reactive": 200, "proactive": 200}, seen))
-    write(out_dir, "cfpb", finish("cfpb", load_cfpb(raw), {"reactive": 350, "proactive": 0}, seen))
+    # (source, raw file pattern, loader, per-side caps), in dedupe order
+    sources = [
+        ("clinc150", "clinc_full.json", lambda: load_clinc(raw), {"reactive": 300, "proactive": 300}),
+        ("uci-amazon", "amazon.txt", lambda: load_uci(raw, "amazon.txt"), {"reactive": 200, "proactive": 200}),
+        ("uci-yelp", "yelp.txt", lambda: load_uci(raw, "yelp.txt"), {"reactive": 200, "proactive": 200}),
+        ("cfpb", "cfpb_*.csv", lambda: load_cfpb(raw), {"reactive": 350, "proactive": 0}),
+        ("minibar", "minibar_*.en.csv", lambda: load_minibar(raw), {"reactive": 250, "proactive": 250}),
+        ("vanvliet-p3", "vanvliet_p3.xlsx", lambda: load_vanvliet(raw), {"reactive": 250, "proactive": 250}),
+    ]
+    for source, pattern, loader, caps in sources:
+        if have(raw, pattern):
+            write(out_dir, source, finish(source, loader(), caps, seen))
+        else:
+            keep_existing(out_dir, source, seen)
 
 
 if __name__ == "__main__":
