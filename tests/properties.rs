@@ -327,10 +327,15 @@ const WORDS: &[&str] = &[
     "a\u{a0}b",
     "error 500",
     "order #42",
+    "not working",
+    "no problem",
+    "doesn’t work",
+    "can not",
 ];
 
 const SEPARATORS: &[&str] = &[
-    " ", " ", " ", "  ", ", ", ". ", "! ", "?", "-", "_", "\n", "", "'", "’", "(", ")", "é", "\t",
+    " ", " ", " ", "  ", ", ", ". ", "! ", "?", "-", "_", "\n", "", "'", "’", "(", ")", "é", "\t", "\u{a0}",
+    "\r\n", "\u{ad}", "“", "–", " not ", " never ", " no ",
 ];
 
 /// How a word is written in a ticket or a rule: as is, upper, lower or
@@ -645,6 +650,12 @@ enum Cond {
         at_least: Option<u32>,
         at_most: Option<u32>,
     },
+    /// A weighted lexicon's score (see [`LEXICONS`]) within bounds.
+    Score {
+        lexicon: usize,
+        at_least: Option<i8>,
+        at_most: Option<i8>,
+    },
 }
 
 impl Cond {
@@ -654,7 +665,10 @@ impl Cond {
             Cond::All(parts) | Cond::Any(parts) => {
                 !parts.is_empty() && parts.iter().all(Cond::is_regex_match)
             }
-            Cond::Field(field, Op::Regex(_)) => matches!(field.as_str(), "subject" | "body" | "text"),
+            Cond::Field(field, Op::Regex(_)) => matches!(
+                field.as_str(),
+                "subject" | "body" | "text" | "quoted" | "signature" | "full_body"
+            ),
             _ => false,
         }
     }
@@ -664,9 +678,10 @@ impl Cond {
     fn is_text_match(&self) -> bool {
         match self {
             Cond::All(parts) | Cond::Any(parts) => !parts.is_empty() && parts.iter().all(Cond::is_text_match),
-            Cond::Field(field, Op::AnyOf(_) | Op::Contains(_) | Op::Regex(_)) => {
-                matches!(field.as_str(), "subject" | "body" | "text")
-            }
+            Cond::Field(field, Op::AnyOf(_) | Op::Contains(_) | Op::Regex(_)) => matches!(
+                field.as_str(),
+                "subject" | "body" | "text" | "quoted" | "signature" | "full_body"
+            ),
             _ => false,
         }
     }
@@ -711,7 +726,7 @@ fn value_op(pool: &'static [&'static str]) -> impl Strategy<Value = Op> {
 }
 
 fn leaf() -> BoxedStrategy<Cond> {
-    let text_fields = select(&["subject", "body", "text"][..]);
+    let text_fields = select(&["subject", "body", "text", "quoted", "signature", "full_body"][..]);
     let in_or_equals = |pool: &'static [&'static str]| {
         prop_oneof![
             select(pool).prop_map(|value| Op::Equals(value.to_string())),
@@ -739,6 +754,11 @@ fn leaf() -> BoxedStrategy<Cond> {
                 at_least: (bounds != 1).then_some(count),
                 at_most: (bounds != 0).then_some(count + 1),
             }),
+        2 => (0..LEXICONS.len(), -2..4i8, 0..3u8).prop_map(|(lexicon, bound, which)| Cond::Score {
+            lexicon,
+            at_least: (which != 1).then_some(bound),
+            at_most: (which != 0).then_some(bound + 1),
+        }),
     ]
     .boxed()
 }
@@ -815,7 +835,55 @@ fn render(cond: &Cond) -> String {
             }
             format!("{{ history = {{ {} }} }}", parts.join(", "))
         }
+        Cond::Score {
+            lexicon,
+            at_least,
+            at_most,
+        } => {
+            let mut parts = vec![format!("score = \"l{lexicon}\"")];
+            if let Some(n) = at_least {
+                parts.push(format!("at_least = {n}"));
+            }
+            if let Some(n) = at_most {
+                parts.push(format!("at_most = {n}"));
+            }
+            format!("{{ {} }}", parts.join(", "))
+        }
     }
+}
+
+/// The weighted lexicons every generated rule file declares: vocabulary
+/// words and phrases (some with typographic apostrophes or a negation in
+/// them), positive and negative weights.
+const LEXICONS: &[&[(&str, f32)]] = &[
+    &[
+        ("outage", 2.0),
+        ("is down", 1.5),
+        ("refund", 1.0),
+        ("not working", 2.5),
+        ("can’t", 0.75),
+        ("thanks", -1.0),
+        ("no problem", -0.5),
+    ],
+    &[
+        ("thank", 1.0),
+        ("café", 0.5),
+        ("doesn't work", -2.0),
+        ("wi-fi", 1.25),
+        ("🙂", 1.0),
+        ("log in", -0.25),
+    ],
+];
+
+fn render_lexicons() -> String {
+    let mut out = String::new();
+    for (index, terms) in LEXICONS.iter().enumerate() {
+        out.push_str(&format!("\n[lexicon.l{index}]\n"));
+        for (term, weight) in *terms {
+            out.push_str(&format!("{} = {weight}\n", quoted(term)));
+        }
+    }
+    out
 }
 
 /// A generated rule.
@@ -850,6 +918,7 @@ fn rule() -> impl Strategy<Value = GenRule> {
 
 fn rule_file(rules: &[GenRule]) -> String {
     let mut file = String::from("version = \"prop\"\ndefault_queue = \"q0\"\n");
+    file.push_str(&render_lexicons());
     for queue in 0..4 {
         file.push_str(&format!("\n[[queue]]\nname = \"q{queue}\"\n"));
         if queue % 2 == 1 {
