@@ -12,6 +12,7 @@
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
+//! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
 //! - [`shutdown`]: the stop signal shared by background tasks.
@@ -21,6 +22,7 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod events;
 pub mod rules;

@@ -1,0 +1,428 @@
+//! Quote headers: the lines that introduce an earlier message
+//! ("On Mon, 1 Jan 2024, Jane <jane@example.com> wrote:", an Outlook
+//! `From: / Sent: / To: / Subject:` block), found line by line and parsed
+//! for who wrote the quoted message and when.
+
+use serde::{Deserialize, Serialize};
+
+use super::lines::{eq_fold, starts_with_ci, Line};
+
+/// Who wrote a quoted message and when, as the header gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuoteHeader {
+    /// The author, as written: a name, an address, or both.
+    pub who: String,
+    /// The date and time, as written (not parsed into a timestamp).
+    pub when: String,
+}
+
+/// Most lines an attribution ("On ... wrote:") may be wrapped over.
+const MAX_ATTRIBUTION_LINES: usize = 3;
+/// Longest attribution, all its lines together.
+const MAX_ATTRIBUTION_LEN: usize = 400;
+/// How far into a line a header field's colon may be (`Envoyé :`).
+const MAX_FIELD_NAME_CHARS: usize = 24;
+/// Most lines a header block may span (fields, wrapped values, blanks).
+const MAX_BLOCK_LINES: usize = 16;
+
+/// Words that open an attribution, in lower case with their trailing space:
+/// English, German, French, Dutch, Spanish, Italian, Portuguese, Polish,
+/// Scandinavian.
+const OPENERS: &[&str] = &[
+    "on ",
+    "am ",
+    "le ",
+    "op ",
+    "el ",
+    "il ",
+    "em ",
+    "w dniu ",
+    "dnia ",
+    "den ",
+    "på ",
+    "in a message dated ",
+];
+
+/// The verb of an attribution, in lower case.
+const VERBS: &[&str] = &[
+    "wrote",
+    "schrieb",
+    "a écrit",
+    "escribió",
+    "ha scritto",
+    "escreveu",
+    "schreef",
+    "skrev",
+    "napisał",
+    "kirjoitti",
+];
+
+/// A header field's meaning, whatever the language of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// From, Von, De ...
+    From,
+    /// Sent, Gesendet, Envoyé ...
+    Sent,
+    /// Date, Datum, Fecha ...
+    Date,
+    /// To, An, À, Cc ...
+    To,
+    /// Subject, Betreff, Objet ...
+    Subject,
+}
+
+/// Field names in lower case.
+const FIELD_NAMES: &[(&str, Field)] = &[
+    ("from", Field::From),
+    ("von", Field::From),
+    ("de", Field::From),
+    ("van", Field::From),
+    ("da", Field::From),
+    ("från", Field::From),
+    ("fra", Field::From),
+    ("od", Field::From),
+    ("absender", Field::From),
+    ("expéditeur", Field::From),
+    ("sent", Field::Sent),
+    ("gesendet", Field::Sent),
+    ("envoyé", Field::Sent),
+    ("enviado", Field::Sent),
+    ("verzonden", Field::Sent),
+    ("inviato", Field::Sent),
+    ("skickat", Field::Sent),
+    ("sendt", Field::Sent),
+    ("wysłano", Field::Sent),
+    ("date", Field::Date),
+    ("datum", Field::Date),
+    ("fecha", Field::Date),
+    ("data", Field::Date),
+    ("dato", Field::Date),
+    ("to", Field::To),
+    ("an", Field::To),
+    ("à", Field::To),
+    ("a", Field::To),
+    ("para", Field::To),
+    ("aan", Field::To),
+    ("till", Field::To),
+    ("til", Field::To),
+    ("do", Field::To),
+    ("cc", Field::To),
+    ("bcc", Field::To),
+    ("kopie", Field::To),
+    ("reply-to", Field::To),
+    ("subject", Field::Subject),
+    ("betreff", Field::Subject),
+    ("objet", Field::Subject),
+    ("sujet", Field::Subject),
+    ("asunto", Field::Subject),
+    ("onderwerp", Field::Subject),
+    ("oggetto", Field::Subject),
+    ("ämne", Field::Subject),
+    ("emne", Field::Subject),
+    ("temat", Field::Subject),
+    ("assunto", Field::Subject),
+];
+
+/// The field a line starts with (`From: Jane`, `*Sent:* Monday`), and its value.
+pub(crate) fn field(text: &str) -> Option<(Field, &str)> {
+    let text = text.trim_start().trim_start_matches('*');
+    let (colon, _) = text
+        .char_indices()
+        .take(MAX_FIELD_NAME_CHARS)
+        .find(|&(_, c)| c == ':')?;
+    let name = text[..colon].trim_matches(|c: char| c == '*' || c.is_whitespace());
+    let (_, kind) = FIELD_NAMES.iter().find(|(n, _)| eq_fold(name, n))?;
+    let value = text[colon + 1..].trim_start_matches('*').trim();
+    Some((*kind, value))
+}
+
+/// What a run of header fields contained.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Block {
+    /// One past the block's last field line.
+    pub end: usize,
+    has_from: bool,
+    has_sent: bool,
+    has_date: bool,
+    has_to: bool,
+    has_subject: bool,
+    from_has_address: bool,
+}
+
+impl Block {
+    /// Enough to be an Outlook/Exchange or forward header on its own, and not
+    /// a customer's "From: London / To: Paris": a From plus a Sent or
+    /// Subject, or a From with an address plus a Date or To.
+    pub fn is_message_header(&self) -> bool {
+        self.has_from
+            && (self.has_sent
+                || self.has_subject
+                || (self.from_has_address && (self.has_date || self.has_to)))
+    }
+}
+
+/// The header fields starting at line `at`, allowing single blank lines and
+/// indented continuation lines between them; `None` unless `at` is a field.
+pub(crate) fn field_block(lines: &[Line<'_>], at: usize) -> Option<Block> {
+    field(lines.get(at)?.text)?;
+    let mut block = Block::default();
+    let mut blanks = 0;
+    for (index, line) in lines.iter().enumerate().skip(at).take(MAX_BLOCK_LINES) {
+        if let Some((kind, value)) = field(line.text) {
+            block.end = index + 1;
+            blanks = 0;
+            match kind {
+                Field::From => {
+                    block.has_from = true;
+                    block.from_has_address |= value.contains('@');
+                }
+                Field::Sent => block.has_sent = true,
+                Field::Date => block.has_date = true,
+                Field::To => block.has_to = true,
+                Field::Subject => block.has_subject = true,
+            }
+        } else if line.is_blank() {
+            blanks += 1;
+            if blanks > 1 {
+                break;
+            }
+        } else if blanks == 0 && !line.is_quoted() && line.text.starts_with([' ', '\t']) {
+            block.end = index + 1;
+        } else {
+            break;
+        }
+    }
+    Some(block)
+}
+
+/// An attribution ("On <date>, <name> wrote:") starting at line `at`, wrapped
+/// over at most three lines; returns one past its last line.
+pub(crate) fn attribution(lines: &[Line<'_>], at: usize) -> Option<usize> {
+    let first = lines.get(at)?.text.trim();
+    if !OPENERS.iter().any(|o| starts_with_ci(first, o)) {
+        return None;
+    }
+    if is_attribution(first) {
+        return Some(at + 1);
+    }
+    let mut joined = first.to_owned();
+    for (offset, line) in lines
+        .iter()
+        .enumerate()
+        .skip(at + 1)
+        .take(MAX_ATTRIBUTION_LINES - 1)
+    {
+        if line.is_blank() || line.is_quoted() {
+            return None;
+        }
+        joined.push(' ');
+        joined.push_str(line.text.trim());
+        if joined.len() > MAX_ATTRIBUTION_LEN {
+            return None;
+        }
+        if is_attribution(&joined) {
+            return Some(offset + 1);
+        }
+    }
+    None
+}
+
+/// A single line that ends like an attribution ("Jane <jane@x.com> wrote:",
+/// "2024-01-01 10:00 GMT+01:00 Jane <jane@x.com>:") and is followed by a
+/// `>` quote.
+pub(crate) fn attribution_before_quote(lines: &[Line<'_>], at: usize) -> bool {
+    let Some(line) = lines.get(at) else {
+        return false;
+    };
+    let text = line.text.trim();
+    let plausible = text.len() <= MAX_ATTRIBUTION_LEN
+        && text.ends_with(':')
+        && (has_verb(text) || (text.contains('@') && text.contains(|c: char| c.is_ascii_digit())));
+    plausible && next_is_quote(lines, at + 1)
+}
+
+/// The first non-blank line from `from` on is a `>` quote.
+pub(crate) fn next_is_quote(lines: &[Line<'_>], from: usize) -> bool {
+    lines
+        .iter()
+        .skip(from)
+        .find(|l| !l.is_blank())
+        .is_some_and(Line::is_quoted)
+}
+
+/// Ends with a colon, names a date (has a digit) and has an attribution verb.
+fn is_attribution(text: &str) -> bool {
+    let text = text.trim_end();
+    text.len() <= MAX_ATTRIBUTION_LEN
+        && text.ends_with(':')
+        && text.contains(|c: char| c.is_ascii_digit())
+        && has_verb(text)
+}
+
+/// Contains one of the attribution verbs (case-insensitive).
+fn has_verb(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    VERBS.iter().any(|v| lower.contains(v))
+}
+
+/// Parses who and when from the text of a quote-header segment; `None` when
+/// neither can be found (a helpdesk marker, a bare separator).
+pub(crate) fn parse(text: &str) -> Option<QuoteHeader> {
+    let (mut who, mut when) = (String::new(), String::new());
+    let mut saw_field = false;
+    for line in text.lines() {
+        match field(line) {
+            Some((Field::From, value)) if who.is_empty() => who = tidy_address(value),
+            Some((Field::Sent | Field::Date, value)) if when.is_empty() => when = value.to_owned(),
+            _ => {}
+        }
+        saw_field |= field(line).is_some();
+    }
+    if !saw_field {
+        (who, when) = parse_attribution(text);
+    }
+    (!who.is_empty() || !when.is_empty()).then_some(QuoteHeader { who, when })
+}
+
+/// Outlook writes `Jane Doe [mailto:jane@example.com]`; show it as
+/// `Jane Doe <jane@example.com>`.
+fn tidy_address(value: &str) -> String {
+    value
+        .replace("[mailto:", "<")
+        .replace("mailto:", "")
+        .replace(']', ">")
+        .trim()
+        .to_owned()
+}
+
+/// Who and when from "On <when>, <who> wrote:" or "Am <when> schrieb <who>:".
+fn parse_attribution(text: &str) -> (String, String) {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = joined.trim_end_matches(':').trim_end();
+    let Some(opener) = OPENERS.iter().find(|o| starts_with_ci(joined, o)) else {
+        return (String::new(), String::new());
+    };
+    let body = &joined[opener.len()..];
+    let lower = body.to_lowercase();
+    // Lower-casing can change byte lengths; only trust positions when it did not.
+    let verb_at = (lower.len() == body.len())
+        .then(|| {
+            VERBS
+                .iter()
+                .filter_map(|v| lower.find(v).map(|at| (at, v.len())))
+                .min()
+        })
+        .flatten();
+    let Some((at, len)) = verb_at else {
+        return (String::new(), body.to_owned());
+    };
+    let before = body[..at].trim().trim_end_matches(',').trim();
+    let after = body[at + len..].trim();
+    if !after.is_empty() {
+        return (after.to_owned(), before.to_owned());
+    }
+    split_when_who(before)
+}
+
+/// Splits "Mon, 1 Jan 2024 at 10:00, Jane Doe <jane@x.com>" after the last
+/// part that names a time (a token with a digit, or AM/PM), then after the
+/// last comma if one follows it.
+fn split_when_who(text: &str) -> (String, String) {
+    let mut split = 0;
+    let mut offset = 0;
+    for token in text.split(' ') {
+        let end = offset + token.len();
+        let bare = token.trim_matches(|c: char| c.is_ascii_punctuation());
+        let names_time = !token.contains('@')
+            && !token.starts_with('<')
+            && (token.contains(|c: char| c.is_ascii_digit())
+                || ["am", "pm", "uhr", "h"]
+                    .iter()
+                    .any(|w| bare.eq_ignore_ascii_case(w)));
+        if names_time {
+            split = end;
+        }
+        offset = end + 1;
+    }
+    let rest = &text[split.min(text.len())..];
+    let split = match rest.rfind(',') {
+        Some(comma) if !rest[..comma].contains('<') => split + comma + 1,
+        _ => split,
+    };
+    let (when, who) = text.split_at(split.min(text.len()));
+    let when = when.trim().trim_end_matches(',').trim();
+    (who.trim().to_owned(), when.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::lines::split;
+
+    #[test]
+    fn outlook_fields_are_read_in_several_languages() {
+        assert_eq!(field("From: Jane Doe"), Some((Field::From, "Jane Doe")));
+        assert_eq!(field("*Sent:* Monday"), Some((Field::Sent, "Monday")));
+        assert_eq!(field("Envoyé : lundi"), Some((Field::Sent, "lundi")));
+        assert_eq!(field("Betreff: Störung"), Some((Field::Subject, "Störung")));
+        assert_eq!(field("Fromage: brie"), None);
+    }
+
+    #[test]
+    fn travel_plans_are_not_a_message_header() {
+        let lines = split("From: London\nTo: Paris\n");
+        let block = field_block(&lines, 0);
+        assert!(block.is_some_and(|b| !b.is_message_header()));
+    }
+
+    #[test]
+    fn attribution_wrapped_over_three_lines_is_found() {
+        let lines = split("On Mon, 1 Jan 2024 at 10:00,\nJane Doe\n<jane@example.com> wrote:\n> hi");
+        assert_eq!(attribution(&lines, 0), Some(3));
+    }
+
+    #[test]
+    fn sentence_starting_with_on_is_not_an_attribution() {
+        let lines = split("On Monday the router died:\nplease help");
+        assert_eq!(attribution(&lines, 0), None);
+    }
+
+    #[test]
+    fn gmail_attribution_splits_when_from_who() {
+        let header = parse("On Mon, Jan 1, 2024 at 10:00 AM Jane Doe <jane@example.com> wrote:");
+        assert_eq!(
+            header,
+            Some(QuoteHeader {
+                who: "Jane Doe <jane@example.com>".into(),
+                when: "Mon, Jan 1, 2024 at 10:00 AM".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn german_attribution_names_the_author_after_the_verb() {
+        let header = parse("Am 01.02.2024 um 10:00 schrieb Max Muster <max@example.de>:");
+        assert_eq!(
+            header,
+            Some(QuoteHeader {
+                who: "Max Muster <max@example.de>".into(),
+                when: "01.02.2024 um 10:00".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn outlook_block_gives_from_and_sent() {
+        let header = parse(
+            "From: Jane Doe [mailto:jane@example.com]\nSent: Monday, January 1, 2024 10:00 AM\nTo: Bob\n",
+        );
+        assert_eq!(
+            header,
+            Some(QuoteHeader {
+                who: "Jane Doe <jane@example.com>".into(),
+                when: "Monday, January 1, 2024 10:00 AM".into(),
+            })
+        );
+    }
+}

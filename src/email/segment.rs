@@ -1,0 +1,194 @@
+//! The line classifier: one pass over the lines finds the thread's structure
+//! (`>` quotes, quote headers, the point after which everything is the earlier
+//! thread), then each run of the customer's own lines is searched for
+//! disclaimers and signatures, and blank lines join the part above them.
+
+use std::ops::Range;
+
+use super::cue::{self, Cue};
+use super::lines::Line;
+use super::{disclaimer, quote, signature, PartKind};
+
+/// A line's place in the thread's structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Whitespace only: joins a neighbouring part later.
+    Blank,
+    /// Unquoted text before the thread starts: new text, a signature or a
+    /// disclaimer.
+    Text,
+    /// Part of an earlier message.
+    Quoted,
+    /// Introduces an earlier message.
+    Header,
+}
+
+/// The kind of every line of the body.
+pub(crate) fn line_kinds(lines: &[Line<'_>]) -> Vec<PartKind> {
+    let (classes, cues) = structure(lines);
+    let mut kinds: Vec<PartKind> = classes
+        .iter()
+        .map(|class| match class {
+            Class::Quoted => PartKind::Quoted,
+            Class::Header => PartKind::QuoteHeader,
+            Class::Blank | Class::Text => PartKind::New,
+        })
+        .collect();
+    if let Some(first_text) = lines.iter().position(|l| !l.is_blank()) {
+        for run in text_runs(&classes) {
+            let limit = disclaimer::mark(lines, &cues, run.clone(), first_text, &mut kinds);
+            signature::mark(lines, &cues, run.start..limit, first_text, &mut kinds);
+        }
+    }
+    attach_blanks(&classes, &mut kinds);
+    kinds
+}
+
+/// The structural pass: each line's class, and the cue of each text line.
+///
+/// Scanning top-down, a line is blank, `>`-quoted, the start of a quote
+/// header, or text. Some headers *cut* the body: a helpdesk reply marker, an
+/// original/forwarded-message separator, an Outlook `From:`/`Sent:` block,
+/// or an attribution ("On ... wrote:") not followed by a `>` quote. After a
+/// cut every line is quoted; headers are still recognised there so that
+/// [`super::Segmentation::quoted_headers`] can list the whole thread.
+fn structure(lines: &[Line<'_>]) -> (Vec<Class>, Vec<Cue>) {
+    let mut classes = vec![Class::Blank; lines.len()];
+    let mut cues = vec![Cue::None; lines.len()];
+    let mut cut = false;
+    let mut at = 0;
+    while at < lines.len() {
+        let line = &lines[at];
+        if line.is_blank() {
+            at += 1;
+            continue;
+        }
+        if line.is_quoted() {
+            classes[at] = Class::Quoted;
+            at += 1;
+            continue;
+        }
+        let cue = cue::of(line.text);
+        cues[at] = cue;
+        let header = match header_at(lines, at, cue) {
+            Some(header) => header,
+            None => {
+                classes[at] = if cut { Class::Quoted } else { Class::Text };
+                at += 1;
+                continue;
+            }
+        };
+        let start = if header.cuts {
+            rule_above(lines, &classes, at)
+        } else {
+            at
+        };
+        classes[start..header.end].fill(Class::Header);
+        cut |= header.cuts;
+        at = header.end;
+    }
+    (classes, cues)
+}
+
+/// A quote header found at a line.
+struct Header {
+    /// One past its last line.
+    end: usize,
+    /// Everything after it belongs to the earlier thread.
+    cuts: bool,
+}
+
+/// The quote header starting at line `at`, if any.
+fn header_at(lines: &[Line<'_>], at: usize, cue: Cue) -> Option<Header> {
+    match cue {
+        Cue::ReplyMarker => {
+            return Some(Header {
+                end: at + 1,
+                cuts: true,
+            });
+        }
+        Cue::OriginalMessage | Cue::Forward => {
+            let end = fields_after(lines, at + 1).unwrap_or(at + 1);
+            return Some(Header { end, cuts: true });
+        }
+        Cue::None | Cue::Disclaimer | Cue::Banner | Cue::SentFrom => {}
+    }
+    if let Some(block) = quote::field_block(lines, at).filter(quote::Block::is_message_header) {
+        return Some(Header {
+            end: block.end,
+            cuts: true,
+        });
+    }
+    if let Some(end) = quote::attribution(lines, at) {
+        let cuts = !quote::next_is_quote(lines, end);
+        return Some(Header { end, cuts });
+    }
+    quote::attribution_before_quote(lines, at).then_some(Header {
+        end: at + 1,
+        cuts: false,
+    })
+}
+
+/// The end of the header fields that follow a separator line (Apple Mail
+/// leaves a blank line between them).
+fn fields_after(lines: &[Line<'_>], from: usize) -> Option<usize> {
+    let first = (from..lines.len().min(from + 2)).find(|&i| !lines[i].is_blank())?;
+    quote::field_block(lines, first).map(|block| block.end)
+}
+
+/// Outlook draws a rule (`________________`) above its header block: the
+/// header starts there if the rule is the last non-blank line above `at`.
+fn rule_above(lines: &[Line<'_>], classes: &[Class], at: usize) -> usize {
+    let Some(above) = (0..at).rev().find(|&i| !lines[i].is_blank()) else {
+        return at;
+    };
+    let text = lines[above].text.trim();
+    let is_rule = text.chars().count() >= 5 && text.chars().all(|c| "_-=─━—".contains(c));
+    if is_rule && classes[above] != Class::Header {
+        above
+    } else {
+        at
+    }
+}
+
+/// Maximal ranges of text and blank lines holding at least one text line:
+/// the customer's own writing between quotes.
+fn text_runs(classes: &[Class]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    let mut has_text = false;
+    for (index, class) in classes.iter().enumerate() {
+        match class {
+            Class::Text | Class::Blank => {
+                start.get_or_insert(index);
+                has_text |= *class == Class::Text;
+            }
+            Class::Quoted | Class::Header => {
+                if let Some(begin) = start.take() {
+                    if has_text {
+                        runs.push(begin..index);
+                    }
+                }
+                has_text = false;
+            }
+        }
+    }
+    if let (Some(begin), true) = (start, has_text) {
+        runs.push(begin..classes.len());
+    }
+    runs
+}
+
+/// Blank lines take the kind of the nearest non-blank line above them;
+/// leading blank lines take the kind of the first non-blank line.
+fn attach_blanks(classes: &[Class], kinds: &mut [PartKind]) {
+    let first = classes.iter().position(|c| *c != Class::Blank);
+    let mut above = first.map_or(PartKind::New, |i| kinds[i]);
+    for (class, kind) in classes.iter().zip(kinds.iter_mut()) {
+        if *class == Class::Blank {
+            *kind = above;
+        } else {
+            above = *kind;
+        }
+    }
+}
