@@ -10,6 +10,8 @@
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
+//! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
+//!   words behind it and the negation rule for weighted lexicons;
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
 //! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
@@ -26,6 +28,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod rules;
+pub mod sentiment;
 pub mod server;
 pub mod service;
 pub mod shutdown;
