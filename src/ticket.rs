@@ -240,6 +240,9 @@ pub struct Classification {
     pub rules_version: String,
     /// First-response deadline in seconds after ingest, if any.
     pub first_response_seconds: Option<u32>,
+    /// How the customer's new words feel, and the words that moved it.
+    #[serde(default)]
+    pub sentiment: crate::sentiment::Sentiment,
     /// Each lexicon's score, for lexicons with any evidence.
     #[serde(default)]
     pub scores: Vec<LexiconScore>,

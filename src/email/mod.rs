@@ -109,6 +109,21 @@ impl Segmentation {
     }
 
     /// The trimmed, non-empty texts of the segments of `kind`.
+    /// The non-blank text of the segments of any of `kinds`, in order.
+    pub fn pieces<'b>(
+        &self,
+        body: &'b str,
+        kinds: &[PartKind],
+    ) -> impl Iterator<Item = &'b str> + use<'_, 'b> {
+        let kinds = kinds.to_vec();
+        self.segments
+            .iter()
+            .filter(move |s| kinds.contains(&s.kind))
+            .filter_map(move |s| body.get(s.start..s.end))
+            .map(trim_blank_lines)
+            .filter(|part| !part.is_empty())
+    }
+
     fn parts<'b>(&self, body: &'b str, kind: PartKind) -> impl Iterator<Item = &'b str> + use<'_, 'b> {
         self.segments
             .iter()

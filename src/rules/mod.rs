@@ -176,7 +176,8 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let prepared = prepare::Prepared::new(input, self.scanner.reads());
+        let prepared = prepare::Prepared::new(input, self.scanner.reads().union(prepare::Parts::TEXT));
+        let sentiment = crate::sentiment::score(&prepared.customer_words());
         let hits = self.scanner.scan(&prepared);
         let mut scored = self.lexicons.score(hits.terms(), prepared.subject_is_reply);
         let scores = std::mem::take(&mut scored.scores);
@@ -187,12 +188,12 @@ impl RuleSet {
             input,
             prepared: &prepared,
             scores: &scores,
-            sentiment: 0.0,
+            sentiment: sentiment.compound,
             history,
             now,
             scanned: &scanned,
         };
-        self.decide(rules, &facts, &scores, scored.evidence)
+        self.decide(rules, &facts, &scores, scored.evidence, sentiment)
     }
 
     /// Classifies a ticket by testing every condition on its own, rule by
@@ -203,7 +204,8 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let prepared = prepare::Prepared::new(input, self.scanner.reads());
+        let prepared = prepare::Prepared::new(input, self.scanner.reads().union(prepare::Parts::TEXT));
+        let sentiment = crate::sentiment::score(&prepared.customer_words());
         let hits = self.lexicons.reference_hits(&prepared);
         let mut scored = self.lexicons.score(&hits, prepared.subject_is_reply);
         let scores = std::mem::take(&mut scored.scores);
@@ -212,12 +214,12 @@ impl RuleSet {
             input,
             prepared: &prepared,
             scores: &scores,
-            sentiment: 0.0,
+            sentiment: sentiment.compound,
             history,
             now,
             scanned: &scanned,
         };
-        self.decide(self.rules.iter(), &facts, &scores, scored.evidence)
+        self.decide(self.rules.iter(), &facts, &scores, scored.evidence, sentiment)
     }
 
     /// Runs `rules` and records the evidence behind the decision.
@@ -227,8 +229,10 @@ impl RuleSet {
         facts: &Facts<'_>,
         scores: &[f32],
         evidence: Vec<crate::ticket::Evidence>,
+        sentiment: crate::sentiment::Sentiment,
     ) -> Classification {
         let mut result = self.run_rules(rules, facts);
+        result.sentiment = sentiment;
         result.scores = self.lexicons.named_scores(scores);
         result.evidence = evidence;
         result

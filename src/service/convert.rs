@@ -8,6 +8,7 @@ use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
 use crate::pb;
+use crate::sentiment::Sentiment;
 use crate::ticket::{
     Channel, Classification, Customer, Evidence, HistoryEntry, Priority, Side, TextPart, Ticket, TicketId,
     TicketInput, TicketState,
@@ -127,7 +128,7 @@ pub(crate) fn classification(classification: Classification) -> pb::Classificati
         rule_ids: classification.rule_ids,
         rules_version: classification.rules_version,
         first_response_seconds: classification.first_response_seconds.unwrap_or(0),
-        sentiment: None,
+        sentiment: Some(sentiment_to_proto(classification.sentiment)),
         scores: classification
             .scores
             .into_iter()
@@ -140,6 +141,23 @@ pub(crate) fn classification(classification: Classification) -> pb::Classificati
             .evidence
             .into_iter()
             .map(evidence_to_proto)
+            .collect(),
+    }
+}
+
+fn sentiment_to_proto(sentiment: Sentiment) -> pb::Sentiment {
+    pb::Sentiment {
+        compound: sentiment.compound,
+        positive: sentiment.positive,
+        negative: sentiment.negative,
+        neutral: sentiment.neutral,
+        terms: sentiment
+            .terms
+            .into_iter()
+            .map(|term| pb::SentimentTerm {
+                term: term.term,
+                weight: term.weight,
+            })
             .collect(),
     }
 }
