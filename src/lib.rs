@@ -10,6 +10,7 @@
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
+//! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod learn;
 pub mod rules;
 pub mod server;
 pub mod service;
