@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::AppSettings;
+use crate::learn::LearnOptions;
 use crate::rules::{RuleError, RuleSet};
 use crate::store::{Durability, StoreOptions};
 use crate::ticket::Priority;
@@ -20,9 +21,13 @@ use crate::validate::Limits;
 #[command(
     name = "triage",
     version,
-    about = "Contact-centre ticket triage over gRPC: reactive service issues vs proactive CX opportunities."
+    about = "Contact-centre ticket triage over gRPC: reactive service issues vs proactive CX opportunities.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Args {
+    /// An offline tool to run instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to serve gRPC on.
     #[arg(long, env = "TRIAGE_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -58,6 +63,69 @@ pub struct Args {
     /// Events buffered per queue watcher before it is told it lagged.
     #[arg(long, env = "TRIAGE_WATCH_BUFFER", default_value_t = 1024)]
     pub watch_buffer: usize,
+}
+
+/// The offline tools; without one, `triage` runs the server.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Rule-set tools.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `triage rules ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum RulesCommand {
+    /// Fit weighted lexicons (reactive vs proactive, and per category) from
+    /// labelled JSONL tickets and write them as a TOML lexicon file.
+    Learn(LearnArgs),
+}
+
+/// Flags of `triage rules learn`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LearnArgs {
+    /// Labelled tickets, one JSON object a line:
+    /// {"text": ..., "subject": ..., "side": "reactive"|"proactive", "category": ...}.
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Keep only lines whose "split" field equals this (e.g. `dev`).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Write the lexicon file here (standard output when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Keep only terms found in at least this many tickets.
+    #[arg(long, default_value_t = 3)]
+    pub min_count: usize,
+    /// Most terms in the side lexicon.
+    #[arg(long, default_value_t = 400)]
+    pub max_terms: usize,
+    /// Most terms in each category lexicon.
+    #[arg(long, default_value_t = 60)]
+    pub category_terms: usize,
+    /// L2 penalty (regularisation strength; larger means smaller weights).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_l2)]
+    pub l2: f64,
+}
+
+impl LearnArgs {
+    /// The learning options these flags ask for.
+    pub fn options(&self) -> LearnOptions {
+        LearnOptions {
+            min_count: self.min_count,
+            max_terms: self.max_terms,
+            category_terms: self.category_terms,
+            l2: self.l2,
+            ..LearnOptions::default()
+        }
+    }
+}
+
+fn parse_l2(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(l2) if l2.is_finite() && l2 > 0.0 => Ok(l2),
+        _ => Err(format!("{text:?}: expected a positive number, e.g. 1.0")),
+    }
 }
 
 /// `--durability` values.

@@ -12,6 +12,7 @@
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
+//! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
 //! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod learn;
 pub mod rules;
 pub mod sentiment;
 pub mod server;

@@ -1,12 +1,13 @@
 //! The triage server: parses configuration, sets up logging, and runs the
-//! service until Ctrl-C or SIGTERM.
+//! service until Ctrl-C or SIGTERM. With a subcommand, runs an offline tool
+//! instead (`triage rules learn`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Config};
+use triage::config::{Args, Command, Config, LearnArgs, RulesCommand};
 use triage::server;
 
 #[tokio::main]
@@ -18,7 +19,10 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(command) = args.command.take() {
+        return run_tool(command);
+    }
     let check_only = args.check_rules;
     let verify_only = args.verify;
     let config = match Config::from_args(args) {
@@ -38,6 +42,40 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("triage: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_tool(command: Command) -> ExitCode {
+    match command {
+        Command::Rules(RulesCommand::Learn(args)) => learn_lexicon(&args),
+    }
+}
+
+fn learn_lexicon(args: &LearnArgs) -> ExitCode {
+    let learned = triage::learn::learn_from_file(&args.corpus, args.split.as_deref(), &args.options());
+    let lexicon = match learned {
+        Ok(learned) => learned.to_toml(),
+        Err(err) => {
+            eprintln!("triage rules learn: {}: {err}", args.corpus.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    write_output("triage rules learn", args.out.as_deref(), lexicon.as_bytes())
+}
+
+/// Writes `bytes` to `path`, or to standard output when there is none.
+fn write_output(tool: &str, path: Option<&std::path::Path>, bytes: &[u8]) -> ExitCode {
+    let written = match path {
+        Some(path) => std::fs::write(path, bytes).map_err(|err| format!("{}: {err}", path.display())),
+        None => std::io::Write::write_all(&mut std::io::stdout().lock(), bytes)
+            .map_err(|err| format!("standard output: {err}")),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{tool}: {err}");
             ExitCode::FAILURE
         }
     }
