@@ -81,7 +81,7 @@ fn attribution_wrapped_over_two_lines_is_a_header() {
     assert_eq!(
         segmentation.quoted_headers(body),
         vec![QuoteHeader {
-            who: "Support Team < support@acme.example>".into(),
+            who: "Support Team <support@acme.example>".into(),
             when: "Mon, Jan 1, 2024 at 10:00 AM".into(),
         }]
     );
@@ -359,6 +359,35 @@ fn inline_answer_run_can_end_with_a_signature() {
 }
 
 #[test]
+fn bottom_posted_thanks_under_a_quote_stays_new() {
+    let body =
+        "On Mon, 1 Jan 2024 at 10:00, Support <s@acme.example> wrote:\n> Is it fixed now?\n\nThanks!\n";
+    assert_eq!(new_text(body), "Thanks!");
+}
+
+#[test]
+fn sign_off_with_name_on_the_same_line_is_a_signature() {
+    let body = "The bill doubled this month.\n\nBest, Jane\n";
+    assert_eq!(new_text(body), "The bill doubled this month.");
+    assert_eq!(text_of(body, PartKind::Signature), "Best, Jane");
+}
+
+#[test]
+fn jira_style_reply_marker_quotes_everything_below() {
+    let body = "Still waiting.\n\n\u{2014}-\u{2014}-\u{2014}\nReply above this line.\n\nAgent Smith commented:\nWe escalated your outage.\n";
+    assert_eq!(new_text(body), "Still waiting.");
+    assert!(text_of(body, PartKind::QuoteHeader).starts_with("\u{2014}-\u{2014}-\u{2014}\nReply above"));
+    assert!(text_of(body, PartKind::Quoted).contains("escalated"));
+}
+
+#[test]
+fn legal_notice_as_first_line_covers_only_its_paragraph() {
+    let body = "This email is confidential.\n\nMy router is broken.\n";
+    assert_eq!(new_text(body), "My router is broken.");
+    assert_eq!(text_of(body, PartKind::Disclaimer), "This email is confidential.");
+}
+
+#[test]
 fn attribution_without_opener_before_a_quote_is_a_header() {
     let body = "Same again.\n\nSupport Team <support@acme.example> wrote:\n> Try a reset.\n";
     assert_eq!(new_text(body), "Same again.");
@@ -486,6 +515,25 @@ proptest! {
     #[test]
     fn arbitrary_strings_are_covered_exactly(body in any::<String>()) {
         assert_covers(&body, &segment(&body));
+    }
+
+    #[test]
+    fn accessors_never_panic_on_arbitrary_strings(body in any::<String>(), other in any::<String>()) {
+        let segmentation = segment(&body);
+        let _ = segmentation.new_text(&body);
+        let _ = segmentation.quoted_headers(&body);
+        let _ = segmentation.new_text(&other);
+        let _ = segmentation.quoted_headers(&other);
+    }
+
+    #[test]
+    fn attributions_with_any_text_never_panic(who in "\\PC{0,40}", when in "\\PC{0,40}") {
+        for template in ["On {when} 1, {who} wrote:", "Am {when} 1 schrieb {who}:", "Le {when} 1, {who} a écrit :"] {
+            let body = format!("x\n{}\n> q\n", template.replace("{when}", &when).replace("{who}", &who));
+            let segmentation = segment(&body);
+            assert_covers(&body, &segmentation);
+            let _ = segmentation.quoted_headers(&body);
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use super::PartKind;
 /// so signature detection stops there.
 ///
 /// A legal notice runs to the end of the text: its later paragraphs ("Acme
-/// Ltd is registered in England ...") rarely repeat the cue. The body's first
-/// line is the exception: a notice there is a banner-like paragraph.
+/// Ltd is registered in England ...") rarely repeat the cue. The first line
+/// of the customer's text is the exception: a notice there is a banner-like paragraph.
 pub(crate) fn mark(
     lines: &[Line<'_>],
     cues: &[Cue],

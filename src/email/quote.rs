@@ -236,10 +236,10 @@ pub(crate) fn attribution_before_quote(lines: &[Line<'_>], at: usize) -> bool {
         return false;
     };
     let text = line.text.trim();
-    let plausible = text.len() <= MAX_ATTRIBUTION_LEN
-        && text.ends_with(':')
-        && (has_verb(text) || (text.contains('@') && text.contains(|c: char| c.is_ascii_digit())));
-    plausible && next_is_quote(lines, at + 1)
+    text.ends_with(':')
+        && text.len() <= MAX_ATTRIBUTION_LEN
+        && next_is_quote(lines, at + 1)
+        && (has_verb(text) || (text.contains('@') && text.contains(|c: char| c.is_ascii_digit())))
 }
 
 /// The first non-blank line from `from` on is a `>` quote.
@@ -304,25 +304,25 @@ fn parse_attribution(text: &str) -> (String, String) {
         return (String::new(), String::new());
     };
     let body = &joined[opener.len()..];
-    let lower = body.to_lowercase();
-    // Lower-casing can change byte lengths; only trust positions when it did not.
-    let verb_at = (lower.len() == body.len())
-        .then(|| {
-            VERBS
-                .iter()
-                .filter_map(|v| lower.find(v).map(|at| (at, v.len())))
-                .min()
-        })
-        .flatten();
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower`
+    // slice `body` on the same char boundaries.
+    let lower = body.to_ascii_lowercase();
+    let verb_at = VERBS
+        .iter()
+        .filter_map(|v| lower.find(v).map(|at| (at, v.len())))
+        .min();
     let Some((at, len)) = verb_at else {
         return (String::new(), body.to_owned());
     };
     let before = body[..at].trim().trim_end_matches(',').trim();
     let after = body[at + len..].trim();
-    if !after.is_empty() {
-        return (after.to_owned(), before.to_owned());
-    }
-    split_when_who(before)
+    let (who, when) = if after.is_empty() {
+        split_when_who(before)
+    } else {
+        (after.to_owned(), before.to_owned())
+    };
+    // An address wrapped onto the next line reads "Jane <\njane@x>".
+    (who.replace("< ", "<").replace(" >", ">"), when)
 }
 
 /// Splits "Mon, 1 Jan 2024 at 10:00, Jane Doe <jane@x.com>" after the last

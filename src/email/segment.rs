@@ -34,7 +34,10 @@ pub(crate) fn line_kinds(lines: &[Line<'_>]) -> Vec<PartKind> {
             Class::Blank | Class::Text => PartKind::New,
         })
         .collect();
-    if let Some(first_text) = lines.iter().position(|l| !l.is_blank()) {
+    // The first line the customer wrote: never a signature (and a legal
+    // notice there is only a paragraph), so a message that is only "Thanks!"
+    // keeps its words.
+    if let Some(first_text) = classes.iter().position(|c| *c == Class::Text) {
         for run in text_runs(&classes) {
             let limit = disclaimer::mark(lines, &cues, run.clone(), first_text, &mut kinds);
             signature::mark(lines, &cues, run.start..limit, first_text, &mut kinds);

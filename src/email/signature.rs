@@ -129,7 +129,8 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Marks the signatures of one run of unquoted lines, `run.end` being where a
 /// trailing disclaimer starts. Only lines still [`PartKind::New`] change; the
-/// body's first non-blank line (`first_text`) is never a signature.
+/// first line of the customer's own text (`first_text`) is never a signature,
+/// so a message that is only "Thanks!" stays new.
 pub(crate) fn mark(
     lines: &[Line<'_>],
     cues: &[Cue],
@@ -177,7 +178,11 @@ pub(crate) fn is_sign_off(text: &str) -> bool {
     let phrase = phrase.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
     let name_fits =
         name.trim().is_empty() || (word_count(name) <= MAX_SIGN_OFF_NAME_WORDS && !is_sentence_like(name));
-    name_fits && SIGN_OFFS.iter().any(|s| eq_fold(phrase, s))
+    // Equal lengths first: a cheap filter before case folding.
+    name_fits
+        && SIGN_OFFS
+            .iter()
+            .any(|s| s.len() == phrase.len() && eq_fold(phrase, s))
 }
 
 /// The lines after a sign-off look like a name/title/contact block: few,
