@@ -24,9 +24,26 @@ use crate::ticket::{Channel, Priority, Side};
 /// Deepest nesting of `all`/`any`/`not` accepted (guards the evaluator's stack).
 const MAX_DEPTH: usize = 32;
 
+/// Reads a file a rule file names (`lexicon_files`), by its path as written.
+pub(crate) type ReadFile<'a> = &'a dyn Fn(&str) -> std::io::Result<(String, String)>;
+
+/// Reads named files from disk, relative to `base_dir`; returns the path
+/// shown in messages and the text.
+pub(crate) fn read_relative_to(base_dir: &Path) -> impl Fn(&str) -> std::io::Result<(String, String)> + '_ {
+    move |name| {
+        let path = base_dir.join(name);
+        let text = std::fs::read_to_string(&path)?;
+        Ok((path.display().to_string(), text))
+    }
+}
+
 /// Parses and compiles rule-file text; `file` names it in errors and
-/// `lexicon_files` are read relative to `base_dir`.
-pub(crate) fn compile(file: &str, text: &str, base_dir: &Path) -> std::result::Result<RuleSet, RuleError> {
+/// `read_file` reads the `lexicon_files` it names.
+pub(crate) fn compile(
+    file: &str,
+    text: &str,
+    read_file: ReadFile<'_>,
+) -> std::result::Result<RuleSet, RuleError> {
     let source = SourceMap::new(file, text);
     let doc: RuleFileDoc = parse_toml(&source, text)?;
     Compiler {
@@ -38,7 +55,7 @@ pub(crate) fn compile(file: &str, text: &str, base_dir: &Path) -> std::result::R
         reads_history: false,
         lexicons: Lexicons::default(),
     }
-    .compile(doc, text, base_dir)
+    .compile(doc, text, read_file)
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(source: &SourceMap<'_>, text: &str) -> Result<T> {
@@ -62,9 +79,9 @@ struct Compiler<'a> {
 type Result<T> = std::result::Result<T, RuleError>;
 
 impl Compiler<'_> {
-    fn compile(mut self, doc: RuleFileDoc, text: &str, base_dir: &Path) -> Result<RuleSet> {
+    fn compile(mut self, doc: RuleFileDoc, text: &str, read_file: ReadFile<'_>) -> Result<RuleSet> {
         for file in &doc.lexicon_files {
-            self.lexicon_file(file, base_dir)?;
+            self.lexicon_file(file, read_file)?;
         }
         let source = self.source;
         self.add_lexicons(&source, &doc.lexicons)?;
@@ -115,13 +132,11 @@ impl Compiler<'_> {
     }
 
     /// Reads the `[lexicon.*]` tables of a lexicon file.
-    fn lexicon_file(&mut self, name: &Spanned<String>, base_dir: &Path) -> Result<()> {
-        let path = base_dir.join(name.get_ref());
-        let text = std::fs::read_to_string(&path).map_err(|err| {
-            let reason = format!("cannot read lexicon file {}: {err}", path.display());
+    fn lexicon_file(&mut self, name: &Spanned<String>, read_file: ReadFile<'_>) -> Result<()> {
+        let (file, text) = read_file(name.get_ref()).map_err(|err| {
+            let reason = format!("cannot read lexicon file {:?}: {err}", name.get_ref());
             self.source.error(name.span(), reason)
         })?;
-        let file = path.display().to_string();
         let source = SourceMap::new(&file, &text);
         let doc: LexiconFileDoc = parse_toml(&source, &text)?;
         self.add_lexicons(&source, &doc.lexicons)

@@ -38,6 +38,9 @@ pub struct RuleFileDoc {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconFileDoc {
+    /// What `triage rules learn` records about how it fitted the weights.
+    #[serde(default)]
+    pub learned: Option<toml::Table>,
     /// Weighted lexicons by name.
     #[serde(default, rename = "lexicon")]
     pub lexicons: BTreeMap<String, Spanned<LexiconDoc>>,

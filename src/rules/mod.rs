@@ -44,6 +44,12 @@ use condition::{Condition, Facts, Field, ValueTest};
 /// The rule set shipped in the binary, used when no `--rules` file is given.
 pub const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
 
+/// The learned lexicon file the default rule set names in `lexicon_files`.
+pub const DEFAULT_LEXICON_FILE: &str = "default-lexicon.toml";
+
+/// The learned lexicon shipped with the default rules.
+pub const DEFAULT_LEXICON: &str = include_str!("../../rules/default-lexicon.toml");
+
 /// The name the embedded default rule set has in messages.
 pub const DEFAULT_RULES_NAME: &str = "<embedded rules/default.toml>";
 
@@ -119,7 +125,7 @@ impl RuleSet {
     /// Compiles rule-file text; `file` names it in error messages.
     /// `lexicon_files` it names are read relative to the current directory.
     pub fn parse(file: &str, text: &str) -> Result<RuleSet, RuleError> {
-        compile::compile(file, text, Path::new(""))
+        compile::compile(file, text, &compile::read_relative_to(Path::new("")))
     }
 
     /// Reads and compiles a rule file.
@@ -129,12 +135,20 @@ impl RuleSet {
             file: file.clone(),
             source,
         })?;
-        compile::compile(&file, &text, path.parent().unwrap_or(Path::new("")))
+        let base_dir = path.parent().unwrap_or(Path::new(""));
+        compile::compile(&file, &text, &compile::read_relative_to(base_dir))
     }
 
-    /// The shipped default rule set.
+    /// The shipped default rule set, with its lexicon files embedded too.
     pub fn default_rules() -> Result<RuleSet, RuleError> {
-        Self::parse(DEFAULT_RULES_NAME, DEFAULT_RULES)
+        let embedded = |name: &str| match name {
+            DEFAULT_LEXICON_FILE => Ok((format!("<embedded rules/{name}>"), DEFAULT_LEXICON.to_string())),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the embedded default rules ship only default-lexicon.toml",
+            )),
+        };
+        compile::compile(DEFAULT_RULES_NAME, DEFAULT_RULES, &embedded)
     }
 
     /// The version stamped on classifications.
