@@ -557,3 +557,14 @@ proptest! {
         let _ = segmentation.quoted_headers(&body);
     }
 }
+
+#[test]
+fn sign_off_block_followed_by_a_device_footer_and_a_disclaimer_is_signature() {
+    let body = "help, i lost my luggage\n\nBest regards,\nJane Doe\nHead of Outage Response\nAcme Corp | +1 555 0100\n\n\
+                Sent from my iPhone\n\nCONFIDENTIALITY NOTICE: This email and any attachments are confidential.\n";
+    let segmentation = triage::email::segment(body);
+    assert_eq!(segmentation.new_text(body), "help, i lost my luggage");
+    assert!(segmentation
+        .text_of(body, triage::email::PartKind::Signature)
+        .contains("Head of Outage Response"));
+}

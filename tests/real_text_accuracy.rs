@@ -208,3 +208,75 @@ fn corpus_has_three_sources_and_both_sides_in_each_split() {
         }
     }
 }
+
+/// What our agent said earlier, on each side: the quoted thread's words.
+const AGENT_REPLY_REACTIVE: &str = "We are sorry about the outage and the double charge on your invoice. \
+Your refund is on its way, and the login error you could not get past is fixed. We apologise for the \
+problem and the delay.";
+const AGENT_REPLY_PROACTIVE: &str = "Thank you so much for your lovely feedback, we really appreciate it! \
+Upgrade to Premium today to enjoy our amazing new features, and have a great day.";
+
+/// A signature with problem words in it, a device footer and a disclaimer.
+const SIGNATURE_AND_DISCLAIMER: &str =
+    "Best regards,\nJane Doe\nHead of Outage Response\nAcme Corp | +1 555 0100\n\n\
+Sent from my iPhone\n\nCONFIDENTIALITY NOTICE: This email and any attachments are confidential and intended \
+solely for the addressee. If you are not the intended recipient, please notify the sender and delete it.";
+
+/// `customer`'s words followed by a signature, a disclaimer and an agent
+/// reply quoted in one of four styles.
+fn email_with_thread(customer: &str, agent: &str, style: usize) -> String {
+    let quoted: String = agent.split(". ").map(|line| format!("> {line}.\n")).collect();
+    let thread = match style % 4 {
+        0 => format!("On Tue, 3 Mar 2026 at 10:14, Acme Support <support@example.com> wrote:\n{quoted}"),
+        1 => format!(
+            "-----Original Message-----\nFrom: Acme Support <support@example.com>\nSent: Tuesday, March 3, 2026 10:14 AM\n\
+             To: customer@example.org\nSubject: RE: Your request\n\n{agent}\n"
+        ),
+        2 => format!("On Tue, 3 Mar 2026 at 10:14, Acme Support\n<support@example.com> wrote:\n\n{quoted}"),
+        _ => format!(
+            "From: Acme Support <support@example.com>\nSent: Tuesday, March 3, 2026 10:14 AM\nTo: customer@example.org\n\
+             Subject: RE: Your request\n\n{agent}\n"
+        ),
+    };
+    format!("{customer}\n\n{SIGNATURE_AND_DISCLAIMER}\n\n{thread}")
+}
+
+#[test]
+fn a_quoted_agent_reply_a_signature_and_a_disclaimer_rarely_change_the_side() {
+    let rules = RuleSet::default_rules().expect("default rules compile");
+    let history = CustomerHistory::default();
+    let (mut compared, mut changed) = (0usize, 0usize);
+    for (index, message) in load_corpus().values().flatten().enumerate() {
+        let plain = rules.classify(&ticket(message), &history, UnixMicros(0));
+        let agent = match plain.side {
+            Side::Reactive => AGENT_REPLY_PROACTIVE,
+            Side::Proactive => AGENT_REPLY_REACTIVE,
+            Side::Unclassified => continue,
+        };
+        let mut threaded = ticket(message);
+        threaded.channel = Channel::Email;
+        threaded.body = email_with_thread(&message.text, agent, index);
+        let with_thread = rules.classify(&threaded, &history, UnixMicros(0));
+        compared += 1;
+        if with_thread.side != plain.side {
+            changed += 1;
+            if std::env::var("TRIAGE_SHOW_MISSES").is_ok() {
+                println!(
+                    "SIDE CHANGED {}: {:?} -> {:?} [{}]",
+                    message.id,
+                    plain.side,
+                    with_thread.side,
+                    with_thread.rule_ids.join(",")
+                );
+            }
+        }
+    }
+    let share = changed as f64 / compared.max(1) as f64;
+    println!("quoted thread + signature + disclaimer changed the side of {changed} of {compared} messages ({:.1}%)", 100.0 * share);
+    assert!(compared >= 1000, "too few classified messages: {compared}");
+    assert!(
+        share <= 0.03,
+        "{changed} of {compared} messages changed side ({:.1}%)",
+        100.0 * share
+    );
+}

@@ -144,7 +144,12 @@ pub(crate) fn mark(
         }
         let text = lines[at].text;
         let starts_block = is_delimiter(text)
-            || (is_sign_off(text) && is_name_block(&lines[at + 1..run.end], &kinds[at + 1..run.end]));
+            || (is_sign_off(text)
+                && is_name_block(
+                    &lines[at + 1..run.end],
+                    &kinds[at + 1..run.end],
+                    &cues[at + 1..run.end],
+                ));
         if starts_block {
             for kind in &mut kinds[at..run.end] {
                 if *kind == PartKind::New {
@@ -186,12 +191,13 @@ pub(crate) fn is_sign_off(text: &str) -> bool {
 }
 
 /// The lines after a sign-off look like a name/title/contact block: few,
-/// short, none reading like a sentence.
-fn is_name_block(lines: &[Line<'_>], kinds: &[PartKind]) -> bool {
+/// short, none reading like a sentence ("Sent from my iPhone" footers are
+/// signature lines of their own and do not count).
+fn is_name_block(lines: &[Line<'_>], kinds: &[PartKind], cues: &[Cue]) -> bool {
     let mut total = 0;
     let mut names = 0;
-    for (line, kind) in lines.iter().zip(kinds) {
-        if line.is_blank() || *kind != PartKind::New {
+    for ((line, kind), cue) in lines.iter().zip(kinds).zip(cues) {
+        if line.is_blank() || *kind != PartKind::New || *cue == Cue::SentFrom {
             continue;
         }
         let text = line.text.trim();
