@@ -222,3 +222,133 @@ async fn customer_tickets_are_listed_newest_first() {
     assert_eq!(listed.into_iter().map(|t| t.id).collect::<Vec<_>>(), ids);
     server.shutdown().await;
 }
+
+/// A rule set with a sentiment rule, a weighted lexicon and a quoted-thread rule.
+const EVIDENCE_RULES: &str = r#"
+version = "evidence-1"
+default_queue = "triage"
+
+[[queue]]
+name = "triage"
+
+[lexicon.problem]
+"not working" = 2.0
+crash = 1.5
+problem = 1.0
+
+[[rule]]
+id = "angry"
+when = { sentiment = { below = -0.4 } }
+then = { side = "reactive", category = "complaint", add_tags = ["angry"] }
+
+[[rule]]
+id = "delighted"
+when = { sentiment = { above = 0.5 } }
+then = { side = "proactive", category = "praise" }
+
+[[rule]]
+id = "problem-evidence"
+when = { score = "problem", at_least = 2 }
+then = { side = "reactive", add_tags = ["problem-evidence"] }
+
+[[rule]]
+id = "quoted-refund"
+when = { field = "quoted", any_of = ["refund"] }
+then = { add_tags = ["thread-mentions-refund"] }
+"#;
+
+#[tokio::test]
+async fn classify_answer_carries_sentiment_and_the_words_behind_it() {
+    let mut server = TestServer::start_with(EVIDENCE_RULES, |_| {}).await;
+    let result = classify(&mut server, ticket("c-s1", "", "Horrible customer service!")).await;
+    assert_eq!(result.side(), pb::Side::Reactive);
+    assert_eq!(result.rule_ids, vec!["angry".to_string()]);
+    let sentiment = result.sentiment.expect("sentiment in the answer");
+    assert!(sentiment.compound < -0.4, "{sentiment:?}");
+    let horrible = sentiment
+        .terms
+        .iter()
+        .find(|term| term.term == "horrible")
+        .expect("the explanation names the word");
+    assert!(horrible.weight < 0.0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn ingest_answer_carries_sentiment_and_lexicon_evidence_with_negation() {
+    let mut server = TestServer::start_with(EVIDENCE_RULES, |_| {}).await;
+    let response = server
+        .client
+        .ingest_ticket(pb::IngestTicketRequest {
+            ticket: Some(ticket(
+                "c-s2",
+                "",
+                "The export is not working and the app may crash. No problem with the rest.",
+            )),
+        })
+        .await
+        .expect("ingest")
+        .into_inner();
+    let classification = response
+        .ticket
+        .expect("ticket")
+        .classification
+        .expect("classification");
+    assert!(classification.rule_ids.contains(&"problem-evidence".to_string()));
+    let score = classification
+        .scores
+        .iter()
+        .find(|s| s.lexicon == "problem")
+        .expect("score");
+    assert!(
+        (score.score - 3.0).abs() < 1e-4,
+        "2.0 + 1.5 - 0.5 (negated 'problem'): {score:?}"
+    );
+    let negated = classification
+        .evidence
+        .iter()
+        .find(|e| e.term == "problem")
+        .expect("negated term is evidence too");
+    assert!(negated.negated && negated.weight < 0.0);
+    assert_eq!(negated.part(), pb::TextPart::Body);
+    assert!(classification.sentiment.is_some());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn quoted_thread_is_read_only_by_rules_that_ask_for_it() {
+    let mut server = TestServer::start_with(EVIDENCE_RULES, |_| {}).await;
+    let body = "Thank you, it is all lovely and working now!\n\n\
+                On Tue, 3 Mar 2026 at 10:14, Acme Support <support@example.com> wrote:\n\
+                > Your refund is on its way. Sorry for the horrible crash, the app was not working.\n";
+    let result = classify(&mut server, ticket("c-s3", "Re: Your request", body)).await;
+    assert_eq!(result.side(), pb::Side::Proactive, "{result:?}");
+    assert!(result.tags.contains(&"thread-mentions-refund".to_string()));
+    assert!(
+        result.scores.iter().all(|s| s.lexicon != "problem"),
+        "quoted words are no evidence"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn typographic_apostrophes_and_hard_wraps_match_plain_rules() {
+    let mut server = TestServer::start_with(EVIDENCE_RULES, |_| {}).await;
+    let result = classify(
+        &mut server,
+        ticket("c-s4", "", "The sync is not\nworking, it doesn’t crash though"),
+    )
+    .await;
+    let found = |term: &str| result.evidence.iter().find(|e| e.term == term).cloned();
+    let wrapped = found("not working").expect("a phrase matches across a line wrap");
+    assert!(!wrapped.negated && (wrapped.weight - 2.0).abs() < 1e-4);
+    let crash = found("crash").expect("crash is evidence");
+    assert!(crash.negated, "doesn’t (curly apostrophe) negates");
+    let score = result
+        .scores
+        .iter()
+        .find(|s| s.lexicon == "problem")
+        .expect("score");
+    assert!((score.score - 1.25).abs() < 1e-4, "2.0 - 0.5 * 1.5: {score:?}");
+    server.shutdown().await;
+}

@@ -38,8 +38,10 @@ pub struct RuleFileDoc {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconFileDoc {
-    /// What `triage rules learn` records about how it fitted the weights.
+    /// What `triage rules learn` records about how it fitted the weights;
+    /// accepted and left to the reader.
     #[serde(default)]
+    #[allow(dead_code)]
     pub learned: Option<toml::Table>,
     /// Weighted lexicons by name.
     #[serde(default, rename = "lexicon")]
