@@ -114,8 +114,7 @@ struct Case {
     fired_per_ticket: f64,
 }
 
-fn case(name: String, text: &str, tickets: &[TicketInput], agreement_sample: usize) -> Case {
-    let rules = RuleSet::parse(&name, text).expect("generated rules compile");
+fn case(name: String, rules: RuleSet, tickets: &[TicketInput], agreement_sample: usize) -> Case {
     let history = CustomerHistory::default();
     for ticket in tickets.iter().take(agreement_sample) {
         assert_eq!(
@@ -141,10 +140,11 @@ fn cases(tickets: &[TicketInput], agreement_sample: usize) -> Vec<Case> {
         .iter()
         .map(|&size| {
             let text = workload::rule_file(size, RULE_SEED);
-            case(size.to_string(), &text, tickets, agreement_sample)
+            let rules = RuleSet::parse(&size.to_string(), &text).expect("generated rules compile");
+            case(size.to_string(), rules, tickets, agreement_sample)
         })
         .collect();
-    let default = triage::rules::DEFAULT_RULES;
+    let default = RuleSet::default_rules().expect("default rules compile");
     cases.push(case("default".to_string(), default, tickets, agreement_sample));
     cases
 }

@@ -74,19 +74,20 @@ impl Lexicons {
 
     /// Scores the term hits of one ticket.
     pub(crate) fn score(&self, hits: &[TermHit], subject_is_reply: bool) -> Scored {
-        let mut best: Vec<(usize, f32, TermHit)> = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let factor = factor(hit, subject_is_reply);
-            match best.iter_mut().find(|(term, _, _)| *term == hit.term) {
-                Some(entry) if factor > entry.1 => *entry = (hit.term, factor, *hit),
-                Some(_) => {}
-                None => best.push((hit.term, factor, *hit)),
-            }
-        }
-        best.sort_by_key(|(term, _, _)| *term);
+        // Each term once, at its strongest occurrence (the first of equals).
+        let mut ranked: Vec<(usize, f32, usize)> = hits
+            .iter()
+            .enumerate()
+            .map(|(at, hit)| (hit.term, factor(hit, subject_is_reply), at))
+            .collect();
+        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        ranked.dedup_by_key(|(term, _, _)| *term);
+        let best = ranked
+            .into_iter()
+            .filter_map(|(term, factor, at)| hits.get(at).map(|hit| (term, factor, *hit)));
         let mut scored = Scored {
             scores: vec![0.0; self.names.len()],
-            evidence: Vec::with_capacity(best.len()),
+            evidence: Vec::with_capacity(hits.len().min(64)),
         };
         for (term, factor, hit) in best {
             let Some(entry) = self.terms.get(term) else {
