@@ -13,6 +13,7 @@
 //! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
+//! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
 //! - [`shutdown`]: the stop signal shared by background tasks.
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod labels;
 pub mod learn;
 pub mod rules;
 pub mod server;
