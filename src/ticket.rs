@@ -363,3 +363,76 @@ impl Ticket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored_ticket() -> Ticket {
+        Ticket {
+            id: TicketId(7),
+            input: TicketInput::default(),
+            classification: Classification {
+                side: Side::Proactive,
+                category: "feedback".into(),
+                ..Classification::default()
+            },
+            state: TicketState::Queued,
+            ingested_at: UnixMicros(1),
+            enqueued_at: UnixMicros(1),
+            claim_count: 0,
+            first_response_due: None,
+            escalated: false,
+            history: Vec::new(),
+            resolution: String::new(),
+            correction: None,
+        }
+    }
+
+    #[test]
+    fn records_written_before_corrections_still_load() {
+        let mut record = serde_json::to_value(stored_ticket()).expect("encodes");
+        record.as_object_mut().expect("object").remove("correction");
+        let ticket: Ticket = serde_json::from_value(record).expect("decodes");
+        assert_eq!(ticket.correction, None);
+    }
+
+    #[test]
+    fn a_later_correction_overrides_only_the_fields_it_sets() {
+        let mut ticket = stored_ticket();
+        let category = Relabel {
+            side: None,
+            category: Some("billing".into()),
+        };
+        ticket.correct(&category, "alice", UnixMicros(2));
+        assert_eq!(
+            (ticket.final_side(), ticket.final_category()),
+            (Side::Proactive, "billing")
+        );
+        let side = Relabel {
+            side: Some(Side::Reactive),
+            category: None,
+        };
+        ticket.correct(&side, "bob", UnixMicros(3));
+        assert_eq!(
+            (ticket.final_side(), ticket.final_category()),
+            (Side::Reactive, "billing")
+        );
+        assert_eq!(ticket.correction.as_ref().map(|c| c.by.as_str()), Some("bob"));
+        assert_eq!(
+            ticket.classification.side,
+            Side::Proactive,
+            "the rules' decision stays"
+        );
+    }
+
+    #[test]
+    fn relabel_describes_what_it_corrects() {
+        let both = Relabel {
+            side: Some(Side::Reactive),
+            category: Some("billing".into()),
+        };
+        assert_eq!(both.describe(), "side=reactive category=billing");
+        assert!(Relabel::default().is_empty());
+    }
+}
