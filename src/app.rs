@@ -11,10 +11,11 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
+use crate::labels::{self, LabelledTicket};
 use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{EscalationPolicy, Ingested, QueueCursor, QueueStats, Store, Transition};
-use crate::ticket::{Classification, Priority, Ticket, TicketId, TicketInput};
+use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
 use crate::validate::{self, Limits};
 
 /// Settings of the domain that come from configuration.
@@ -281,23 +282,49 @@ impl App {
         Ok(self.announce(transition))
     }
 
-    /// Completes a claimed ticket.
-    pub async fn complete(&self, id: TicketId, token: &str, resolution: &str) -> Result<Ticket, Error> {
-        let transition = self.store.complete(id, token, resolution, self.now()).await?;
+    /// Completes a claimed ticket, recording the agent's correction of its
+    /// side and category (an empty `relabel` corrects nothing).
+    pub async fn complete(
+        &self,
+        id: TicketId,
+        token: &str,
+        resolution: &str,
+        relabel: &Relabel,
+    ) -> Result<Ticket, Error> {
+        let transition = self
+            .store
+            .complete(id, token, resolution, relabel, self.now())
+            .await?;
         Ok(self.announce(transition))
     }
 
-    /// Transfers a claimed ticket to another declared queue.
+    /// Transfers a claimed ticket to another declared queue, recording the
+    /// agent's correction of its side and category (an empty `relabel`
+    /// corrects nothing).
     pub async fn transfer(
         &self,
         id: TicketId,
         token: &str,
         queue: &str,
         reason: &str,
+        relabel: &Relabel,
     ) -> Result<Ticket, Error> {
         self.known_queue(queue)?;
-        let transition = self.store.transfer(id, token, queue, reason, self.now()).await?;
+        let transition = self
+            .store
+            .transfer(id, token, queue, reason, relabel, self.now())
+            .await?;
         Ok(self.announce(transition))
+    }
+
+    /// Every corrected ticket (and with `include_uncorrected` every completed
+    /// one) as a labelled example, in ticket id order, read lazily from the
+    /// store: run it off the async runtime.
+    pub fn labelled_tickets(
+        &self,
+        include_uncorrected: bool,
+    ) -> impl Iterator<Item = Result<LabelledTicket, Error>> + Send + 'static {
+        labels::labelled_tickets(&self.store, include_uncorrected).map(|labelled| Ok(labelled?))
     }
 
     /// How many event watchers (watch streams and waiting claims) exist.

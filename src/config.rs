@@ -71,6 +71,10 @@ pub enum Command {
     /// Rule-set tools.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write agents' corrections (with `--all`, also every completed ticket)
+    /// as labelled JSONL, the input of `triage rules learn`. Stop the server
+    /// first: the store allows one process at a time.
+    ExportLabels(ExportLabelsArgs),
 }
 
 /// `triage rules ...`
@@ -126,6 +130,21 @@ fn parse_l2(text: &str) -> Result<f64, String> {
         Ok(l2) if l2.is_finite() && l2 > 0.0 => Ok(l2),
         _ => Err(format!("{text:?}: expected a positive number, e.g. 1.0")),
     }
+}
+
+/// Flags of `triage export-labels`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportLabelsArgs {
+    /// Directory of the store (the server must be stopped).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Write the JSONL here (standard output when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also export every completed ticket without a correction, labelled
+    /// with the rules' classification.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `--durability` values.

@@ -16,6 +16,7 @@
 //! - [`store`]: sled trees, group commit, the only code that knows sled;
 //! - [`events`]: queue events for live watchers;
 //! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
+//! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
 //! - [`shutdown`]: the stop signal shared by background tasks.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod labels;
 pub mod learn;
 pub mod rules;
 pub mod sentiment;

@@ -64,6 +64,15 @@ pub enum Side {
 }
 
 impl Side {
+    /// The spelling used in rule files and labelled examples.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Reactive => "reactive",
+            Side::Proactive => "proactive",
+            Side::Unclassified => "unclassified",
+        }
+    }
+
     /// Parses the spelling used in rule files.
     pub fn parse(text: &str) -> Option<Side> {
         match text {
@@ -310,6 +319,46 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
+/// What an agent says the side and category should have been. A field left
+/// `None` is not corrected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relabel {
+    /// The right side (reactive or proactive).
+    pub side: Option<Side>,
+    /// The right category.
+    pub category: Option<String>,
+}
+
+impl Relabel {
+    /// True when it corrects nothing.
+    pub fn is_empty(&self) -> bool {
+        self.side.is_none() && self.category.is_none()
+    }
+
+    /// The history detail, e.g. `side=reactive category=billing`.
+    pub fn describe(&self) -> String {
+        let side = self.side.map(|side| format!("side={}", side.name()));
+        let category = self
+            .category
+            .as_ref()
+            .map(|category| format!("category={category}"));
+        side.into_iter().chain(category).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// An agent's correction of the rules' classification, kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The corrected side, if the side was corrected.
+    pub side: Option<Side>,
+    /// The corrected category, if the category was corrected.
+    pub category: Option<String>,
+    /// The agent who corrected it last.
+    pub by: String,
+    /// When.
+    pub at: UnixMicros,
+}
+
 /// The actor name the service uses for its own changes.
 pub const SYSTEM_ACTOR: &str = "triage";
 
@@ -339,6 +388,10 @@ pub struct Ticket {
     pub history: Vec<HistoryEntry>,
     /// Resolution note once completed.
     pub resolution: String,
+    /// An agent's correction of the classification; absent in records
+    /// written before corrections existed.
+    #[serde(default)]
+    pub correction: Option<Correction>,
 }
 
 impl Ticket {
@@ -347,11 +400,113 @@ impl Ticket {
         !matches!(self.state, TicketState::Completed)
     }
 
+    /// Records an agent's correction; a later correction overrides the
+    /// fields it sets and keeps the others.
+    pub fn correct(&mut self, relabel: &Relabel, by: &str, at: UnixMicros) {
+        let earlier = self.correction.take();
+        let (side, category) = earlier.map_or((None, None), |earlier| (earlier.side, earlier.category));
+        self.correction = Some(Correction {
+            side: relabel.side.or(side),
+            category: relabel.category.clone().or(category),
+            by: by.to_string(),
+            at,
+        });
+    }
+
+    /// The side after any correction.
+    pub fn final_side(&self) -> Side {
+        self.correction
+            .as_ref()
+            .and_then(|correction| correction.side)
+            .unwrap_or(self.classification.side)
+    }
+
+    /// The category after any correction.
+    pub fn final_category(&self) -> &str {
+        self.correction
+            .as_ref()
+            .and_then(|correction| correction.category.as_deref())
+            .unwrap_or(&self.classification.category)
+    }
+
     /// The current lease, if claimed.
     pub fn lease(&self) -> Option<&Lease> {
         match &self.state {
             TicketState::Claimed(lease) => Some(lease),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored_ticket() -> Ticket {
+        Ticket {
+            id: TicketId(7),
+            input: TicketInput::default(),
+            classification: Classification {
+                side: Side::Proactive,
+                category: "feedback".into(),
+                ..Classification::default()
+            },
+            state: TicketState::Queued,
+            ingested_at: UnixMicros(1),
+            enqueued_at: UnixMicros(1),
+            claim_count: 0,
+            first_response_due: None,
+            escalated: false,
+            history: Vec::new(),
+            resolution: String::new(),
+            correction: None,
+        }
+    }
+
+    #[test]
+    fn records_written_before_corrections_still_load() {
+        let mut record = serde_json::to_value(stored_ticket()).expect("encodes");
+        record.as_object_mut().expect("object").remove("correction");
+        let ticket: Ticket = serde_json::from_value(record).expect("decodes");
+        assert_eq!(ticket.correction, None);
+    }
+
+    #[test]
+    fn a_later_correction_overrides_only_the_fields_it_sets() {
+        let mut ticket = stored_ticket();
+        let category = Relabel {
+            side: None,
+            category: Some("billing".into()),
+        };
+        ticket.correct(&category, "alice", UnixMicros(2));
+        assert_eq!(
+            (ticket.final_side(), ticket.final_category()),
+            (Side::Proactive, "billing")
+        );
+        let side = Relabel {
+            side: Some(Side::Reactive),
+            category: None,
+        };
+        ticket.correct(&side, "bob", UnixMicros(3));
+        assert_eq!(
+            (ticket.final_side(), ticket.final_category()),
+            (Side::Reactive, "billing")
+        );
+        assert_eq!(ticket.correction.as_ref().map(|c| c.by.as_str()), Some("bob"));
+        assert_eq!(
+            ticket.classification.side,
+            Side::Proactive,
+            "the rules' decision stays"
+        );
+    }
+
+    #[test]
+    fn relabel_describes_what_it_corrects() {
+        let both = Relabel {
+            side: Some(Side::Reactive),
+            category: Some("billing".into()),
+        };
+        assert_eq!(both.describe(), "side=reactive category=billing");
+        assert!(Relabel::default().is_empty());
     }
 }

@@ -221,6 +221,7 @@ async fn agent_loop(
                     ticket_id: ticket.id.clone(),
                     lease_token: token,
                     resolution: format!("resolved by {agent}"),
+                    ..Default::default()
                 })
                 .await;
             if done.is_ok() {
@@ -243,6 +244,7 @@ async fn agent_loop(
                     lease_token: token,
                     queue: to,
                     reason: "crash test".into(),
+                    ..Default::default()
                 })
                 .await;
             traffic.other_writes += usize::from(moved.is_ok());

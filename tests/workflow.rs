@@ -47,6 +47,7 @@ async fn complete(
         ticket_id: claimed.id.clone(),
         lease_token: token(claimed),
         resolution: resolution.into(),
+        ..Default::default()
     };
     Ok(client
         .complete_ticket(request)
@@ -241,6 +242,7 @@ async fn wrong_token_is_rejected_and_changes_nothing() {
                 lease_token: "nope".into(),
                 queue: "billing".into(),
                 reason: "x".into(),
+                ..Default::default()
             })
             .await
             .expect_err("wrong token"),
@@ -321,6 +323,7 @@ async fn transferred_ticket_waits_in_the_new_queue() {
             lease_token: token(&claimed),
             queue: "nowhere".into(),
             reason: "x".into(),
+            ..Default::default()
         })
         .await
         .expect_err("unknown queue");
@@ -332,6 +335,7 @@ async fn transferred_ticket_waits_in_the_new_queue() {
             lease_token: token(&claimed),
             queue: "billing".into(),
             reason: "it is a billing problem".into(),
+            ..Default::default()
         })
         .await
         .expect("transfer")

@@ -68,6 +68,8 @@ enum Command {
         /// Resolution note.
         #[arg(long, default_value = "")]
         resolution: String,
+        #[command(flatten)]
+        correction: CorrectionArgs,
     },
     /// Release a claimed ticket back to its queue.
     Release {
@@ -93,6 +95,8 @@ enum Command {
         /// Why.
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        correction: CorrectionArgs,
     },
     /// Print a queue's events as they happen (Ctrl-C to stop).
     Watch {
@@ -104,6 +108,26 @@ enum Command {
 }
 
 /// A ticket given on the command line.
+/// An agent's correction of the rules' side and category.
+#[derive(Debug, Clone, clap::Args)]
+struct CorrectionArgs {
+    /// The side the ticket should have had: reactive or proactive.
+    #[arg(long = "side", value_parser = parse_side, default_value = "unspecified", hide_default_value = true)]
+    side: pb::Side,
+    /// The category the ticket should have had.
+    #[arg(long = "category", default_value = "")]
+    category: String,
+}
+
+fn parse_side(text: &str) -> Result<pb::Side, String> {
+    match text {
+        "reactive" => Ok(pb::Side::Reactive),
+        "proactive" => Ok(pb::Side::Proactive),
+        "unspecified" => Ok(pb::Side::Unspecified),
+        _ => Err(format!("{text:?}: expected reactive or proactive")),
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct TicketArgs {
     /// The helpdesk's id for the ticket.
@@ -249,11 +273,14 @@ async fn run(client: &mut TriageServiceClient<Channel>, command: Command) -> Res
             ticket_id,
             token,
             resolution,
+            correction,
         } => {
             let request = pb::CompleteTicketRequest {
                 ticket_id,
                 lease_token: token,
                 resolution,
+                corrected_side: correction.side.into(),
+                corrected_category: correction.category,
             };
             let response = client.complete_ticket(request).await.map_err(status)?;
             println!("{:#?}", response.into_inner());
@@ -276,12 +303,15 @@ async fn run(client: &mut TriageServiceClient<Channel>, command: Command) -> Res
             token,
             queue,
             reason,
+            correction,
         } => {
             let request = pb::TransferTicketRequest {
                 ticket_id,
                 lease_token: token,
                 queue,
                 reason,
+                corrected_side: correction.side.into(),
+                corrected_category: correction.category,
             };
             let response = client.transfer_ticket(request).await.map_err(status)?;
             println!("{:#?}", response.into_inner());

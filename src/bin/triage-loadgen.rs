@@ -784,6 +784,7 @@ async fn claim_and_complete(
         ticket_id: ticket.id,
         lease_token: ticket.lease.map(|lease| lease.token).unwrap_or_default(),
         resolution: "resolved by soak test".to_string(),
+        ..Default::default()
     };
     client.complete_ticket(complete).await.ok()?;
     counters.completed.fetch_add(1, Ordering::Relaxed);

@@ -1,13 +1,13 @@
 //! The triage server: parses configuration, sets up logging, and runs the
 //! service until Ctrl-C or SIGTERM. With a subcommand, runs an offline tool
-//! instead (`triage rules learn`).
+//! instead (`triage rules learn`, `triage export-labels`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Command, Config, LearnArgs, RulesCommand};
+use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
 use triage::server;
 
 #[tokio::main]
@@ -50,6 +50,41 @@ async fn main() -> ExitCode {
 fn run_tool(command: Command) -> ExitCode {
     match command {
         Command::Rules(RulesCommand::Learn(args)) => learn_lexicon(&args),
+        Command::ExportLabels(args) => export_labels(&args),
+    }
+}
+
+fn export_labels(args: &ExportLabelsArgs) -> ExitCode {
+    const TOOL: &str = "triage export-labels";
+    let store = match triage::store::Store::open(&args.data_dir, triage::store::StoreOptions::default()) {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!(
+                "{TOOL}: {}: {err} (is the server still running?)",
+                args.data_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(std::io::BufWriter::new(file)),
+            Err(err) => {
+                eprintln!("{TOOL}: {}: {err}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match triage::labels::export_jsonl(&store, args.all, &mut out) {
+        Ok(count) => {
+            eprintln!("{TOOL}: {count} labelled tickets");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{TOOL}: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -7,12 +7,16 @@ use crate::app::QueueOverview;
 use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
+use crate::labels::{LabelSource, LabelledTicket};
 use crate::pb;
 use crate::sentiment::Sentiment;
 use crate::ticket::{
-    Channel, Classification, Customer, Evidence, HistoryEntry, Priority, Side, TextPart, Ticket, TicketId,
-    TicketInput, TicketState,
+    Channel, Classification, Correction, Customer, Evidence, HistoryEntry, Priority, Relabel, Side, TextPart,
+    Ticket, TicketId, TicketInput, TicketState,
 };
+
+/// Longest corrected category accepted, in bytes.
+const MAX_CATEGORY_BYTES: usize = 256;
 
 /// Checks and converts an incoming ticket; `field` prefixes error field names.
 pub(crate) fn ticket_input(input: Option<pb::TicketInput>) -> Result<TicketInput, Error> {
@@ -98,6 +102,65 @@ pub(crate) fn required<'a>(field: &str, text: &'a str) -> Result<&'a str, Error>
         return Err(Error::invalid(field, "is required"));
     }
     Ok(text)
+}
+
+/// Checks and converts an agent's correction from the request fields
+/// `corrected_side` and `corrected_category`; unset fields correct nothing.
+pub(crate) fn relabel(side: i32, category: &str) -> Result<Relabel, Error> {
+    let side = match pb::Side::try_from(side) {
+        Ok(pb::Side::Unspecified) => None,
+        Ok(pb::Side::Reactive) => Some(Side::Reactive),
+        Ok(pb::Side::Proactive) => Some(Side::Proactive),
+        Ok(pb::Side::Unclassified) => {
+            let reason = "must be SIDE_REACTIVE or SIDE_PROACTIVE (SIDE_UNSPECIFIED for no correction)";
+            return Err(Error::invalid("corrected_side", reason));
+        }
+        Err(_) => return Err(Error::invalid("corrected_side", format!("unknown value {side}"))),
+    };
+    let category = category.trim();
+    if category.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "corrected_category",
+            "must not contain control characters",
+        ));
+    }
+    if category.len() > MAX_CATEGORY_BYTES {
+        let reason = format!(
+            "is {} bytes, over the limit of {MAX_CATEGORY_BYTES}",
+            category.len()
+        );
+        return Err(Error::invalid("corrected_category", reason));
+    }
+    let category = (!category.is_empty()).then(|| category.to_string());
+    Ok(Relabel { side, category })
+}
+
+fn correction_to_proto(correction: Correction) -> pb::Correction {
+    pb::Correction {
+        side: correction
+            .side
+            .map_or(pb::Side::Unspecified, side_to_proto)
+            .into(),
+        category: correction.category.unwrap_or_default(),
+        agent_id: correction.by,
+        at: Some(timestamp(correction.at)),
+    }
+}
+
+/// A labelled example for the API.
+pub(crate) fn labelled_ticket(labelled: LabelledTicket) -> pb::LabelledTicket {
+    let source = match labelled.source {
+        LabelSource::Corrected => pb::LabelSource::Corrected,
+        LabelSource::Classified => pb::LabelSource::Classified,
+    };
+    pb::LabelledTicket {
+        id: labelled.id.to_string(),
+        subject: labelled.subject,
+        text: labelled.text,
+        side: side_to_proto(labelled.side).into(),
+        category: labelled.category,
+        source: source.into(),
+    }
 }
 
 fn side_to_proto(side: Side) -> pb::Side {
@@ -239,6 +302,7 @@ pub(crate) fn ticket(ticket: Ticket) -> pb::Ticket {
         escalated: ticket.escalated,
         history: ticket.history.into_iter().map(history_to_proto).collect(),
         resolution: ticket.resolution,
+        correction: ticket.correction.map(correction_to_proto),
     }
 }
 

@@ -3,6 +3,7 @@
 //! statuses through `From<Error> for Status` in one place.
 
 mod convert;
+mod labels;
 mod watch;
 
 use std::sync::Arc;
@@ -213,7 +214,11 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let request = request.into_inner();
         let id = convert::ticket_id("ticket_id", &request.ticket_id)?;
         let token = convert::required("lease_token", &request.lease_token)?;
-        let ticket = self.app.complete(id, token, &request.resolution).await?;
+        let relabel = convert::relabel(request.corrected_side, &request.corrected_category)?;
+        let ticket = self
+            .app
+            .complete(id, token, &request.resolution, &relabel)
+            .await?;
         Ok(Response::new(pb::CompleteTicketResponse {
             ticket: ticket_response(ticket),
         }))
@@ -228,7 +233,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let token = convert::required("lease_token", &request.lease_token)?;
         let queue = convert::required("queue", &request.queue)?;
         let reason = convert::required("reason", &request.reason)?;
-        let ticket = self.app.transfer(id, token, queue, reason).await?;
+        let relabel = convert::relabel(request.corrected_side, &request.corrected_category)?;
+        let ticket = self.app.transfer(id, token, queue, reason, &relabel).await?;
         Ok(Response::new(pb::TransferTicketResponse {
             ticket: ticket_response(ticket),
         }))
@@ -244,6 +250,17 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let queue = convert::required("queue", &request.queue)?.to_string();
         let events = self.app.watch(&queue)?;
         let stream = watch::forward(Arc::clone(&self.app), queue, events, self.shutdown.clone());
+        Ok(Response::new(stream))
+    }
+
+    type ExportLabelsStream = labels::LabelStream;
+
+    async fn export_labels(
+        &self,
+        request: Request<pb::ExportLabelsRequest>,
+    ) -> Result<Response<Self::ExportLabelsStream>, Status> {
+        let include_uncorrected = request.into_inner().include_uncorrected;
+        let stream = labels::stream(Arc::clone(&self.app), include_uncorrected);
         Ok(Response::new(stream))
     }
 

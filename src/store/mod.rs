@@ -214,6 +214,7 @@ impl Store {
             first_response_due: due,
             escalated: false,
             resolution: String::new(),
+            correction: None,
         };
         let outcome = self.insert_once(ticket)?;
         self.sync().await?;
@@ -389,6 +390,17 @@ impl Store {
             .scan_prefix(keys::customer_prefix(customer_id))
             .rev()
             .take(take)
+    }
+
+    /// Every stored ticket, in id (ingest) order, read lazily: for exports
+    /// and tools that walk the whole store.
+    pub fn scan_tickets(&self) -> impl Iterator<Item = Result<Ticket, StoreError>> + Send + 'static {
+        self.tickets.iter().map(|entry| {
+            let (key, bytes) = entry?;
+            let id =
+                keys::ticket_id_from_tail(&key).ok_or_else(|| records::corrupt("ticket key", "short"))?;
+            records::decode_ticket(id, &bytes)
+        })
     }
 
     /// How many tickets are stored in all.

@@ -8,6 +8,7 @@ use crate::clock::UnixMicros;
 use crate::ticket::{Side, Ticket, TicketId};
 
 /// The customer index's summary of one ticket, enough for history rules.
+/// Side and category are the final ones: an agent's correction wins.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct JourneyEntry {
     pub(crate) ingested_at: UnixMicros,
@@ -20,8 +21,8 @@ impl JourneyEntry {
     pub(crate) fn of(ticket: &Ticket) -> JourneyEntry {
         JourneyEntry {
             ingested_at: ticket.ingested_at,
-            side: ticket.classification.side,
-            category: ticket.classification.category.clone(),
+            side: ticket.final_side(),
+            category: ticket.final_category().to_string(),
             open: ticket.is_open(),
         }
     }

@@ -9,7 +9,7 @@ use super::records::{self, JourneyEntry};
 use super::{abort, keys, read_ticket, write_ticket, Store, StoreError, TxResult};
 use crate::clock::UnixMicros;
 use crate::events::{QueueEvent, QueueEventKind};
-use crate::ticket::{HistoryEntry, Lease, Priority, Ticket, TicketId, TicketState, SYSTEM_ACTOR};
+use crate::ticket::{HistoryEntry, Lease, Priority, Relabel, Ticket, TicketId, TicketState, SYSTEM_ACTOR};
 
 /// A ticket after a state change, with the queue events it caused.
 #[derive(Debug, Clone)]
@@ -45,6 +45,28 @@ fn record(ticket: &mut Ticket, at: UnixMicros, actor: &str, action: &str, detail
         action: action.to_string(),
         detail,
     });
+}
+
+/// Records an agent's correction and its history entry; false when
+/// `relabel` corrects nothing.
+fn correct(ticket: &mut Ticket, relabel: &Relabel, agent_id: &str, at: UnixMicros) -> bool {
+    if relabel.is_empty() {
+        return false;
+    }
+    ticket.correct(relabel, agent_id, at);
+    record(ticket, at, agent_id, "corrected", relabel.describe());
+    true
+}
+
+/// Rewrites the ticket's customer-journey entry (state, final side and
+/// category), if it has a customer.
+fn refresh_journey(trees: &LeaseTrees<'_>, ticket: &Ticket) -> TxResult<()> {
+    if ticket.input.customer.id.is_empty() {
+        return Ok(());
+    }
+    let journey = records::encode(&JourneyEntry::of(ticket)).map_err(abort)?;
+    trees.customers.insert(keys::customer_entry(ticket), journey)?;
+    Ok(())
 }
 
 fn new_token() -> String {
@@ -223,22 +245,22 @@ impl Store {
         .await
     }
 
-    /// Completes a claimed ticket with a resolution note.
+    /// Completes a claimed ticket with a resolution note, recording the
+    /// agent's correction of its side and category, if any.
     pub async fn complete(
         &self,
         id: TicketId,
         token: &str,
         resolution: &str,
+        relabel: &Relabel,
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
         self.with_lease(id, token, now, |ticket, lease, trees| {
+            correct(ticket, relabel, &lease.agent_id, now);
             ticket.state = TicketState::Completed;
             ticket.resolution = resolution.to_string();
             record(ticket, now, &lease.agent_id, "completed", resolution.to_string());
-            if !ticket.input.customer.id.is_empty() {
-                let journey = records::encode(&JourneyEntry::of(ticket)).map_err(abort)?;
-                trees.customers.insert(keys::customer_entry(ticket), journey)?;
-            }
+            refresh_journey(trees, ticket)?;
             let queue = ticket.classification.queue.clone();
             Ok(vec![event(QueueEventKind::Completed, ticket, &queue, now)])
         })
@@ -246,16 +268,21 @@ impl Store {
     }
 
     /// Moves a claimed ticket to `to_queue` (which the caller has checked
-    /// exists), waiting there by its original ingest time.
+    /// exists), waiting there by its original ingest time, recording the
+    /// agent's correction of its side and category, if any.
     pub async fn transfer(
         &self,
         id: TicketId,
         token: &str,
         to_queue: &str,
         reason: &str,
+        relabel: &Relabel,
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
         self.with_lease(id, token, now, |ticket, lease, trees| {
+            if correct(ticket, relabel, &lease.agent_id, now) {
+                refresh_journey(trees, ticket)?;
+            }
             let from = std::mem::replace(&mut ticket.classification.queue, to_queue.to_string());
             enqueue(trees.queues, ticket)?;
             record(
