@@ -101,6 +101,14 @@ struct Rule {
     stop: bool,
 }
 
+/// One ticket as both classification paths read it.
+struct Reading<'a> {
+    input: &'a TicketInput,
+    history: &'a CustomerHistory,
+    now: UnixMicros,
+    prepared: &'a prepare::Prepared,
+}
+
 /// A compiled, validated rule set. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -190,24 +198,18 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let prepared = prepare::Prepared::new(input, self.scanner.reads().union(prepare::Parts::TEXT));
-        let sentiment = crate::sentiment::score(&prepared.customer_words());
+        let prepared = self.prepare(input);
         let hits = self.scanner.scan(&prepared);
-        let mut scored = self.lexicons.score(hits.terms(), prepared.subject_is_reply);
-        let scores = std::mem::take(&mut scored.scores);
         let candidates = self.selector.candidates(hits.possible());
         let scanned = condition::from_hits(&hits);
         let rules = candidates.ones().filter_map(|index| self.rules.get(index));
-        let facts = Facts {
+        let ticket = Reading {
             input,
-            prepared: &prepared,
-            scores: &scores,
-            sentiment: sentiment.compound,
             history,
             now,
-            scanned: &scanned,
+            prepared: &prepared,
         };
-        self.decide(rules, &facts, &scores, scored.evidence, sentiment)
+        self.decide(rules, &ticket, hits.terms(), &scanned)
     }
 
     /// Classifies a ticket by testing every condition on its own, rule by
@@ -218,37 +220,47 @@ impl RuleSet {
         history: &CustomerHistory,
         now: UnixMicros,
     ) -> Classification {
-        let prepared = prepare::Prepared::new(input, self.scanner.reads().union(prepare::Parts::TEXT));
-        let sentiment = crate::sentiment::score(&prepared.customer_words());
+        let prepared = self.prepare(input);
         let hits = self.lexicons.reference_hits(&prepared);
-        let mut scored = self.lexicons.score(&hits, prepared.subject_is_reply);
-        let scores = std::mem::take(&mut scored.scores);
         let scanned = condition::by_direct_test(&self.text_tests, input, &prepared);
-        let facts = Facts {
+        let ticket = Reading {
             input,
-            prepared: &prepared,
-            scores: &scores,
-            sentiment: sentiment.compound,
             history,
             now,
-            scanned: &scanned,
+            prepared: &prepared,
         };
-        self.decide(self.rules.iter(), &facts, &scores, scored.evidence, sentiment)
+        self.decide(self.rules.iter(), &ticket, &hits, &scanned)
     }
 
-    /// Runs `rules` and records the evidence behind the decision.
+    /// The texts the rules and the sentiment read.
+    fn prepare(&self, input: &TicketInput) -> prepare::Prepared {
+        prepare::Prepared::new(input, self.scanner.reads().union(prepare::Parts::TEXT))
+    }
+
+    /// Scores the lexicons and the sentiment, runs `rules`, and records the
+    /// evidence behind the decision. Shared by both paths.
     fn decide<'r>(
         &self,
         rules: impl Iterator<Item = &'r Rule>,
-        facts: &Facts<'_>,
-        scores: &[f32],
-        evidence: Vec<crate::ticket::Evidence>,
-        sentiment: crate::sentiment::Sentiment,
+        ticket: &Reading<'_>,
+        term_hits: &[scanner::TermHit],
+        scanned: &dyn Fn(usize) -> bool,
     ) -> Classification {
-        let mut result = self.run_rules(rules, facts);
+        let sentiment = crate::sentiment::score(&ticket.prepared.customer_words());
+        let scored = self.lexicons.score(term_hits, ticket.prepared.subject_is_reply);
+        let facts = Facts {
+            input: ticket.input,
+            prepared: ticket.prepared,
+            scores: &scored.scores,
+            sentiment: sentiment.compound,
+            history: ticket.history,
+            now: ticket.now,
+            scanned,
+        };
+        let mut result = self.run_rules(rules, &facts);
         result.sentiment = sentiment;
-        result.scores = self.lexicons.named_scores(scores);
-        result.evidence = evidence;
+        result.scores = self.lexicons.named_scores(&scored.scores);
+        result.evidence = scored.evidence;
         result
     }
 
