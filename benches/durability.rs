@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use triage::clock::{Clock, SystemClock};
 use triage::rules::{CustomerHistory, RuleSet};
-use triage::store::{Durability, Store, StoreOptions};
+use triage::store::{Durability, Store, StoreOptions, TicketStore};
 use triage::ticket::{Classification, TicketInput};
 
 /// Concurrent writers per measured point; the target is at 64.

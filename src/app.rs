@@ -14,9 +14,16 @@ use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::labels::{self, LabelledTicket};
 use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
-use crate::store::{EscalationPolicy, Ingested, QueueCursor, QueueStats, Store, Transition};
+use crate::store::{
+    ClaimRequest, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats, TicketStore,
+    Transition,
+};
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
 use crate::validate::{self, Limits};
+
+/// How long completed tickets are kept unless configured otherwise: 400
+/// days, a year of history plus a margin for yearly comparisons.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
 
 /// Settings of the domain that come from configuration.
 #[derive(Debug, Clone)]
@@ -30,6 +37,8 @@ pub struct AppSettings {
     pub history_limit: usize,
     /// Events buffered per queue watcher before it lags.
     pub watch_buffer: usize,
+    /// Completed tickets older than this are deleted; `None` keeps them.
+    pub retention: Option<Duration>,
 }
 
 impl Default for AppSettings {
@@ -39,6 +48,7 @@ impl Default for AppSettings {
             default_first_response_minutes: BTreeMap::new(),
             history_limit: 200,
             watch_buffer: 1024,
+            retention: Some(DEFAULT_RETENTION),
         }
     }
 }
@@ -67,7 +77,7 @@ pub struct TicketPage {
 #[derive(Debug)]
 pub struct App {
     rules: RwLock<Arc<RuleSet>>,
-    store: Store,
+    store: Arc<dyn TicketStore>,
     clock: SharedClock,
     events: EventBus,
     settings: AppSettings,
@@ -75,10 +85,15 @@ pub struct App {
 
 impl App {
     /// Assembles the domain from its parts.
-    pub fn new(rules: RuleSet, store: Store, clock: SharedClock, settings: AppSettings) -> App {
+    pub fn new(
+        rules: RuleSet,
+        store: impl TicketStore + 'static,
+        clock: SharedClock,
+        settings: AppSettings,
+    ) -> App {
         App {
             rules: RwLock::new(Arc::new(rules)),
-            store,
+            store: Arc::new(store),
             clock,
             events: EventBus::new(settings.watch_buffer),
             settings,
@@ -94,40 +109,43 @@ impl App {
     /// Swaps in a new rule set atomically; requests in flight finish with
     /// the old one. Refused, keeping the running rules, when the new set
     /// drops a queue that still holds waiting or claimed tickets.
-    pub fn replace_rules(&self, rules: RuleSet) -> Result<(), Error> {
-        let mut guard = self
-            .rules
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for queue in guard.queues() {
-            if rules.queue(&queue.name).is_some() {
-                continue;
-            }
-            let stats = self.store.queue_stats(&queue.name, self.now())?;
+    pub async fn replace_rules(&self, rules: RuleSet) -> Result<(), Error> {
+        let dropped: Vec<String> = self
+            .rules()
+            .queues()
+            .iter()
+            .filter(|queue| rules.queue(&queue.name).is_none())
+            .map(|queue| queue.name.clone())
+            .collect();
+        let stats = self.store.queues_stats(&dropped, self.now()).await?;
+        for (queue, stats) in dropped.iter().zip(stats) {
             if stats.depth + stats.leased > 0 {
                 return Err(Error::FailedPrecondition(format!(
-                    "{}: drops queue {:?}, which still holds {} tickets; move them first",
+                    "{}: drops queue {queue:?}, which still holds {} tickets; move them first",
                     rules.source(),
-                    queue.name,
                     stats.depth + stats.leased
                 )));
             }
         }
+        let mut guard = self
+            .rules
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = Arc::new(rules);
         Ok(())
     }
 
     /// Loads a rule file and swaps it in; on any error the running rules
     /// stay and the error says what is wrong, where.
-    pub fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
+    pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
         let rules = RuleSet::load(path)?;
-        self.replace_rules(rules)?;
+        self.replace_rules(rules).await?;
         Ok(self.rules())
     }
 
     /// The store (for tools and tests that need the domain verbs directly).
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn store(&self) -> &dyn TicketStore {
+        self.store.as_ref()
     }
 
     /// The clock the domain reads.
@@ -141,16 +159,17 @@ impl App {
     }
 
     /// Classifies a ticket without storing it.
-    pub fn classify(&self, input: &TicketInput) -> Result<Classification, Error> {
+    pub async fn classify(&self, input: &TicketInput) -> Result<Classification, Error> {
         validate::ticket_input(input, &self.settings.limits)?;
-        self.classify_valid(input, self.now())
+        self.classify_valid(input, self.now()).await
     }
 
-    fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
+    async fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
         let rules = self.rules();
         let history = if rules.reads_history() {
             self.store
-                .customer_history(&input.customer.id, self.settings.history_limit)?
+                .customer_history(&input.customer.id, self.settings.history_limit)
+                .await?
         } else {
             CustomerHistory::default()
         };
@@ -170,7 +189,7 @@ impl App {
     pub async fn ingest(&self, input: TicketInput) -> Result<Ingested, Error> {
         validate::ticket_input(&input, &self.settings.limits)?;
         let now = self.now();
-        let classification = self.classify_valid(&input, now)?;
+        let classification = self.classify_valid(&input, now).await?;
         let ingested = self.store.ingest(input, classification, now).await?;
         if ingested.created {
             let ticket = &ingested.ticket;
@@ -185,15 +204,15 @@ impl App {
     }
 
     /// One ticket.
-    pub fn ticket(&self, id: TicketId) -> Result<Ticket, Error> {
-        Ok(self.store.get(id)?)
+    pub async fn ticket(&self, id: TicketId) -> Result<Ticket, Error> {
+        Ok(self.store.get(id).await?)
     }
 
     /// Every declared queue with its figures.
-    pub fn queues(&self) -> Result<Vec<QueueOverview>, Error> {
+    pub async fn queues(&self) -> Result<Vec<QueueOverview>, Error> {
         let rules = self.rules();
-        let names: Vec<&str> = rules.queues().iter().map(|queue| queue.name.as_str()).collect();
-        let stats = self.store.queues_stats(&names, self.now())?;
+        let names: Vec<String> = rules.queues().iter().map(|queue| queue.name.clone()).collect();
+        let stats = self.store.queues_stats(&names, self.now()).await?;
         Ok(rules
             .queues()
             .iter()
@@ -207,20 +226,20 @@ impl App {
     }
 
     /// One page of a queue's waiting tickets.
-    pub fn list_queue(
+    pub async fn list_queue(
         &self,
         queue: &str,
         page_size: usize,
-        cursor: Option<&QueueCursor>,
+        cursor: Option<QueueCursor>,
     ) -> Result<TicketPage, Error> {
         self.known_queue(queue)?;
-        let (tickets, next) = self.store.list_queue(queue, page_size, cursor)?;
+        let (tickets, next) = self.store.list_queue(queue, page_size, cursor).await?;
         Ok(TicketPage { tickets, next })
     }
 
     /// A customer's tickets, newest first.
-    pub fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, Error> {
-        Ok(self.store.customer_tickets(customer_id, limit)?)
+    pub async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, Error> {
+        Ok(self.store.customer_tickets(customer_id, limit).await?)
     }
 
     fn known_queue(&self, queue: &str) -> Result<(), Error> {
@@ -237,33 +256,51 @@ impl App {
 
     /// Claims the next ticket of `queue`, waiting up to `wait` for one to
     /// arrive (woken by queue events, not by polling). The wait, never a
-    /// claim in progress, ends early when `shutdown` fires.
+    /// claim in progress, ends early when `shutdown` fires. A retry with the
+    /// same `request_id` returns the lease the first call got.
     pub async fn claim_next(
         &self,
-        queue: &str,
-        agent_id: &str,
-        lease_seconds: u32,
+        claim: ClaimRequest,
         wait: Duration,
         mut shutdown: Shutdown,
     ) -> Result<Option<Ticket>, Error> {
-        self.known_queue(queue)?;
+        self.known_queue(&claim.queue)?;
         let deadline = tokio::time::Instant::now() + wait;
         let mut arrivals = self.events.subscribe();
         loop {
-            if let Some(claimed) = self
-                .store
-                .claim_next(queue, agent_id, lease_seconds, self.now())
-                .await?
-            {
+            if let Some(claimed) = self.claim_once(&claim).await? {
                 return Ok(Some(self.announce(claimed)));
             }
             let arrived = tokio::select! {
-                arrived = wait_for_arrival(&mut arrivals, queue, deadline) => arrived,
+                arrived = wait_for_arrival(&mut arrivals, &claim.queue, deadline) => arrived,
                 () = shutdown.wait() => false,
             };
             if !arrived {
                 return Ok(None);
             }
+        }
+    }
+
+    /// One claim attempt, run as its own task so that it finishes even if
+    /// the caller goes away: a lease whose caller has gone (a deadline, a
+    /// cancelled call) is released at once instead of stranding the ticket
+    /// until the lease runs out.
+    async fn claim_once(&self, claim: &ClaimRequest) -> Result<Option<Transition>, Error> {
+        let store = Arc::clone(&self.store);
+        let claim = claim.clone();
+        let now = self.now();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let outcome = store.claim_next(&claim, now).await;
+            if let Err(Ok(Some(unheard))) = answer.send(outcome) {
+                give_back(store.as_ref(), unheard, now).await;
+            }
+        });
+        match answered.await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => Err(Error::Store(crate::store::StoreError::Storage(
+                "claim task ended without an answer".into(),
+            ))),
         }
     }
 
@@ -324,7 +361,7 @@ impl App {
         &self,
         include_uncorrected: bool,
     ) -> impl Iterator<Item = Result<LabelledTicket, Error>> + Send + 'static {
-        labels::labelled_tickets(&self.store, include_uncorrected).map(|labelled| Ok(labelled?))
+        labels::labelled_tickets(self.store.as_ref(), include_uncorrected).map(|labelled| Ok(labelled?))
     }
 
     /// How many event watchers (watch streams and waiting claims) exist.
@@ -343,22 +380,55 @@ impl App {
     pub async fn run_maintenance(&self) -> Result<usize, Error> {
         let now = self.now();
         let expired = self.store.expire_leases(now).await?;
-        let rules = self.rules();
-        let escalated = self
-            .store
-            .escalate_breaches(now, |queue| {
-                let spec = rules.queue(queue);
-                EscalationPolicy {
-                    move_to: spec.and_then(|spec| spec.escalate_to.clone()),
-                    priority: spec.and_then(|spec| spec.escalate_priority),
-                }
+        let policies: EscalationPolicies = self
+            .rules()
+            .queues()
+            .iter()
+            .map(|spec| {
+                let policy = EscalationPolicy {
+                    move_to: spec.escalate_to.clone(),
+                    priority: spec.escalate_priority,
+                };
+                (spec.name.clone(), policy)
             })
-            .await?;
-        let changed = expired.len() + escalated.len();
+            .collect();
+        let escalated = self.store.escalate_breaches(now, &policies).await?;
+        let mut changed = expired.len() + escalated.len();
         for transition in expired.into_iter().chain(escalated) {
             self.announce(transition);
         }
+        if let Some(retention) = self.settings.retention {
+            let micros = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+            changed += self
+                .store
+                .purge_completed(UnixMicros(now.0.saturating_sub(micros)))
+                .await?;
+        }
         Ok(changed)
+    }
+}
+
+/// Releases a lease nobody heard about (its caller went away).
+async fn give_back(store: &dyn TicketStore, unheard: Transition, now: UnixMicros) {
+    let ticket = unheard.ticket;
+    let Some(lease) = ticket.lease() else {
+        return;
+    };
+    match store
+        .release(
+            ticket.id,
+            &lease.token,
+            "the claimant went away before the answer",
+            now,
+        )
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(ticket = %ticket.id, agent = %lease.agent_id, "claim released: its caller went away")
+        }
+        Err(err) => {
+            tracing::error!(ticket = %ticket.id, error = %err, "could not release a claim whose caller went away")
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, TicketStore};
 use crate::ticket::{Side, Ticket, TicketId, TicketState};
 
 /// Where a label came from.
@@ -90,7 +90,7 @@ impl LabelledTicket {
 
 /// Every labelled example in `store`, in ticket id order (see [`LabelledTicket::of`]).
 pub fn labelled_tickets(
-    store: &Store,
+    store: &dyn TicketStore,
     include_uncorrected: bool,
 ) -> impl Iterator<Item = Result<LabelledTicket, StoreError>> + Send + 'static {
     store.scan_tickets().filter_map(move |ticket| match ticket {
@@ -113,7 +113,7 @@ pub enum ExportError {
 /// Writes the labelled examples of `store` to `out` as JSONL; returns how
 /// many lines were written.
 pub fn export_jsonl(
-    store: &Store,
+    store: &dyn TicketStore,
     include_uncorrected: bool,
     out: &mut impl Write,
 ) -> Result<usize, ExportError> {

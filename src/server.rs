@@ -69,7 +69,12 @@ pub async fn serve(
     let max_message = app.limits().max_body_bytes.saturating_add(1024 * 1024);
     let api = TriageServiceServer::new(TriageApi::new(Arc::clone(&app), shutdown.clone()))
         .max_decoding_message_size(max_message);
-    let maintenance = tokio::spawn(maintain(Arc::clone(&app), maintenance_interval, shutdown));
+    let maintenance = tokio::spawn(maintain(
+        Arc::clone(&app),
+        maintenance_interval,
+        health.clone(),
+        shutdown,
+    ));
     let drain = async move {
         stop.await;
         tracing::info!("shutting down: draining requests");
@@ -98,14 +103,29 @@ fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Expires leases and escalates breached deadlines every `interval`.
-async fn maintain(app: Arc<App>, interval: Duration, mut shutdown: Shutdown) {
+/// Expires leases, escalates breached deadlines and purges expired
+/// tickets every `interval`; turns health NOT_SERVING for good once the
+/// store can no longer make writes durable.
+async fn maintain(
+    app: Arc<App>,
+    interval: Duration,
+    health: tonic_health::server::HealthReporter,
+    mut shutdown: Shutdown,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.wait() => return,
             _ = ticks.tick() => {}
+        }
+        if let Err(reason) = app.store().health() {
+            tracing::error!(reason = %reason, "store cannot make writes durable; reporting NOT_SERVING");
+            health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+            return;
         }
         match app.run_maintenance().await {
             Ok(0) => {}
@@ -128,7 +148,7 @@ pub async fn reload_rules_on_sighup(app: Arc<App>, path: std::path::PathBuf) {
         }
     };
     while hangups.recv().await.is_some() {
-        match app.reload_rules(&path) {
+        match app.reload_rules(&path).await {
             Ok(rules) => tracing::info!(
                 version = rules.version(),
                 rule_count = rules.rule_count(),

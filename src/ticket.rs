@@ -359,6 +359,20 @@ pub struct Correction {
     pub at: UnixMicros,
 }
 
+impl Correction {
+    /// The correction after `relabel` by `by` at `at`, on top of `earlier`:
+    /// the later one overrides the fields it sets and keeps the others.
+    pub fn after(earlier: Option<Correction>, relabel: &Relabel, by: &str, at: UnixMicros) -> Correction {
+        let (side, category) = earlier.map_or((None, None), |earlier| (earlier.side, earlier.category));
+        Correction {
+            side: relabel.side.or(side),
+            category: relabel.category.clone().or(category),
+            by: by.to_string(),
+            at,
+        }
+    }
+}
+
 /// The actor name the service uses for its own changes.
 pub const SYSTEM_ACTOR: &str = "triage";
 
@@ -403,14 +417,7 @@ impl Ticket {
     /// Records an agent's correction; a later correction overrides the
     /// fields it sets and keeps the others.
     pub fn correct(&mut self, relabel: &Relabel, by: &str, at: UnixMicros) {
-        let earlier = self.correction.take();
-        let (side, category) = earlier.map_or((None, None), |earlier| (earlier.side, earlier.category));
-        self.correction = Some(Correction {
-            side: relabel.side.or(side),
-            category: relabel.category.clone().or(category),
-            by: by.to_string(),
-            at,
-        });
+        self.correction = Some(Correction::after(self.correction.take(), relabel, by, at));
     }
 
     /// The side after any correction.

@@ -25,6 +25,7 @@ async fn claimed(client: &mut Client, external_id: &str, body: &str) -> pb::Tick
             agent_id: "alice".into(),
             lease_seconds: 600,
             wait_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("claim")
@@ -143,6 +144,7 @@ async fn a_later_correction_keeps_the_fields_it_does_not_set() {
             agent_id: "bob".into(),
             lease_seconds: 600,
             wait_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("claim")
@@ -275,6 +277,7 @@ async fn export_labels_streams_corrected_tickets_and_with_uncorrected_completed_
             agent_id: "alice".into(),
             lease_seconds: 600,
             wait_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("claim")

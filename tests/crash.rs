@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use tonic::transport::Channel;
 use triage::pb;
 use triage::pb::triage_service_client::TriageServiceClient;
-use triage::store::{Store, StoreOptions};
+use triage::store::{Store, StoreOptions, TicketStore};
 use triage::ticket::{TicketId, TicketState};
 
 type Client = TriageServiceClient<Channel>;
@@ -180,6 +180,7 @@ async fn agent_loop(
                 agent_id: agent.clone(),
                 lease_seconds,
                 wait_seconds: 0,
+                ..Default::default()
             })
             .await;
         let ticket = match claimed {
@@ -322,10 +323,14 @@ async fn traffic_until_killed(
 /// indexes consistent, every acknowledged ticket present with its input,
 /// every acknowledged completion completed.
 fn check_store_in_process(dir: &Path, ledger: &Ledger, context: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let store = Store::open(dir, StoreOptions::default())
         .unwrap_or_else(|err| panic!("{context}: store reopens after kill -9: {err}"));
-    let report = store
-        .verify()
+    let report = runtime
+        .block_on(store.verify())
         .unwrap_or_else(|err| panic!("{context}: verify reads the store: {err}"));
     assert!(
         report.is_consistent(),
@@ -335,8 +340,8 @@ fn check_store_in_process(dir: &Path, ledger: &Ledger, context: &str) {
     );
     for (id, input) in &ledger.tickets {
         let parsed = TicketId::parse(id).unwrap_or_else(|| panic!("{context}: bad id {id:?}"));
-        let ticket = store
-            .get(parsed)
+        let ticket = runtime
+            .block_on(store.get(parsed))
             .unwrap_or_else(|err| panic!("{context}: acknowledged ticket {id} lost: {err}"));
         assert_eq!(
             (&ticket.input.source, &ticket.input.external_id),

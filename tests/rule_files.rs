@@ -96,7 +96,11 @@ async fn rejected_reload_keeps_the_running_rules() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("rules.toml");
     std::fs::write(&path, "default_queue = \"inbox\"\n[[queue]\nname = \"inbox\"\n").expect("write");
-    let err = server.app.reload_rules(&path).expect_err("bad file rejected");
+    let err = server
+        .app
+        .reload_rules(&path)
+        .await
+        .expect_err("bad file rejected");
     let message = err.to_string();
     assert!(message.contains("rules.toml:2"), "{message}");
     let response = server
@@ -120,7 +124,7 @@ async fn reload_that_drops_a_queue_holding_tickets_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("rules.toml");
     std::fs::write(&path, format!("version = \"v2\"\n{QUEUES}")).expect("write");
-    let err = server.app.reload_rules(&path).expect_err("refused");
+    let err = server.app.reload_rules(&path).await.expect_err("refused");
     assert!(err.to_string().contains("incidents"), "{err}");
     assert_eq!(server.app.rules().version(), "test-1");
     server.shutdown().await;
@@ -133,7 +137,7 @@ async fn good_reload_swaps_the_rules_atomically() {
     let path = dir.path().join("rules.toml");
     let next = common::TEST_RULES.replace("version = \"test-1\"", "version = \"test-2\"");
     std::fs::write(&path, next).expect("write");
-    let rules = server.app.reload_rules(&path).expect("accepted");
+    let rules = server.app.reload_rules(&path).await.expect("accepted");
     assert_eq!(rules.version(), "test-2");
     server.shutdown().await;
 }

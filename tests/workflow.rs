@@ -21,6 +21,7 @@ async fn claim(client: &mut Client, queue: &str, agent: &str, lease_seconds: u32
             agent_id: agent.into(),
             lease_seconds,
             wait_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("claim")
@@ -163,6 +164,7 @@ async fn waiting_claim_is_woken_by_an_arriving_ticket() {
                 agent_id: "a".into(),
                 lease_seconds: 60,
                 wait_seconds: 30,
+                ..Default::default()
             })
             .await
             .expect("claim")
@@ -478,8 +480,16 @@ async fn watcher_sees_queue_events_in_order() {
 #[tokio::test]
 async fn stalled_watcher_does_not_block_ingest_and_is_told_it_lagged() {
     let mut server = TestServer::start_with(common::TEST_RULES, |config| config.app.watch_buffer = 8).await;
-    let mut stalled = server
-        .client
+    // The watcher's connection grants the server a tiny HTTP/2 window, so
+    // its unread events back up in the server instead of in socket buffers.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+        .expect("endpoint")
+        .initial_stream_window_size(Some(256))
+        .initial_connection_window_size(Some(256))
+        .connect()
+        .await
+        .expect("watcher connects");
+    let mut stalled = pb::triage_service_client::TriageServiceClient::new(channel)
         .watch_queue(pb::WatchQueueRequest {
             queue: "incidents".into(),
         })
@@ -548,6 +558,7 @@ async fn claim_arguments_are_validated() {
             agent_id: "a".into(),
             lease_seconds: 999_999,
             wait_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect_err("lease too long");
@@ -566,6 +577,7 @@ async fn shutdown_ends_a_waiting_claim_promptly() {
                 agent_id: "a".into(),
                 lease_seconds: 60,
                 wait_seconds: 60,
+                ..Default::default()
             })
             .await
     });

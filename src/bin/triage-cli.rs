@@ -262,6 +262,7 @@ async fn run(client: &mut TriageServiceClient<Channel>, command: Command) -> Res
                 agent_id: agent,
                 lease_seconds,
                 wait_seconds,
+                request_id: String::new(),
             };
             let response = client.claim_next(request).await.map_err(status)?.into_inner();
             match response.ticket {

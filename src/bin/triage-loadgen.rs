@@ -31,7 +31,7 @@ use triage::config::Config;
 use triage::pb;
 use triage::pb::triage_service_client::TriageServiceClient;
 use triage::rules::{CustomerHistory, RuleSet};
-use triage::store::{Store, StoreOptions};
+use triage::store::{Store, StoreOptions, TicketStore};
 use triage::ticket::{Channel, TicketInput};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -775,6 +775,7 @@ async fn claim_and_complete(
         agent_id: agent_id.to_string(),
         lease_seconds: 60,
         wait_seconds: 0,
+        request_id: String::new(),
     };
     let Some(ticket) = client.claim_next(claim).await.ok()?.into_inner().ticket else {
         counters.empty_claims.fetch_add(1, Ordering::Relaxed);

@@ -9,6 +9,7 @@ use clap::Parser;
 use triage::clock::SystemClock;
 use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
 use triage::server;
+use triage::store::TicketStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -36,7 +37,7 @@ async fn main() -> ExitCode {
         return check_rules(&config);
     }
     if verify_only {
-        return verify_store(&config);
+        return verify_store(&config).await;
     }
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,17 +136,21 @@ fn check_rules(config: &Config) -> ExitCode {
     }
 }
 
-fn verify_store(config: &Config) -> ExitCode {
-    let report = triage::store::Store::open(&config.data_dir, config.store).and_then(|store| store.verify());
+async fn verify_store(config: &Config) -> ExitCode {
+    let report = match triage::store::Store::open(&config.data_dir, config.store) {
+        Ok(store) => store.verify().await,
+        Err(err) => Err(err),
+    };
     match report {
         Ok(report) => {
             println!(
-                "{}: {} tickets ({} queued, {} claimed, {} completed), {} problems",
+                "{}: {} tickets ({} queued, {} claimed, {} completed), {} entries set aside, {} problems",
                 config.data_dir.display(),
                 report.tickets,
                 report.queued,
                 report.claimed,
                 report.completed,
+                report.quarantined,
                 report.problems.len()
             );
             for problem in &report.problems {

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::error::Error;
 use crate::pb;
 use crate::shutdown::Shutdown;
-use crate::store::QueueCursor;
+use crate::store::{ClaimRequest, QueueCursor};
 
 /// Default and largest page sizes for listings.
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -23,6 +23,8 @@ const MAX_PAGE_SIZE: u32 = 500;
 /// Default and longest leases, in seconds.
 const DEFAULT_LEASE_SECONDS: u32 = 300;
 const MAX_LEASE_SECONDS: u32 = 86_400;
+/// Longest accepted claim request id, in bytes.
+const MAX_REQUEST_ID_BYTES: usize = 128;
 /// Longest a `ClaimNext` may wait for a ticket, in seconds.
 const MAX_CLAIM_WAIT_SECONDS: u32 = 60;
 
@@ -94,7 +96,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::ClassifyTicketRequest>,
     ) -> Result<Response<pb::ClassifyTicketResponse>, Status> {
         let input = convert::ticket_input(request.into_inner().ticket)?;
-        let classification = self.app.classify(&input)?;
+        let classification = self.app.classify(&input).await?;
         Ok(Response::new(pb::ClassifyTicketResponse {
             classification: Some(convert::classification(classification)),
         }))
@@ -105,7 +107,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::GetTicketResponse>, Status> {
         let id = convert::ticket_id("ticket_id", &request.into_inner().ticket_id)?;
-        let ticket = self.app.ticket(id)?;
+        let ticket = self.app.ticket(id).await?;
         Ok(Response::new(pb::GetTicketResponse {
             ticket: ticket_response(ticket),
         }))
@@ -116,7 +118,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         _: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
         let now = self.app.now();
-        let queues = self.app.queues()?;
+        let queues = self.app.queues().await?;
         Ok(Response::new(pb::ListQueuesResponse {
             queues: queues
                 .into_iter()
@@ -134,7 +136,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let cursor = page_cursor(&request.page_token)?;
         let page = self
             .app
-            .list_queue(queue, page_size(request.page_size), cursor.as_ref())?;
+            .list_queue(queue, page_size(request.page_size), cursor)
+            .await?;
         Ok(Response::new(pb::ListTicketsResponse {
             tickets: page.tickets.into_iter().map(convert::ticket).collect(),
             next_page_token: page.next.map(|cursor| cursor.to_token()).unwrap_or_default(),
@@ -149,7 +152,8 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let customer_id = convert::required("customer_id", &request.customer_id)?;
         let tickets = self
             .app
-            .customer_tickets(customer_id, page_size(request.page_size))?;
+            .customer_tickets(customer_id, page_size(request.page_size))
+            .await?;
         Ok(Response::new(pb::ListCustomerTicketsResponse {
             tickets: tickets.into_iter().map(convert::ticket).collect(),
         }))
@@ -170,11 +174,22 @@ impl pb::triage_service_server::TriageService for TriageApi {
             );
             return Err(Error::invalid("wait_seconds", reason).into());
         }
+        let request_id = match request.request_id.as_str() {
+            "" => None,
+            id if id.len() > MAX_REQUEST_ID_BYTES => {
+                let reason = format!("is {} bytes, over the limit of {MAX_REQUEST_ID_BYTES}", id.len());
+                return Err(Error::invalid("request_id", reason).into());
+            }
+            id => Some(id.to_string()),
+        };
         let wait = Duration::from_secs(u64::from(request.wait_seconds));
-        let ticket = self
-            .app
-            .claim_next(queue, agent_id, lease, wait, self.shutdown.clone())
-            .await?;
+        let claim = ClaimRequest {
+            queue: queue.to_string(),
+            agent_id: agent_id.to_string(),
+            lease_seconds: lease,
+            request_id,
+        };
+        let ticket = self.app.claim_next(claim, wait, self.shutdown.clone()).await?;
         Ok(Response::new(pb::ClaimNextResponse {
             ticket: ticket.map(convert::ticket),
         }))

@@ -1,50 +1,29 @@
-//! The durable store: tickets, queues, idempotency, customer journeys,
-//! leases and deadlines in sled. The only module that knows sled; its public
-//! API is domain verbs (`ingest`, `claim_next`, `complete` ...), so another
-//! backend could stand behind the same calls.
-//!
-//! Trees:
-//! - `tickets`: id -> ticket record (JSON);
-//! - `queues`: queue name, 0, priority, enqueued time, id -> deadline; only
-//!   *waiting* tickets have an entry, so a claim takes the first entry;
-//! - `idempotency`: (source, external_id) -> id;
-//! - `customers`: (customer id, ingest time, id) -> journey summary;
-//! - `leases`: (expiry, id) -> queue name, for expiring leases;
-//! - `deadlines`: (first-response due, id) -> empty, for escalation.
-//!
-//! Every verb changes all the trees it touches in one sled transaction and
-//! then waits for the group commit, so an acknowledged change is on disk and
-//! a crash never leaves half of one.
+//! The durable store, behind the backend-neutral [`TicketStore`] trait: the
+//! domain verbs (`ingest`, `claim_next`, `complete` ...) with their cursors,
+//! transitions and errors. [`App`](crate::app::App) depends on the trait
+//! only; the embedded sled backend ([`Store`]) is its first implementation
+//! and the only code that knows sled.
 
-mod commit;
-mod keys;
-mod records;
-mod verify;
-mod workflow;
+mod sled_store;
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
-
-pub use commit::Durability;
-pub use verify::ConsistencyReport;
-pub use workflow::{EscalationPolicy, Transition};
+pub use sled_store::{Durability, Store, StoreOptions, FORMAT_VERSION};
 
 use crate::clock::UnixMicros;
-use crate::rules::{CustomerHistory, PriorTicket};
-use crate::ticket::{Classification, HistoryEntry, Ticket, TicketId, TicketInput, TicketState, SYSTEM_ACTOR};
-use commit::Committer;
-use records::JourneyEntry;
+use crate::events::QueueEvent;
+use crate::rules::CustomerHistory;
+use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled reported an I/O or corruption problem.
+    /// The backend reported an I/O problem; the operation may succeed later.
     #[error("storage failure: {0}")]
-    Storage(#[from] sled::Error),
-    /// Writes could not be made durable.
+    Storage(String),
+    /// Writes could not be made durable; the store accepts no more writes
+    /// until it is reopened.
     #[error("could not make the write durable: {0}")]
     Durability(String),
     /// A stored record could not be decoded.
@@ -55,6 +34,9 @@ pub enum StoreError {
         /// The decoder's complaint.
         reason: String,
     },
+    /// The data directory holds a format this build cannot read.
+    #[error("unsupported store format: {0}")]
+    Format(String),
     /// No ticket has this id.
     #[error("ticket {0} not found")]
     NotFound(TicketId),
@@ -71,29 +53,6 @@ pub enum StoreError {
     },
 }
 
-impl<T> From<TransactionError<T>> for StoreError
-where
-    StoreError: From<T>,
-{
-    fn from(err: TransactionError<T>) -> Self {
-        match err {
-            TransactionError::Abort(inner) => StoreError::from(inner),
-            TransactionError::Storage(inner) => StoreError::Storage(inner),
-        }
-    }
-}
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-/// Options for opening a store.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StoreOptions {
-    /// How acknowledged writes are made durable.
-    pub durability: Durability,
-    /// sled page-cache size in bytes (sled's default when `None`).
-    pub cache_bytes: Option<u64>,
-}
-
 /// The result of an ingest.
 #[derive(Debug, Clone)]
 pub struct Ingested {
@@ -101,6 +60,16 @@ pub struct Ingested {
     pub ticket: Ticket,
     /// False when (source, external_id) was stored before.
     pub created: bool,
+}
+
+/// A ticket after a state change, with the queue events it caused.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The ticket as it is now.
+    pub ticket: Ticket,
+    /// What watchers of the affected queues should hear (none when a retry
+    /// found the change already made).
+    pub events: Vec<QueueEvent>,
 }
 
 /// Figures for one queue.
@@ -118,310 +87,246 @@ pub struct QueueStats {
     pub at_risk: u64,
 }
 
-/// Where to resume a queue listing: the position after which to continue.
+/// How a queue escalates tickets that breach their deadline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    /// Move the ticket here (stays in its queue when `None`).
+    pub move_to: Option<String>,
+    /// Raise to this priority (one step up when `None`).
+    pub priority: Option<Priority>,
+}
+
+/// Escalation policies by queue name; queues not listed use the default
+/// policy (stay, one step up).
+pub type EscalationPolicies = BTreeMap<String, EscalationPolicy>;
+
+/// A request to lease the head of a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueCursor(Vec<u8>);
+pub struct ClaimRequest {
+    /// The queue.
+    pub queue: String,
+    /// Who claims.
+    pub agent_id: String,
+    /// Lease length.
+    pub lease_seconds: u32,
+    /// The caller's id for this claim: a retry with the same agent and id
+    /// gets the same lease back instead of a second ticket.
+    pub request_id: Option<String>,
+}
+
+/// Where to resume a queue listing: the claim-order position (priority
+/// rank, then ticket id) after which to continue. Backend-neutral: every
+/// backend orders a queue by priority, then sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueueCursor {
+    rank: u8,
+    id: TicketId,
+}
 
 impl QueueCursor {
+    /// The position right after `ticket` in its queue.
+    pub fn after(ticket: &Ticket) -> QueueCursor {
+        QueueCursor {
+            rank: ticket.classification.priority.rank(),
+            id: ticket.id,
+        }
+    }
+
+    /// The priority rank of the position.
+    pub fn rank(self) -> u8 {
+        self.rank
+    }
+
+    /// The ticket id of the position.
+    pub fn id(self) -> TicketId {
+        self.id
+    }
+
     /// The cursor as an opaque page token.
-    pub fn to_token(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    pub fn to_token(self) -> String {
+        format!("{:02x}{:016x}", self.rank, self.id.0)
     }
 
     /// Parses a page token; `None` if it was not made by [`to_token`](Self::to_token).
     pub fn from_token(token: &str) -> Option<QueueCursor> {
-        if token.len() != keys::POSITION_LEN * 2 || !token.is_ascii() {
+        if token.len() != 18 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return None;
         }
-        let bytes = (0..token.len())
-            .step_by(2)
-            .map(|at| u8::from_str_radix(&token[at..at + 2], 16).ok())
-            .collect::<Option<Vec<u8>>>()?;
-        (bytes[0] <= 3).then_some(QueueCursor(bytes))
-    }
-}
-
-/// The sled-backed store. Cheap to clone; clones share the database.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: sled::Db,
-    tickets: sled::Tree,
-    queues: sled::Tree,
-    idempotency: sled::Tree,
-    customers: sled::Tree,
-    leases: sled::Tree,
-    deadlines: sled::Tree,
-    committer: Committer,
-    /// Serialises claims so concurrent claimers do not all race for the same
-    /// head entry and retry; correctness does not depend on it.
-    claim_lock: std::sync::Arc<Mutex<()>>,
-}
-
-impl Store {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let mut config = sled::Config::new().path(dir);
-        if let Some(bytes) = options.cache_bytes {
-            config = config.cache_capacity(bytes);
-        }
-        let db = config.open()?;
-        let committer = Committer::start(db.clone(), dir, options.durability)
-            .map_err(|err| StoreError::Durability(err.to_string()))?;
-        Ok(Store {
-            tickets: db.open_tree("tickets")?,
-            queues: db.open_tree("queues")?,
-            idempotency: db.open_tree("idempotency")?,
-            customers: db.open_tree("customers")?,
-            leases: db.open_tree("leases")?,
-            deadlines: db.open_tree("deadlines")?,
-            db,
-            committer,
-            claim_lock: std::sync::Arc::default(),
+        let rank = u8::from_str_radix(&token[..2], 16).ok()?;
+        let id = u64::from_str_radix(&token[2..], 16).ok()?;
+        Priority::from_rank(rank)?;
+        Some(QueueCursor {
+            rank,
+            id: TicketId(id),
         })
     }
+}
 
-    /// Waits until every write so far is on disk.
-    pub async fn sync(&self) -> Result<(), StoreError> {
-        self.committer.wait().await.map_err(StoreError::Durability)
+/// What a consistency check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    /// Tickets checked.
+    pub tickets: usize,
+    /// Waiting tickets.
+    pub queued: usize,
+    /// Claimed tickets.
+    pub claimed: usize,
+    /// Completed tickets.
+    pub completed: usize,
+    /// Index entries set aside because they pointed at unreadable tickets.
+    pub quarantined: usize,
+    /// Every disagreement found, in words.
+    pub problems: Vec<String>,
+}
+
+impl ConsistencyReport {
+    /// True when no problem was found.
+    pub fn is_consistent(&self) -> bool {
+        self.problems.is_empty()
     }
+}
 
+/// A lazily read sequence of stored tickets.
+pub type TicketIter = Box<dyn Iterator<Item = Result<Ticket, StoreError>> + Send>;
+
+/// The store's domain verbs. Every write returns once it is durable: an
+/// acknowledged change survives a crash or power loss. Implementations run
+/// blocking I/O off the async workers.
+#[async_trait::async_trait]
+pub trait TicketStore: Send + Sync + Debug {
     /// Stores a classified ticket in its queue, or returns the ticket stored
-    /// earlier under the same (source, external_id). Returns once durable.
-    pub async fn ingest(
+    /// earlier under the same (source, external_id).
+    async fn ingest(
         &self,
         input: TicketInput,
         classification: Classification,
         now: UnixMicros,
-    ) -> Result<Ingested, StoreError> {
-        let id = TicketId(self.db.generate_id()?);
-        let due = classification
-            .first_response_seconds
-            .map(|seconds| now.plus_seconds(u64::from(seconds)));
-        let ticket = Ticket {
-            id,
-            history: vec![HistoryEntry {
-                at: now,
-                actor: SYSTEM_ACTOR.to_string(),
-                action: "ingested".to_string(),
-                detail: format!("queue {}", classification.queue),
-            }],
-            input,
-            classification,
-            state: TicketState::Queued,
-            ingested_at: now,
-            enqueued_at: now,
-            claim_count: 0,
-            first_response_due: due,
-            escalated: false,
-            resolution: String::new(),
-            correction: None,
-        };
-        let outcome = self.insert_once(ticket)?;
-        self.sync().await?;
-        Ok(outcome)
-    }
-
-    fn insert_once(&self, ticket: Ticket) -> Result<Ingested, StoreError> {
-        let idempotency_key = keys::idempotency(&ticket.input.source, &ticket.input.external_id);
-        let record = records::encode_ticket(&ticket)?;
-        let journey = records::encode(&JourneyEntry::of(&ticket))?;
-        let outcome = (
-            &self.tickets,
-            &self.queues,
-            &self.idempotency,
-            &self.customers,
-            &self.deadlines,
-        )
-            .transaction(|(tickets, queues, idempotency, customers, deadlines)| {
-                if let Some(existing) = idempotency.get(&idempotency_key)? {
-                    let id = keys::ticket_id_from_tail(&existing)
-                        .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?;
-                    let original = read_ticket(tickets, id)?;
-                    return Ok(Ingested {
-                        ticket: original,
-                        created: false,
-                    });
-                }
-                idempotency.insert(idempotency_key.as_slice(), &keys::ticket(ticket.id))?;
-                tickets.insert(&keys::ticket(ticket.id), record.as_slice())?;
-                queues.insert(keys::queue_entry(&ticket), keys::queue_entry_value(&ticket))?;
-                if !ticket.input.customer.id.is_empty() {
-                    customers.insert(keys::customer_entry(&ticket), journey.as_slice())?;
-                }
-                if let Some(due) = ticket.first_response_due {
-                    deadlines.insert(&keys::timed(due, ticket.id), &[])?;
-                }
-                Ok(Ingested {
-                    ticket: ticket.clone(),
-                    created: true,
-                })
-            })?;
-        Ok(outcome)
-    }
+    ) -> Result<Ingested, StoreError>;
 
     /// One ticket by id.
-    pub fn get(&self, id: TicketId) -> Result<Ticket, StoreError> {
-        match self.tickets.get(keys::ticket(id))? {
-            Some(bytes) => records::decode_ticket(id, &bytes),
-            None => Err(StoreError::NotFound(id)),
-        }
-    }
+    async fn get(&self, id: TicketId) -> Result<Ticket, StoreError>;
 
-    /// Up to `limit` waiting tickets of `queue` in claim order, after `cursor`.
-    /// Returns the cursor for the next page when there may be more.
-    pub fn list_queue(
+    /// Up to `limit` waiting tickets of `queue` in claim order, after
+    /// `cursor`, and the cursor for the next page when there may be more.
+    async fn list_queue(
         &self,
         queue: &str,
         limit: usize,
-        cursor: Option<&QueueCursor>,
-    ) -> Result<(Vec<Ticket>, Option<QueueCursor>), StoreError> {
-        let prefix = keys::queue_prefix(queue);
-        let mut entries = self.queues.scan_prefix(&prefix);
-        if let Some(cursor) = cursor {
-            let mut start = prefix.clone();
-            start.extend_from_slice(&cursor.0);
-            let mut end = prefix.clone();
-            end.push(u8::MAX);
-            let after = (std::ops::Bound::Excluded(start), std::ops::Bound::Excluded(end));
-            entries = self.queues.range(after);
-        }
-        let mut tickets = Vec::with_capacity(limit.min(512));
-        let mut last = None;
-        for entry in entries.take(limit) {
-            let (key, _) = entry?;
-            let id = keys::ticket_id_from_tail(&key)
-                .ok_or_else(|| records::corrupt("queue entry", "short key"))?;
-            tickets.push(self.get(id)?);
-            last = Some(key);
-        }
-        let next = match last {
-            Some(key) if tickets.len() == limit => key.get(prefix.len()..).map(|p| QueueCursor(p.to_vec())),
-            _ => None,
-        };
-        Ok((tickets, next))
-    }
+        cursor: Option<QueueCursor>,
+    ) -> Result<(Vec<Ticket>, Option<QueueCursor>), StoreError>;
 
-    /// Depth, leases, age and deadline figures for one queue at `now`.
-    pub fn queue_stats(&self, queue: &str, now: UnixMicros) -> Result<QueueStats, StoreError> {
-        let mut all = self.queues_stats(&[queue], now)?;
-        Ok(all.pop().unwrap_or_default())
-    }
+    /// Figures for each of `queues`, in order, at `now`. The cost does not
+    /// grow with queue depth.
+    async fn queues_stats(&self, queues: &[String], now: UnixMicros) -> Result<Vec<QueueStats>, StoreError>;
 
-    /// [`queue_stats`](Self::queue_stats) for several queues, in order, with
-    /// one pass over the leases for all of them.
-    pub fn queues_stats(&self, queues: &[&str], now: UnixMicros) -> Result<Vec<QueueStats>, StoreError> {
-        let mut leased = std::collections::HashMap::<sled::IVec, u64>::new();
-        for entry in self.leases.iter() {
-            let (_, queue) = entry?;
-            *leased.entry(queue).or_default() += 1;
-        }
-        queues
-            .iter()
-            .map(|queue| {
-                let mut stats = self.waiting_stats(queue, now)?;
-                stats.leased = leased.get(queue.as_bytes()).copied().unwrap_or(0);
-                Ok(stats)
-            })
-            .collect()
-    }
-
-    /// Figures of a queue's waiting tickets (all but `leased`).
-    fn waiting_stats(&self, queue: &str, now: UnixMicros) -> Result<QueueStats, StoreError> {
-        let prefix = keys::queue_prefix(queue);
-        let mut stats = QueueStats::default();
-        for entry in self.queues.scan_prefix(&prefix) {
-            let (key, due) = entry?;
-            stats.depth += 1;
-            let enqueued = key
-                .get(prefix.len() + 1..)
-                .and_then(keys::time_from)
-                .ok_or_else(|| records::corrupt("queue entry", "short key"))?;
-            stats.oldest_enqueued_at = Some(stats.oldest_enqueued_at.map_or(enqueued, |o| o.min(enqueued)));
-            if let Some(due) = keys::time_from(&due) {
-                if now >= due {
-                    stats.breached += 1;
-                } else if (due.0 - now.0).saturating_mul(4) <= due.0 - enqueued.0 {
-                    stats.at_risk += 1;
-                }
-            }
-        }
-        Ok(stats)
-    }
-
-    /// The customer's earlier tickets, newest first, at most `limit`.
-    pub fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
-        let tickets = self
-            .customer_entries(customer_id, limit)
-            .map(|entry| {
-                let (_, value) = entry?;
-                let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
-                Ok(PriorTicket {
-                    ingested_at: journey.ingested_at,
-                    side: journey.side,
-                    category: journey.category,
-                    open: journey.open,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(CustomerHistory { tickets })
-    }
+    /// The customer's earlier tickets for history rules, newest first.
+    async fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError>;
 
     /// The customer's tickets, newest first, at most `limit`.
-    pub fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
-        self.customer_entries(customer_id, limit)
-            .map(|entry| {
-                let (key, _) = entry?;
-                let id = keys::ticket_id_from_tail(&key)
-                    .ok_or_else(|| records::corrupt("customer entry", "short key"))?;
-                self.get(id)
-            })
-            .collect()
-    }
+    async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError>;
 
-    /// The customer index entries of one customer, newest first. An empty
-    /// customer id has no entries (tickets without a customer are not indexed).
-    fn customer_entries(
+    /// Leases the first waiting ticket of the queue, or `None` when it is
+    /// empty. A retry of a request with an id returns the lease it got.
+    async fn claim_next(
         &self,
-        customer_id: &str,
-        limit: usize,
-    ) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> {
-        let take = if customer_id.is_empty() { 0 } else { limit };
-        self.customers
-            .scan_prefix(keys::customer_prefix(customer_id))
-            .rev()
-            .take(take)
-    }
+        claim: &ClaimRequest,
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError>;
 
-    /// Every stored ticket, in id (ingest) order, read lazily: for exports
-    /// and tools that walk the whole store.
-    pub fn scan_tickets(&self) -> impl Iterator<Item = Result<Ticket, StoreError>> + Send + 'static {
-        self.tickets.iter().map(|entry| {
-            let (key, bytes) = entry?;
-            let id =
-                keys::ticket_id_from_tail(&key).ok_or_else(|| records::corrupt("ticket key", "short"))?;
-            records::decode_ticket(id, &bytes)
-        })
-    }
+    /// Extends a lease to `lease_seconds` from now.
+    async fn extend_lease(
+        &self,
+        id: TicketId,
+        token: &str,
+        lease_seconds: u32,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError>;
 
-    /// How many tickets are stored in all.
-    pub fn ticket_count(&self) -> usize {
-        self.tickets.len()
-    }
+    /// Gives a claimed ticket back to its queue, at its old place. Repeating
+    /// a successful release with the same token returns the same result.
+    async fn release(
+        &self,
+        id: TicketId,
+        token: &str,
+        reason: &str,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError>;
+
+    /// Completes a claimed ticket, recording the agent's correction, if any.
+    /// Repeating a successful completion with the same token returns the
+    /// same result.
+    async fn complete(
+        &self,
+        id: TicketId,
+        token: &str,
+        resolution: &str,
+        relabel: &Relabel,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError>;
+
+    /// Moves a claimed ticket to `to_queue` (which the caller has checked
+    /// exists), recording the agent's correction, if any. Repeating a
+    /// successful transfer with the same token returns the same result.
+    async fn transfer(
+        &self,
+        id: TicketId,
+        token: &str,
+        to_queue: &str,
+        reason: &str,
+        relabel: &Relabel,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError>;
+
+    /// Returns tickets whose lease ran out by `now` to their queues.
+    async fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError>;
+
+    /// Escalates waiting tickets past their first-response deadline, once
+    /// each, as `policies` say for the queue they wait in.
+    async fn escalate_breaches(
+        &self,
+        now: UnixMicros,
+        policies: &EscalationPolicies,
+    ) -> Result<Vec<Transition>, StoreError>;
+
+    /// Deletes tickets completed before `before`, with their index entries.
+    /// Returns how many were deleted.
+    async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError>;
+
+    /// Waits until every write so far is durable.
+    async fn sync(&self) -> Result<(), StoreError>;
+
+    /// `Err` with the reason once the store can no longer make writes
+    /// durable (a failed fsync, a storage error): health turns NOT_SERVING.
+    fn health(&self) -> Result<(), String>;
+
+    /// Checks every index against the tickets. Reads everything.
+    async fn verify(&self) -> Result<ConsistencyReport, StoreError>;
+
+    /// Every stored ticket in id order, read lazily (blocking: iterate it
+    /// off the async workers).
+    fn scan_tickets(&self) -> TicketIter;
+
+    /// How many tickets are stored.
+    fn ticket_count(&self) -> usize;
 }
 
-fn abort(err: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(err)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn read_ticket(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket> {
-    match tickets.get(keys::ticket(id))? {
-        Some(bytes) => records::decode_ticket(id, &bytes).map_err(abort),
-        None => Err(abort(StoreError::NotFound(id))),
+    #[test]
+    fn cursor_tokens_round_trip_and_reject_garbage() {
+        let cursor = QueueCursor {
+            rank: 2,
+            id: TicketId(77),
+        };
+        assert_eq!(QueueCursor::from_token(&cursor.to_token()), Some(cursor));
+        assert_eq!(QueueCursor::from_token("zz"), None);
+        assert_eq!(
+            QueueCursor::from_token("09000000000000004d"),
+            None,
+            "rank 9 is no priority"
+        );
+        assert_eq!(QueueCursor::from_token("+2000000000000004d"), None);
     }
-}
-
-fn write_ticket(tickets: &TransactionalTree, ticket: &Ticket) -> TxResult<()> {
-    let record = records::encode_ticket(ticket).map_err(abort)?;
-    tickets.insert(&keys::ticket(ticket.id), record)?;
-    Ok(())
 }

@@ -1,0 +1,601 @@
+//! The embedded backend: [`TicketStore`] on sled, the only module that
+//! knows sled.
+//!
+//! Layout (format [`FORMAT_VERSION`], in `DATA_DIR/v2`): a ticket's input is
+//! written once in small chunks, its state is a small record, its history
+//! one record per entry, so a lease operation rewrites a few hundred bytes,
+//! never the body; every record and leaf page stays far below sled's blob
+//! threshold. Queues are ordered by (priority, ticket id), never by the wall
+//! clock; per-queue counters change in the same transaction as the queue,
+//! so queue statistics do not scan queues. See [`tx::Trees`] for every tree.
+//!
+//! Every verb is one transaction; its blocking half runs on tokio's blocking
+//! pool and the async half waits for the group commit, which makes writes
+//! durable against power loss (see `commit`).
+
+mod commit;
+mod keys;
+mod migrate;
+mod records;
+mod tx;
+mod verify;
+mod workflow;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use commit::Durability;
+
+use super::{
+    ClaimRequest, ConsistencyReport, EscalationPolicies, Ingested, QueueCursor, QueueStats, StoreError,
+    TicketIter, TicketStore, Transition,
+};
+use crate::clock::UnixMicros;
+use crate::events::QueueEvent;
+use crate::rules::{CustomerHistory, PriorTicket};
+use crate::ticket::{
+    Classification, HistoryEntry, Relabel, Ticket, TicketId, TicketInput, TicketState, SYSTEM_ACTOR,
+};
+use commit::Committer;
+use records::{JourneyEntry, Working};
+use tx::{storage, Counts, Trees};
+use workflow::LeaseVerb;
+
+/// The on-disk format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// sled's log segment size. sled writes any log message over a quarter of
+/// a segment to a separate blob file; at 4 MiB that is 1 MiB, far above
+/// the largest record or leaf page this layout writes.
+const SEGMENT_BYTES: usize = 4 << 20;
+
+/// Options for opening a store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// How acknowledged writes are made durable.
+    pub durability: Durability,
+    /// sled page-cache size in bytes (sled's default when `None`).
+    pub cache_bytes: Option<u64>,
+}
+
+/// The sled-backed store. Cheap to clone; clones share the database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The store's state; its methods are the blocking halves of the verbs.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    db: sled::Db,
+    trees: Trees,
+    committer: Committer,
+    /// Added to sled's id generator: ids continue above migrated tickets.
+    id_offset: u64,
+    /// Serialises claims so concurrent claimers do not all race for the same
+    /// head entry and retry; correctness does not depend on it.
+    claim_lock: Mutex<()>,
+}
+
+/// Where format-2 stores keep their sled files inside the data directory.
+fn store_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("v2")
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, migrating a format-1 store
+    /// found there (its files are left in place).
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let sled_dir = store_dir(dir);
+        let mut config = sled::Config::new()
+            .path(&sled_dir)
+            .segment_size(SEGMENT_BYTES)
+            .flush_every_ms(None);
+        if let Some(bytes) = options.cache_bytes {
+            config = config.cache_capacity(bytes);
+        }
+        let db = config.open().map_err(storage)?;
+        let committer = Committer::start(db.clone(), &sled_dir, options.durability)
+            .map_err(|err| StoreError::Durability(err.to_string()))?;
+        let trees = Trees::open(&db)?;
+        let id_offset = migrate::prepare(dir, &trees)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                committer,
+                id_offset,
+                claim_lock: Mutex::new(()),
+            }),
+        };
+        store
+            .inner
+            .committer
+            .flush_now()
+            .map_err(StoreError::Durability)?;
+        Ok(store)
+    }
+
+    /// Runs a blocking half of a verb on the blocking pool. It runs to the
+    /// end even if the caller goes away, so its transaction never half-happens.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|err| StoreError::Storage(format!("store task failed: {err}")))?
+    }
+
+    /// A write's blocking half, then the wait for durability.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.inner.committer.health().map_err(StoreError::Durability)?;
+        let outcome = self.blocking(work).await?;
+        self.sync().await?;
+        Ok(outcome)
+    }
+}
+
+impl Inner {
+    fn next_id(&self) -> Result<TicketId, StoreError> {
+        let id = self.db.generate_id().map_err(storage)?;
+        Ok(TicketId(id.saturating_add(self.id_offset)))
+    }
+
+    fn ingest(
+        &self,
+        input: TicketInput,
+        classification: Classification,
+        now: UnixMicros,
+    ) -> Result<Ingested, StoreError> {
+        let id = self.next_id()?;
+        let due = classification
+            .first_response_seconds
+            .map(|seconds| now.plus_seconds(u64::from(seconds)));
+        let ticket = Ticket {
+            id,
+            history: vec![HistoryEntry {
+                at: now,
+                actor: SYSTEM_ACTOR.to_string(),
+                action: "ingested".to_string(),
+                detail: format!("queue {}", classification.queue),
+            }],
+            input,
+            classification,
+            state: TicketState::Queued,
+            ingested_at: now,
+            enqueued_at: now,
+            claim_count: 0,
+            first_response_due: due,
+            escalated: false,
+            resolution: String::new(),
+            correction: None,
+        };
+        let idempotency_key = keys::idempotency(&ticket.input.source, &ticket.input.external_id);
+        let laid_out = layout::Laid::of(&ticket)?;
+        let existing = self.trees.transact(|tx| {
+            if let Some(existing) = tx.idempotency.get(&idempotency_key)? {
+                let id = keys::ticket_id_from_head(&existing)
+                    .ok_or_else(|| tx::abort(records::corrupt("idempotency entry", "short id")))?;
+                return Ok(Some(id));
+            }
+            laid_out.insert(tx)?;
+            Ok(None)
+        })?;
+        match existing {
+            Some(id) => Ok(Ingested {
+                ticket: self.load(id)?,
+                created: false,
+            }),
+            None => Ok(Ingested {
+                ticket,
+                created: true,
+            }),
+        }
+    }
+
+    /// One ticket with its input and history.
+    fn load(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        let Some(bytes) = self.trees.tickets.get(keys::ticket(id)).map_err(storage)? else {
+            return Err(StoreError::NotFound(id));
+        };
+        let record: records::StateRecord = records::decode(&format!("ticket {id}"), &bytes)?;
+        let mut input_bytes = Vec::new();
+        for entry in self.trees.inputs.scan_prefix(keys::ticket(id)) {
+            let (_, chunk) = entry.map_err(storage)?;
+            input_bytes.extend_from_slice(&chunk);
+        }
+        let input = records::decode(&format!("ticket {id} input"), &input_bytes)?;
+        let history = self.history(id)?;
+        Ok(records::assemble(id, input, record, history))
+    }
+
+    fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.trees
+            .history
+            .scan_prefix(keys::ticket(id))
+            .map(|entry| {
+                let (_, bytes) = entry.map_err(storage)?;
+                records::decode(&format!("ticket {id} history"), &bytes)
+            })
+            .collect()
+    }
+
+    /// The API's view of a ticket just changed in a transaction.
+    fn transition(&self, ticket: Working, events: Vec<QueueEvent>) -> Result<Transition, StoreError> {
+        let history = self.history(ticket.id)?;
+        Ok(Transition {
+            ticket: ticket.into_ticket(history),
+            events,
+        })
+    }
+
+    fn list_queue(
+        &self,
+        queue: &str,
+        limit: usize,
+        cursor: Option<QueueCursor>,
+    ) -> Result<(Vec<Ticket>, Option<QueueCursor>), StoreError> {
+        let prefix = keys::queue_prefix(queue);
+        let mut end = prefix.clone();
+        end.push(u8::MAX);
+        let start = match cursor {
+            Some(cursor) => {
+                std::ops::Bound::Excluded(keys::queue_entry_at(queue, cursor.rank(), cursor.id()))
+            }
+            None => std::ops::Bound::Included(prefix.clone()),
+        };
+        let mut tickets = Vec::with_capacity(limit.min(512));
+        for entry in self.trees.queues.range((start, std::ops::Bound::Excluded(end))) {
+            if tickets.len() == limit {
+                break;
+            }
+            let (key, _) = entry.map_err(storage)?;
+            let Some(id) = keys::ticket_id_from_tail(&key) else {
+                continue;
+            };
+            match self.load(id) {
+                Ok(ticket) => tickets.push(ticket),
+                Err(err) if tx::is_unreadable(&err) => {
+                    tracing::error!(queue, ticket = %id, error = %err, "unreadable ticket skipped in a listing");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let next = (tickets.len() == limit)
+            .then(|| tickets.last().map(QueueCursor::after))
+            .flatten();
+        Ok((tickets, next))
+    }
+
+    fn queue_stats(&self, queue: &str, now: UnixMicros) -> Result<QueueStats, StoreError> {
+        let counts = self
+            .trees
+            .counters
+            .get(queue.as_bytes())
+            .map_err(storage)?
+            .map(|bytes| Counts::decode(&bytes))
+            .unwrap_or_default();
+        let mut stats = QueueStats {
+            depth: counts.waiting,
+            leased: counts.leased,
+            ..QueueStats::default()
+        };
+        let prefix = keys::queue_prefix(queue);
+        for rank in 0..=3u8 {
+            let mut rank_prefix = prefix.clone();
+            rank_prefix.push(rank);
+            if let Some(first) = self.trees.queues.scan_prefix(&rank_prefix).next() {
+                let (_, value) = first.map_err(storage)?;
+                if let Some(enqueued) = keys::time_from(&value) {
+                    stats.oldest_enqueued_at =
+                        Some(stats.oldest_enqueued_at.map_or(enqueued, |o| o.min(enqueued)));
+                }
+            }
+        }
+        let mut until = prefix.clone();
+        until.extend_from_slice(&keys::time(now));
+        until.push(u8::MAX);
+        for entry in self.trees.queue_deadlines.range(prefix..until) {
+            let (_, due) = entry.map_err(storage)?;
+            match keys::time_from(&due) {
+                Some(due) if now >= due => stats.breached += 1,
+                Some(_) => stats.at_risk += 1,
+                None => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    fn customer_entries(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> {
+        let take = if customer_id.is_empty() { 0 } else { limit };
+        self.trees
+            .customers
+            .scan_prefix(keys::customer_prefix(customer_id))
+            .rev()
+            .take(take)
+            .map(|entry| entry.map_err(storage))
+    }
+
+    fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
+        let tickets = self
+            .customer_entries(customer_id, limit)
+            .map(|entry| {
+                let (_, value) = entry?;
+                let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+                Ok(PriorTicket {
+                    ingested_at: journey.ingested_at,
+                    side: journey.side,
+                    category: journey.category,
+                    open: journey.open,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(CustomerHistory { tickets })
+    }
+
+    fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        self.customer_entries(customer_id, limit)
+            .map(|entry| {
+                let (key, _) = entry?;
+                let id = keys::ticket_id_from_tail(&key)
+                    .ok_or_else(|| records::corrupt("customer entry", "short key"))?;
+                self.load(id)
+            })
+            .collect()
+    }
+}
+
+/// Writing a whole ticket's records and index entries (ingest, migration).
+mod layout {
+    use super::keys;
+    use super::records::{self, JourneyEntry, StateRecord};
+    use super::tx::{abort, Tx, TxResult};
+    use crate::store::StoreError;
+    use crate::ticket::{HistoryEntry, Ticket, TicketId, TicketState};
+
+    /// A ticket encoded and ready to insert.
+    pub(crate) struct Laid {
+        id: TicketId,
+        chunks: Vec<Vec<u8>>,
+        record: StateRecord,
+        history: Vec<HistoryEntry>,
+        idempotency: Vec<u8>,
+        customer: Option<(Vec<u8>, Vec<u8>)>,
+    }
+
+    impl Laid {
+        pub(crate) fn of(ticket: &Ticket) -> Result<Laid, StoreError> {
+            let chunks = records::input_chunks(&ticket.input)?;
+            let customer = if ticket.input.customer.id.is_empty() {
+                None
+            } else {
+                Some((
+                    keys::customer_entry(ticket),
+                    records::encode(&JourneyEntry::of(ticket))?,
+                ))
+            };
+            let (input, mut record, history) = records::split(ticket.clone());
+            record.input_chunks =
+                u16::try_from(chunks.len()).map_err(|_| records::corrupt("ticket input", "too large"))?;
+            Ok(Laid {
+                id: ticket.id,
+                chunks,
+                record,
+                history,
+                idempotency: keys::idempotency(&input.source, &input.external_id),
+                customer,
+            })
+        }
+
+        /// Inserts the ticket and its index entries as its state says.
+        pub(crate) fn insert(&self, tx: &Tx<'_>) -> TxResult<()> {
+            let id = self.id;
+            tx.idempotency
+                .insert(self.idempotency.as_slice(), &keys::ticket(id))?;
+            tx.write_input(id, &self.chunks)?;
+            let mut working = super::Working {
+                id,
+                input: crate::ticket::TicketInput::default(),
+                record: self.record.clone(),
+                new_entries: self
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(number, entry)| (u32::try_from(number).unwrap_or(u32::MAX), entry.clone()))
+                    .collect(),
+            };
+            match working.record.state.clone() {
+                TicketState::Queued => tx.enqueue(&mut working)?,
+                TicketState::Claimed(lease) => tx.lease(&mut working, lease)?,
+                TicketState::Completed => {
+                    let at = working.record.completed_at.unwrap_or(working.record.ingested_at);
+                    tx.mark_completed(&mut working, at)?;
+                }
+            }
+            if let Some((key, journey)) = &self.customer {
+                tx.customers.insert(key.as_slice(), journey.as_slice())?;
+            }
+            tx.write(&working).map_err(|err| match err {
+                sled::transaction::ConflictableTransactionError::Abort(inner) => abort(inner),
+                other => other,
+            })
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TicketStore for Store {
+    async fn ingest(
+        &self,
+        input: TicketInput,
+        classification: Classification,
+        now: UnixMicros,
+    ) -> Result<Ingested, StoreError> {
+        self.write(move |inner| inner.ingest(input, classification, now))
+            .await
+    }
+
+    async fn get(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        self.blocking(move |inner| inner.load(id)).await
+    }
+
+    async fn list_queue(
+        &self,
+        queue: &str,
+        limit: usize,
+        cursor: Option<QueueCursor>,
+    ) -> Result<(Vec<Ticket>, Option<QueueCursor>), StoreError> {
+        let queue = queue.to_string();
+        self.blocking(move |inner| inner.list_queue(&queue, limit, cursor))
+            .await
+    }
+
+    async fn queues_stats(&self, queues: &[String], now: UnixMicros) -> Result<Vec<QueueStats>, StoreError> {
+        let queues = queues.to_vec();
+        self.blocking(move |inner| queues.iter().map(|queue| inner.queue_stats(queue, now)).collect())
+            .await
+    }
+
+    async fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
+        let customer_id = customer_id.to_string();
+        self.blocking(move |inner| inner.customer_history(&customer_id, limit))
+            .await
+    }
+
+    async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        let customer_id = customer_id.to_string();
+        self.blocking(move |inner| inner.customer_tickets(&customer_id, limit))
+            .await
+    }
+
+    async fn claim_next(
+        &self,
+        claim: &ClaimRequest,
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError> {
+        let claim = claim.clone();
+        self.write(move |inner| inner.claim_next(&claim, now)).await
+    }
+
+    async fn extend_lease(
+        &self,
+        id: TicketId,
+        token: &str,
+        lease_seconds: u32,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError> {
+        let token = token.to_string();
+        self.write(move |inner| inner.with_lease(id, &token, LeaseVerb::Extend { lease_seconds }, now))
+            .await
+    }
+
+    async fn release(
+        &self,
+        id: TicketId,
+        token: &str,
+        reason: &str,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError> {
+        let (token, reason) = (token.to_string(), reason.to_string());
+        self.write(move |inner| inner.with_lease(id, &token, LeaseVerb::Release { reason: &reason }, now))
+            .await
+    }
+
+    async fn complete(
+        &self,
+        id: TicketId,
+        token: &str,
+        resolution: &str,
+        relabel: &Relabel,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError> {
+        let (token, resolution, relabel) = (token.to_string(), resolution.to_string(), relabel.clone());
+        self.write(move |inner| {
+            let verb = LeaseVerb::Complete {
+                resolution: &resolution,
+                relabel: &relabel,
+            };
+            inner.with_lease(id, &token, verb, now)
+        })
+        .await
+    }
+
+    async fn transfer(
+        &self,
+        id: TicketId,
+        token: &str,
+        to_queue: &str,
+        reason: &str,
+        relabel: &Relabel,
+        now: UnixMicros,
+    ) -> Result<Transition, StoreError> {
+        let (token, to_queue, reason, relabel) = (
+            token.to_string(),
+            to_queue.to_string(),
+            reason.to_string(),
+            relabel.clone(),
+        );
+        self.write(move |inner| {
+            let verb = LeaseVerb::Transfer {
+                to_queue: &to_queue,
+                reason: &reason,
+                relabel: &relabel,
+            };
+            inner.with_lease(id, &token, verb, now)
+        })
+        .await
+    }
+
+    async fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        self.write(move |inner| inner.expire_leases(now)).await
+    }
+
+    async fn escalate_breaches(
+        &self,
+        now: UnixMicros,
+        policies: &EscalationPolicies,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let policies = policies.clone();
+        self.write(move |inner| inner.escalate_breaches(now, &policies))
+            .await
+    }
+
+    async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {
+        self.write(move |inner| inner.purge_completed(before)).await
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        self.inner.committer.wait().await.map_err(StoreError::Durability)
+    }
+
+    fn health(&self) -> Result<(), String> {
+        self.inner.committer.health()
+    }
+
+    async fn verify(&self) -> Result<ConsistencyReport, StoreError> {
+        self.blocking(Inner::verify).await
+    }
+
+    fn scan_tickets(&self) -> TicketIter {
+        let inner = Arc::clone(&self.inner);
+        Box::new(self.inner.trees.tickets.iter().map(move |entry| {
+            let (key, _) = entry.map_err(storage)?;
+            let id =
+                keys::ticket_id_from_head(&key).ok_or_else(|| records::corrupt("ticket key", "short"))?;
+            inner.load(id)
+        }))
+    }
+
+    fn ticket_count(&self) -> usize {
+        self.inner.trees.tickets.len()
+    }
+}

@@ -1,0 +1,257 @@
+//! Record layout and encoding. A ticket is kept in three parts so that a
+//! lease operation rewrites only a small record:
+//! - its input (body included), written once at ingest, in chunks of at
+//!   most [`INPUT_CHUNK_BYTES`];
+//! - its state ([`StateRecord`]): classification, life-cycle, lease;
+//! - its history, one record per entry.
+//!
+//! Every record stays far below sled's blob threshold (a quarter of a log
+//! segment), and so does a leaf page of them: sled writes nothing to
+//! separate blob files. JSON keeps records readable with standard tools and
+//! lets fields be added later (new fields take defaults).
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::clock::UnixMicros;
+use crate::store::StoreError;
+use crate::ticket::{
+    Classification, Correction, HistoryEntry, Side, Ticket, TicketId, TicketInput, TicketState,
+};
+
+/// Largest input chunk. sled splits a leaf page above 16 entries, so a
+/// page of input chunks stays under 17 x 32 KiB = 544 KiB, below the 1 MiB
+/// blob threshold of the store's 4 MiB segments.
+pub(crate) const INPUT_CHUNK_BYTES: usize = 32 * 1024;
+
+/// How the last lease of a ticket ended by an agent's verb, so that a retry
+/// of that verb with the same token gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FinishedLease {
+    pub(crate) token: String,
+    pub(crate) action: String,
+}
+
+/// The small, mutable part of a ticket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StateRecord {
+    pub(crate) classification: Classification,
+    pub(crate) state: TicketState,
+    pub(crate) ingested_at: UnixMicros,
+    pub(crate) enqueued_at: UnixMicros,
+    pub(crate) claim_count: u32,
+    pub(crate) first_response_due: Option<UnixMicros>,
+    pub(crate) escalated: bool,
+    pub(crate) resolution: String,
+    #[serde(default)]
+    pub(crate) correction: Option<Correction>,
+    /// How many chunks the input is stored in.
+    pub(crate) input_chunks: u16,
+    /// How many history entries exist.
+    pub(crate) history_len: u32,
+    /// The entry a run of lease extensions updates in place.
+    #[serde(default)]
+    pub(crate) extension_entry: Option<u32>,
+    /// The claim-request key of the current lease, if the claim had an id.
+    #[serde(default)]
+    pub(crate) claim_request: Option<Vec<u8>>,
+    /// How the last lease ended, for retries.
+    #[serde(default)]
+    pub(crate) finished: Option<FinishedLease>,
+    /// When the ticket was completed.
+    #[serde(default)]
+    pub(crate) completed_at: Option<UnixMicros>,
+}
+
+/// A ticket being changed: its state plus the history entries to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Working {
+    pub(crate) id: TicketId,
+    pub(crate) input: TicketInput,
+    pub(crate) record: StateRecord,
+    /// Entries to write: (entry number, entry).
+    pub(crate) new_entries: Vec<(u32, HistoryEntry)>,
+}
+
+impl Working {
+    /// Appends a history entry (or, for a lease extension following
+    /// another, updates that entry in place).
+    pub(crate) fn record(&mut self, at: UnixMicros, actor: &str, action: &str, detail: String) {
+        let entry = HistoryEntry {
+            at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            detail,
+        };
+        let extension = action == "lease_extended";
+        let number = match self.record.extension_entry {
+            Some(number) if extension => number,
+            _ => {
+                let number = self.record.history_len;
+                self.record.history_len += 1;
+                number
+            }
+        };
+        self.record.extension_entry = extension.then_some(number);
+        self.new_entries.retain(|(existing, _)| *existing != number);
+        self.new_entries.push((number, entry));
+    }
+
+    /// The ticket as the API sees it, given its earlier history entries.
+    pub(crate) fn into_ticket(self, mut history: Vec<HistoryEntry>) -> Ticket {
+        for (number, entry) in self.new_entries {
+            let number = number as usize;
+            if number < history.len() {
+                history[number] = entry;
+            } else {
+                history.push(entry);
+            }
+        }
+        assemble(self.id, self.input, self.record, history)
+    }
+}
+
+/// Builds the API's ticket from its stored parts.
+pub(crate) fn assemble(
+    id: TicketId,
+    input: TicketInput,
+    record: StateRecord,
+    history: Vec<HistoryEntry>,
+) -> Ticket {
+    Ticket {
+        id,
+        input,
+        classification: record.classification,
+        state: record.state,
+        ingested_at: record.ingested_at,
+        enqueued_at: record.enqueued_at,
+        claim_count: record.claim_count,
+        first_response_due: record.first_response_due,
+        escalated: record.escalated,
+        history,
+        resolution: record.resolution,
+        correction: record.correction,
+    }
+}
+
+/// Splits a ticket into its stored parts (for ingest and migration); the
+/// record's `input_chunks` is left for the caller to set.
+pub(crate) fn split(ticket: Ticket) -> (TicketInput, StateRecord, Vec<HistoryEntry>) {
+    let completed_at = match ticket.state {
+        TicketState::Completed => ticket.history.last().map(|entry| entry.at),
+        _ => None,
+    };
+    let record = StateRecord {
+        classification: ticket.classification,
+        state: ticket.state,
+        ingested_at: ticket.ingested_at,
+        enqueued_at: ticket.enqueued_at,
+        claim_count: ticket.claim_count,
+        first_response_due: ticket.first_response_due,
+        escalated: ticket.escalated,
+        resolution: ticket.resolution,
+        correction: ticket.correction,
+        input_chunks: 0,
+        history_len: u32::try_from(ticket.history.len()).unwrap_or(u32::MAX),
+        extension_entry: None,
+        claim_request: None,
+        finished: None,
+        completed_at,
+    };
+    (ticket.input, record, ticket.history)
+}
+
+/// The customer index's summary of one ticket, enough for history rules.
+/// Side and category are the final ones: an agent's correction wins.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct JourneyEntry {
+    pub(crate) ingested_at: UnixMicros,
+    pub(crate) side: Side,
+    pub(crate) category: String,
+    pub(crate) open: bool,
+}
+
+impl JourneyEntry {
+    pub(crate) fn of(ticket: &Ticket) -> JourneyEntry {
+        JourneyEntry {
+            ingested_at: ticket.ingested_at,
+            side: ticket.final_side(),
+            category: ticket.final_category().to_string(),
+            open: ticket.is_open(),
+        }
+    }
+}
+
+pub(crate) fn corrupt(what: &str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| corrupt("record being written", err))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|err| corrupt(what, err))
+}
+
+/// The input encoded and cut into chunks of at most [`INPUT_CHUNK_BYTES`].
+pub(crate) fn input_chunks(input: &TicketInput) -> Result<Vec<Vec<u8>>, StoreError> {
+    let bytes = encode(input)?;
+    Ok(bytes.chunks(INPUT_CHUNK_BYTES).map(<[u8]>::to_vec).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn working() -> Working {
+        let ticket = Ticket {
+            id: TicketId(1),
+            input: TicketInput::default(),
+            classification: Classification::default(),
+            state: TicketState::Queued,
+            ingested_at: UnixMicros(1),
+            enqueued_at: UnixMicros(1),
+            claim_count: 0,
+            first_response_due: None,
+            escalated: false,
+            history: Vec::new(),
+            resolution: String::new(),
+            correction: None,
+        };
+        let (input, record, _) = split(ticket);
+        Working {
+            id: TicketId(1),
+            input,
+            record,
+            new_entries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn extensions_in_a_row_update_one_entry() {
+        let mut ticket = working();
+        let before = ticket.record.history_len;
+        for at in 0..100 {
+            ticket.record(UnixMicros(at), "ann", "lease_extended", "lease 60s".into());
+        }
+        assert_eq!(ticket.record.history_len, before + 1);
+        assert_eq!(ticket.new_entries.len(), 1);
+        ticket.record(UnixMicros(200), "ann", "released", String::new());
+        ticket.record(UnixMicros(201), "bob", "lease_extended", String::new());
+        assert_eq!(ticket.record.history_len, before + 3);
+    }
+
+    #[test]
+    fn chunks_stay_under_the_limit_and_rejoin() {
+        let mut input = working().input;
+        input.body = "x".repeat(100_000);
+        let chunks = input_chunks(&input).expect("encodes");
+        assert!(chunks.iter().all(|chunk| chunk.len() <= INPUT_CHUNK_BYTES));
+        let joined: Vec<u8> = chunks.concat();
+        let back: TicketInput = decode("input", &joined).expect("decodes");
+        assert_eq!(back.body.len(), 100_000);
+    }
+}
