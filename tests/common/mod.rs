@@ -175,7 +175,22 @@ impl ServerProcess {
     /// listening (its stderr, e.g. a store lock still held) as `Err` instead
     /// of panicking. The child's stderr is forwarded to the test's.
     pub fn try_start(data_dir: &Path, extra_args: &[&str]) -> Result<ServerProcess, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        Self::try_start_under(&[], data_dir, extra_args)
+    }
+
+    /// Like [`try_start`](Self::try_start), with the binary run by
+    /// `wrapper` (e.g. `["strace", "-f", ...]`); no wrapper when empty.
+    pub fn try_start_under(wrapper: &[&str], data_dir: &Path, extra_args: &[&str]) -> Result<ServerProcess, String> {
+        let binary = env!("CARGO_BIN_EXE_triage");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")

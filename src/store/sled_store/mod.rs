@@ -133,9 +133,21 @@ impl Store {
         &self,
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.write_if(work, |_| true).await
+    }
+
+    /// A write's blocking half, then, if `changed` says it wrote anything,
+    /// the wait for durability.
+    async fn write_if<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+        changed: impl FnOnce(&T) -> bool,
+    ) -> Result<T, StoreError> {
         self.inner.committer.health().map_err(StoreError::Durability)?;
         let outcome = self.blocking(work).await?;
-        self.sync().await?;
+        if changed(&outcome) {
+            self.sync().await?;
+        }
         Ok(outcome)
     }
 }
@@ -483,7 +495,8 @@ impl TicketStore for Store {
         now: UnixMicros,
     ) -> Result<Option<Transition>, StoreError> {
         let claim = claim.clone();
-        self.write(move |inner| inner.claim_next(&claim, now)).await
+        self.write_if(move |inner| inner.claim_next(&claim, now), Option::is_some)
+            .await
     }
 
     async fn extend_lease(
@@ -556,7 +569,8 @@ impl TicketStore for Store {
     }
 
     async fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
-        self.write(move |inner| inner.expire_leases(now)).await
+        self.write_if(move |inner| inner.expire_leases(now), |changed| !changed.is_empty())
+            .await
     }
 
     async fn escalate_breaches(
@@ -570,7 +584,8 @@ impl TicketStore for Store {
     }
 
     async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {
-        self.write(move |inner| inner.purge_completed(before)).await
+        self.write_if(move |inner| inner.purge_completed(before), |purged| *purged > 0)
+            .await
     }
 
     async fn sync(&self) -> Result<(), StoreError> {
