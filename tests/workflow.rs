@@ -6,37 +6,13 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{ingest, queue_summary, ticket, TestServer};
+use common::{claim, get, ingest, queue_summary, ticket, token, TestServer};
 use tonic::transport::Channel;
 use tonic::Code;
 use triage::pb;
 use triage::pb::triage_service_client::TriageServiceClient;
 
 type Client = TriageServiceClient<Channel>;
-
-async fn claim(client: &mut Client, queue: &str, agent: &str, lease_seconds: u32) -> Option<pb::Ticket> {
-    client
-        .claim_next(pb::ClaimNextRequest {
-            queue: queue.into(),
-            agent_id: agent.into(),
-            lease_seconds,
-            wait_seconds: 0,
-        })
-        .await
-        .expect("claim")
-        .into_inner()
-        .ticket
-}
-
-async fn get(client: &mut Client, id: &str) -> pb::Ticket {
-    client
-        .get_ticket(pb::GetTicketRequest { ticket_id: id.into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .ticket
-        .expect("ticket")
-}
 
 async fn complete(
     client: &mut Client,
@@ -73,10 +49,6 @@ async fn release(
         .into_inner()
         .ticket
         .expect("ticket"))
-}
-
-fn token(ticket: &pb::Ticket) -> String {
-    ticket.lease.as_ref().expect("lease").token.clone()
 }
 
 fn actions(ticket: &pb::Ticket) -> Vec<String> {
@@ -601,7 +573,13 @@ async fn extended_lease_outlives_the_original_expiry() {
         .into_inner()
         .ticket
         .expect("ticket");
-    assert_eq!(token(&extended), token(&claimed), "the token stays the same");
+    let (before, after) = (
+        claimed.lease.clone().expect("lease"),
+        extended.lease.expect("lease"),
+    );
+    assert_eq!(after.agent_id, "a", "the holder stays the same");
+    assert!(after.expires_at.map(|at| at.seconds) > before.expires_at.map(|at| at.seconds));
+    assert!(after.token.is_empty(), "the token is not repeated");
     server.clock.advance_seconds(60);
     server.app.run_maintenance().await.expect("maintenance");
     let still = get(&mut server.client, &claimed.id).await;

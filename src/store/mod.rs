@@ -123,6 +123,13 @@ pub struct QueueStats {
 pub struct QueueCursor(Vec<u8>);
 
 impl QueueCursor {
+    /// The cursor that resumes a listing right after `ticket`, at its place
+    /// in its queue (priority, then queue time, then id).
+    pub fn after(ticket: &Ticket) -> QueueCursor {
+        let position = keys::position(ticket.classification.priority, ticket.enqueued_at, ticket.id);
+        QueueCursor(position.to_vec())
+    }
+
     /// The cursor as an opaque page token.
     pub fn to_token(&self) -> String {
         self.0.iter().map(|byte| format!("{byte:02x}")).collect()

@@ -127,6 +127,40 @@ pub async fn ingest(
         .into_inner()
 }
 
+/// Claims the next ticket of `queue` for `agent` without waiting; `None`
+/// when the queue is empty.
+pub async fn claim(
+    client: &mut TriageServiceClient<Channel>,
+    queue: &str,
+    agent: &str,
+    lease_seconds: u32,
+) -> Option<pb::Ticket> {
+    let request = pb::ClaimNextRequest {
+        queue: queue.into(),
+        agent_id: agent.into(),
+        lease_seconds,
+        wait_seconds: 0,
+    };
+    client
+        .claim_next(request)
+        .await
+        .expect("claim")
+        .into_inner()
+        .ticket
+}
+
+/// The lease token of a ticket from a ClaimNext answer.
+pub fn token(claimed: &pb::Ticket) -> String {
+    claimed.lease.as_ref().expect("lease").token.clone()
+}
+
+/// GetTicket's answer for `id`.
+pub async fn get(client: &mut TriageServiceClient<Channel>, id: &str) -> pb::Ticket {
+    let request = pb::GetTicketRequest { ticket_id: id.into() };
+    let response = client.get_ticket(request).await.expect("get");
+    response.into_inner().ticket.expect("ticket")
+}
+
 /// The summary of `queue` from ListQueues.
 pub async fn queue_summary(client: &mut TriageServiceClient<Channel>, queue: &str) -> pb::QueueSummary {
     let queues = client
