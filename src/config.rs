@@ -292,3 +292,47 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(flags: &[&str]) -> Result<Config, ConfigError> {
+        let args = Args::try_parse_from(std::iter::once("triage").chain(flags.iter().copied()));
+        Config::from_args(args.expect("flags parse"))
+    }
+
+    fn note_limits(config: &Config) -> (usize, usize, usize) {
+        let limits = &config.app.limits;
+        (
+            limits.max_agent_id_bytes,
+            limits.max_reason_bytes,
+            limits.max_resolution_bytes,
+        )
+    }
+
+    #[test]
+    fn note_limits_default_to_the_documented_values() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(note_limits(&config), (256, 4 * 1024, 16 * 1024));
+    }
+
+    #[test]
+    fn note_limits_come_from_their_flags() {
+        let flags = [
+            "--max-agent-id-bytes=64",
+            "--max-reason-bytes=100",
+            "--max-resolution-bytes=2000",
+        ];
+        let config = config(&flags).expect("valid");
+        assert_eq!(note_limits(&config), (64, 100, 2000));
+    }
+
+    #[test]
+    fn zero_or_huge_note_limit_is_rejected_naming_the_flag() {
+        for flags in [["--max-resolution-bytes=0"], ["--max-resolution-bytes=999999999"]] {
+            let err = config(&flags).expect_err("out of range");
+            assert!(err.to_string().contains("--max-resolution-bytes"), "{err}");
+        }
+    }
+}

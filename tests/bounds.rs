@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{claim, get, ingest, queue_summary, ticket, token, TestServer};
+use common::{claim, complete, get, ingest, queue_summary, release, ticket, transfer, TestServer};
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::Code;
@@ -38,12 +38,23 @@ async fn claimed(client: &mut Client, external_id: &str) -> pb::Ticket {
     claim(client, "inbox", "alice", 600).await.expect("claimed")
 }
 
-fn release_request(claimed: &pb::Ticket, reason: String) -> pb::ReleaseTicketRequest {
-    pb::ReleaseTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(claimed),
-        reason,
-    }
+/// Like [`claimed`], also returning the ticket as GetTicket shows it then.
+async fn claimed_and_shown(client: &mut Client, external_id: &str) -> (pb::Ticket, pb::Ticket) {
+    let claimed = claimed(client, external_id).await;
+    let shown = get(client, &claimed.id).await;
+    (claimed, shown)
+}
+
+/// Checks that `outcome` is INVALID_ARGUMENT naming `field` and that the
+/// ticket is stored as `before` shows it.
+async fn assert_refused_and_unchanged<T: std::fmt::Debug>(
+    client: &mut Client,
+    outcome: Result<T, tonic::Status>,
+    field: &str,
+    before: &pb::Ticket,
+) {
+    assert_invalid(&outcome.expect_err("refused"), field);
+    assert_eq!(&get(client, &before.id).await, before, "nothing stored");
 }
 
 fn claim_request(agent_id: String) -> pb::ClaimNextRequest {
@@ -91,47 +102,22 @@ async fn agent_id_with_control_characters_is_rejected_naming_agent_id() {
 #[tokio::test]
 async fn oversize_release_reason_is_rejected_naming_reason_and_nothing_is_stored() {
     let mut server = TestServer::start().await;
-    let claimed = claimed(&mut server.client, "l-release").await;
-    let before = get(&mut server.client, &claimed.id).await;
+    let (claimed, before) = claimed_and_shown(&mut server.client, "l-release").await;
     let limit = Limits::default().max_reason_bytes;
-    let refused = server
-        .client
-        .release_ticket(release_request(&claimed, "r".repeat(limit + 1)))
-        .await
-        .expect_err("oversize reason");
-    assert_invalid(&refused, "reason");
-    assert_eq!(
-        get(&mut server.client, &claimed.id).await,
-        before,
-        "nothing stored"
-    );
-    let at_limit = release_request(&claimed, "r".repeat(limit));
-    server.client.release_ticket(at_limit).await.expect("release");
+    let outcome = release(&mut server.client, &claimed, &"r".repeat(limit + 1)).await;
+    assert_refused_and_unchanged(&mut server.client, outcome, "reason", &before).await;
+    let at_limit = release(&mut server.client, &claimed, &"r".repeat(limit)).await;
+    assert!(at_limit.is_ok(), "{at_limit:?}");
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn oversize_transfer_reason_is_rejected_naming_reason_and_nothing_is_stored() {
     let mut server = TestServer::start().await;
-    let claimed = claimed(&mut server.client, "l-transfer").await;
-    let before = get(&mut server.client, &claimed.id).await;
-    let refused = server
-        .client
-        .transfer_ticket(pb::TransferTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            queue: "billing".into(),
-            reason: "r".repeat(Limits::default().max_reason_bytes + 1),
-            ..Default::default()
-        })
-        .await
-        .expect_err("oversize reason");
-    assert_invalid(&refused, "reason");
-    assert_eq!(
-        get(&mut server.client, &claimed.id).await,
-        before,
-        "nothing stored"
-    );
+    let (claimed, before) = claimed_and_shown(&mut server.client, "l-transfer").await;
+    let reason = "r".repeat(Limits::default().max_reason_bytes + 1);
+    let outcome = transfer(&mut server.client, &claimed, "billing", &reason).await;
+    assert_refused_and_unchanged(&mut server.client, outcome, "reason", &before).await;
     assert_eq!(queue_summary(&mut server.client, "billing").await.depth, 0);
     server.shutdown().await;
 }
@@ -139,36 +125,12 @@ async fn oversize_transfer_reason_is_rejected_naming_reason_and_nothing_is_store
 #[tokio::test]
 async fn oversize_resolution_is_rejected_naming_resolution_and_nothing_is_stored() {
     let mut server = TestServer::start().await;
-    let claimed = claimed(&mut server.client, "l-complete").await;
-    let before = get(&mut server.client, &claimed.id).await;
-    let complete = |resolution: String| pb::CompleteTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(&claimed),
-        resolution,
-        ..Default::default()
-    };
+    let (claimed, before) = claimed_and_shown(&mut server.client, "l-complete").await;
     let limit = Limits::default().max_resolution_bytes;
-    let refused = server
-        .client
-        .complete_ticket(complete("x".repeat(limit + 1)))
-        .await
-        .expect_err("oversize resolution");
-    assert_invalid(&refused, "resolution");
-    assert_eq!(
-        get(&mut server.client, &claimed.id).await,
-        before,
-        "nothing stored"
-    );
-    let done = server.client.complete_ticket(complete("x".repeat(limit))).await;
-    assert_eq!(
-        done.expect("complete")
-            .into_inner()
-            .ticket
-            .expect("ticket")
-            .resolution
-            .len(),
-        limit
-    );
+    let outcome = complete(&mut server.client, &claimed, &"x".repeat(limit + 1)).await;
+    assert_refused_and_unchanged(&mut server.client, outcome, "resolution", &before).await;
+    let done = complete(&mut server.client, &claimed, &"x".repeat(limit)).await;
+    assert_eq!(done.expect("complete").resolution.len(), limit);
     server.shutdown().await;
 }
 
@@ -179,12 +141,8 @@ async fn configured_note_limits_replace_the_defaults() {
     })
     .await;
     let claimed = claimed(&mut server.client, "l-config").await;
-    let refused = server
-        .client
-        .release_ticket(release_request(&claimed, "nine byte".into()))
-        .await
-        .expect_err("over the configured limit");
-    assert_invalid(&refused, "reason");
+    let refused = release(&mut server.client, &claimed, "nine byte").await;
+    assert_invalid(&refused.expect_err("over the configured limit"), "reason");
     server.shutdown().await;
 }
 

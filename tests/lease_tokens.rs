@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{claim, get, ingest, ticket, token, TestServer};
+use common::{claim, complete, get, ingest, release, ticket, token, transfer, TestServer};
 use prost::Message;
 use tonic::transport::Channel;
 use triage::pb;
@@ -89,21 +89,21 @@ async fn ingest_retry_of_a_claimed_ticket_does_not_reveal_its_token() {
     server.shutdown().await;
 }
 
+/// Extends the lease of a claimed ticket with the token from its claim.
+async fn extend(client: &mut Client, claimed: &pb::Ticket, lease_seconds: u32) -> pb::ExtendLeaseResponse {
+    let request = pb::ExtendLeaseRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        lease_seconds,
+    };
+    client.extend_lease(request).await.expect("extend").into_inner()
+}
+
 #[tokio::test]
 async fn extend_lease_answer_shows_the_new_expiry_but_not_the_token() {
     let mut server = TestServer::start().await;
     let claimed = claimed_by_alice(&mut server.client, "t-extend").await;
-    let request = pb::ExtendLeaseRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(&claimed),
-        lease_seconds: 1200,
-    };
-    let extended = server
-        .client
-        .extend_lease(request)
-        .await
-        .expect("extend")
-        .into_inner();
+    let extended = extend(&mut server.client, &claimed, 1200).await;
     let shown = lease(extended.ticket.as_ref().expect("ticket"));
     assert_eq!(shown.agent_id, "alice");
     assert!(shown.expires_at.map(|at| at.seconds) > lease(&claimed).expires_at.map(|at| at.seconds));
@@ -127,85 +127,45 @@ async fn events(
 #[tokio::test]
 async fn no_answer_or_event_after_the_claim_repeats_the_token() {
     let mut server = TestServer::start().await;
-    let mut client = server.client.clone();
-    let mut watch = client
-        .watch_queue(pb::WatchQueueRequest {
-            queue: "inbox".into(),
-        })
+    let watch = pb::WatchQueueRequest {
+        queue: "inbox".into(),
+    };
+    let mut watch = server
+        .client
+        .clone()
+        .watch_queue(watch)
         .await
         .expect("watch")
         .into_inner();
-    let first = claimed_by_alice(&mut server.client, "t-life").await;
+    let client = &mut server.client;
+
+    let first = claimed_by_alice(client, "t-life").await;
     let mut tokens = vec![token(&first)];
-    let extended = server
-        .client
-        .extend_lease(pb::ExtendLeaseRequest {
-            ticket_id: first.id.clone(),
-            lease_token: token(&first),
-            lease_seconds: 900,
-        })
-        .await
-        .expect("extend")
-        .into_inner();
-    assert_no_token("ExtendLease", &extended, &tokens);
-    let released = server
-        .client
-        .release_ticket(pb::ReleaseTicketRequest {
-            ticket_id: first.id.clone(),
-            lease_token: token(&first),
-            reason: "lunch".into(),
-        })
-        .await
-        .expect("release")
-        .into_inner();
+    assert_no_token("ExtendLease", &extend(client, &first, 900).await, &tokens);
+    let released = release(client, &first, "lunch").await.expect("release");
     assert_no_token("ReleaseTicket", &released, &tokens);
-    let listed = server
-        .client
-        .list_tickets(pb::ListTicketsRequest {
-            queue: "inbox".into(),
-            view: pb::TicketView::Full.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner();
+    let list = pb::ListTicketsRequest {
+        queue: "inbox".into(),
+        view: pb::TicketView::Full.into(),
+        ..Default::default()
+    };
+    let listed = client.list_tickets(list).await.expect("list").into_inner();
     assert_no_token("ListTickets", &listed, &tokens);
 
-    let second = claim(&mut server.client, "inbox", "bob", 600)
-        .await
-        .expect("claimed again");
+    let second = claim(client, "inbox", "bob", 600).await.expect("claimed again");
     tokens.push(token(&second));
-    let moved = server
-        .client
-        .transfer_ticket(pb::TransferTicketRequest {
-            ticket_id: second.id.clone(),
-            lease_token: token(&second),
-            queue: "billing".into(),
-            reason: "it is about an invoice".into(),
-            ..Default::default()
-        })
+    let moved = transfer(client, &second, "billing", "about an invoice")
         .await
-        .expect("transfer")
-        .into_inner();
+        .expect("transfer");
     assert_no_token("TransferTicket", &moved, &tokens);
 
-    let third = claim(&mut server.client, "billing", "carol", 600)
+    let third = claim(client, "billing", "carol", 600)
         .await
         .expect("claimed in billing");
     tokens.push(token(&third));
-    let done = server
-        .client
-        .complete_ticket(pb::CompleteTicketRequest {
-            ticket_id: third.id.clone(),
-            lease_token: token(&third),
-            resolution: "refunded".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("complete")
-        .into_inner();
+    let done = complete(client, &third, "refunded").await.expect("complete");
     assert_no_token("CompleteTicket", &done, &tokens);
-    assert_no_token("GetTicket", &get(&mut server.client, &first.id).await, &tokens);
+    assert_no_token("GetTicket", &get(client, &first.id).await, &tokens);
 
     // inbox: added, claimed, released, claimed, transferred out.
     for event in events(&mut watch, 5).await {

@@ -6,50 +6,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{claim, get, ingest, queue_summary, ticket, token, TestServer};
-use tonic::transport::Channel;
+use common::{claim, complete, get, ingest, queue_summary, release, ticket, token, transfer, TestServer};
 use tonic::Code;
 use triage::pb;
-use triage::pb::triage_service_client::TriageServiceClient;
-
-type Client = TriageServiceClient<Channel>;
-
-async fn complete(
-    client: &mut Client,
-    claimed: &pb::Ticket,
-    resolution: &str,
-) -> Result<pb::Ticket, tonic::Status> {
-    let request = pb::CompleteTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(claimed),
-        resolution: resolution.into(),
-        ..Default::default()
-    };
-    Ok(client
-        .complete_ticket(request)
-        .await?
-        .into_inner()
-        .ticket
-        .expect("ticket"))
-}
-
-async fn release(
-    client: &mut Client,
-    claimed: &pb::Ticket,
-    reason: &str,
-) -> Result<pb::Ticket, tonic::Status> {
-    let request = pb::ReleaseTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(claimed),
-        reason: reason.into(),
-    };
-    Ok(client
-        .release_ticket(request)
-        .await?
-        .into_inner()
-        .ticket
-        .expect("ticket"))
-}
 
 fn actions(ticket: &pb::Ticket) -> Vec<String> {
     ticket.history.iter().map(|entry| entry.action.clone()).collect()
@@ -300,20 +259,9 @@ async fn transferred_ticket_waits_in_the_new_queue() {
         .await
         .expect_err("unknown queue");
     assert_eq!(unknown.code(), Code::NotFound);
-    let moved = server
-        .client
-        .transfer_ticket(pb::TransferTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            queue: "billing".into(),
-            reason: "it is a billing problem".into(),
-            ..Default::default()
-        })
+    let moved = transfer(&mut server.client, &claimed, "billing", "it is a billing problem")
         .await
-        .expect("transfer")
-        .into_inner()
-        .ticket
-        .expect("ticket");
+        .expect("transfer");
     assert_eq!(
         moved.classification.as_ref().map(|c| c.queue.as_str()),
         Some("billing")

@@ -154,6 +154,56 @@ pub fn token(claimed: &pb::Ticket) -> String {
     claimed.lease.as_ref().expect("lease").token.clone()
 }
 
+/// Completes a claimed ticket with the token from its claim; the answer's ticket.
+pub async fn complete(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    resolution: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::CompleteTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        resolution: resolution.into(),
+        ..Default::default()
+    };
+    let answer = client.complete_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
+/// Releases a claimed ticket with the token from its claim; the answer's ticket.
+pub async fn release(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    reason: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::ReleaseTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        reason: reason.into(),
+    };
+    let answer = client.release_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
+/// Transfers a claimed ticket to `queue` with the token from its claim (no
+/// correction); the answer's ticket.
+pub async fn transfer(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    queue: &str,
+    reason: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::TransferTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        queue: queue.into(),
+        reason: reason.into(),
+        ..Default::default()
+    };
+    let answer = client.transfer_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
 /// GetTicket's answer for `id`.
 pub async fn get(client: &mut TriageServiceClient<Channel>, id: &str) -> pb::Ticket {
     let request = pb::GetTicketRequest { ticket_id: id.into() };
