@@ -18,7 +18,7 @@ use crate::store::{
     ClaimRequest, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats, TicketStore,
     Transition,
 };
-use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
+use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
 
 /// How long completed tickets are kept unless configured otherwise: 400
@@ -28,7 +28,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
 /// Settings of the domain that come from configuration.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
-    /// Size limits on incoming tickets.
+    /// Size limits on incoming tickets and agents' notes.
     pub limits: Limits,
     /// First-response minutes per priority, for tickets whose rules and
     /// queue set none.
@@ -153,7 +153,7 @@ impl App {
         self.clock.now()
     }
 
-    /// Size limits for incoming tickets.
+    /// Size limits for incoming tickets and agents' notes.
     pub fn limits(&self) -> &Limits {
         &self.settings.limits
     }
@@ -225,21 +225,29 @@ impl App {
             .collect())
     }
 
-    /// One page of a queue's waiting tickets.
+    /// One page of a queue's waiting tickets, as `view` shows them.
     pub async fn list_queue(
         &self,
         queue: &str,
         page_size: usize,
         cursor: Option<QueueCursor>,
+        view: TicketView,
     ) -> Result<TicketPage, Error> {
         self.known_queue(queue)?;
         let (tickets, next) = self.store.list_queue(queue, page_size, cursor).await?;
+        let tickets = in_view(tickets, view);
         Ok(TicketPage { tickets, next })
     }
 
-    /// A customer's tickets, newest first.
-    pub async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, Error> {
-        Ok(self.store.customer_tickets(customer_id, limit).await?)
+    /// A customer's tickets, newest first, as `view` shows them.
+    pub async fn customer_tickets(
+        &self,
+        customer_id: &str,
+        limit: usize,
+        view: TicketView,
+    ) -> Result<Vec<Ticket>, Error> {
+        let tickets = self.store.customer_tickets(customer_id, limit).await?;
+        Ok(in_view(tickets, view))
     }
 
     fn known_queue(&self, queue: &str) -> Result<(), Error> {
@@ -264,6 +272,7 @@ impl App {
         wait: Duration,
         mut shutdown: Shutdown,
     ) -> Result<Option<Ticket>, Error> {
+        validate::agent_id(&claim.agent_id, &self.settings.limits)?;
         self.known_queue(&claim.queue)?;
         let deadline = tokio::time::Instant::now() + wait;
         let mut arrivals = self.events.subscribe();
@@ -315,6 +324,7 @@ impl App {
 
     /// Releases a claimed ticket back to its queue.
     pub async fn release(&self, id: TicketId, token: &str, reason: &str) -> Result<Ticket, Error> {
+        validate::reason(reason, &self.settings.limits)?;
         let transition = self.store.release(id, token, reason, self.now()).await?;
         Ok(self.announce(transition))
     }
@@ -328,6 +338,7 @@ impl App {
         resolution: &str,
         relabel: &Relabel,
     ) -> Result<Ticket, Error> {
+        validate::resolution(resolution, &self.settings.limits)?;
         let transition = self
             .store
             .complete(id, token, resolution, relabel, self.now())
@@ -346,6 +357,7 @@ impl App {
         reason: &str,
         relabel: &Relabel,
     ) -> Result<Ticket, Error> {
+        validate::reason(reason, &self.settings.limits)?;
         self.known_queue(queue)?;
         let transition = self
             .store
@@ -430,6 +442,10 @@ async fn give_back(store: &dyn TicketStore, unheard: Transition, now: UnixMicros
             tracing::error!(ticket = %ticket.id, error = %err, "could not release a claim whose caller went away")
         }
     }
+}
+
+fn in_view(tickets: Vec<Ticket>, view: TicketView) -> Vec<Ticket> {
+    tickets.into_iter().map(|ticket| ticket.in_view(view)).collect()
 }
 
 /// Waits until a ticket may have become claimable in `queue`; false on timeout.

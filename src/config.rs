@@ -45,8 +45,17 @@ pub struct Args {
     #[arg(long)]
     pub verify: bool,
     /// Largest accepted ticket body, in bytes.
-    #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Largest accepted agent id, in bytes (ClaimNext's `agent_id`).
+    #[arg(long, env = "TRIAGE_MAX_AGENT_ID_BYTES", default_value_t = Limits::default().max_agent_id_bytes)]
+    pub max_agent_id_bytes: usize,
+    /// Largest accepted release or transfer reason, in bytes.
+    #[arg(long, env = "TRIAGE_MAX_REASON_BYTES", default_value_t = Limits::default().max_reason_bytes)]
+    pub max_reason_bytes: usize,
+    /// Largest accepted resolution note, in bytes (CompleteTicket).
+    #[arg(long, env = "TRIAGE_MAX_RESOLUTION_BYTES", default_value_t = Limits::default().max_resolution_bytes)]
+    pub max_resolution_bytes: usize,
     /// sled page-cache size in MiB (sled's default, 1024, when absent).
     #[arg(long, env = "TRIAGE_CACHE_MB")]
     pub cache_mb: Option<u64>,
@@ -185,6 +194,25 @@ pub enum ConfigError {
     },
 }
 
+/// Largest `--max-body-bytes` accepted.
+const MAX_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Largest `--max-agent-id-bytes`, `--max-reason-bytes` or
+/// `--max-resolution-bytes` accepted: agents' notes are kept in a ticket's
+/// history, so each must stay far below the 4 MiB clients can receive.
+const MAX_NOTE_LIMIT: usize = 256 * 1024;
+
+/// Checks a byte limit given with `--{flag}`: between 1 and `max`.
+fn byte_limit(flag: &'static str, value: usize, max: usize) -> Result<usize, ConfigError> {
+    if value == 0 || value > max {
+        return Err(ConfigError::Invalid {
+            flag,
+            reason: format!("must be between 1 and {max}"),
+        });
+    }
+    Ok(value)
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -205,12 +233,17 @@ pub struct Config {
 impl Config {
     /// Validates raw arguments.
     pub fn from_args(args: Args) -> Result<Config, ConfigError> {
-        if args.max_body_bytes == 0 || args.max_body_bytes > 16 * 1024 * 1024 {
-            return Err(ConfigError::Invalid {
-                flag: "max-body-bytes",
-                reason: "must be between 1 and 16777216".into(),
-            });
-        }
+        let limits = Limits {
+            max_body_bytes: byte_limit("max-body-bytes", args.max_body_bytes, MAX_BODY_LIMIT)?,
+            max_agent_id_bytes: byte_limit("max-agent-id-bytes", args.max_agent_id_bytes, MAX_NOTE_LIMIT)?,
+            max_reason_bytes: byte_limit("max-reason-bytes", args.max_reason_bytes, MAX_NOTE_LIMIT)?,
+            max_resolution_bytes: byte_limit(
+                "max-resolution-bytes",
+                args.max_resolution_bytes,
+                MAX_NOTE_LIMIT,
+            )?,
+            ..Limits::default()
+        };
         if args.maintenance_interval_ms == 0 {
             return Err(ConfigError::Invalid {
                 flag: "maintenance-interval-ms",
@@ -230,10 +263,7 @@ impl Config {
                 cache_bytes: args.cache_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             },
             app: AppSettings {
-                limits: Limits {
-                    max_body_bytes: args.max_body_bytes,
-                    ..Limits::default()
-                },
+                limits,
                 default_first_response_minutes: args.sla.into_iter().collect::<BTreeMap<_, _>>(),
                 watch_buffer: args.watch_buffer.max(1),
                 ..AppSettings::default()
@@ -259,6 +289,50 @@ impl Config {
         match &self.rules_path {
             Some(path) => RuleSet::load(path),
             None => RuleSet::default_rules(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(flags: &[&str]) -> Result<Config, ConfigError> {
+        let args = Args::try_parse_from(std::iter::once("triage").chain(flags.iter().copied()));
+        Config::from_args(args.expect("flags parse"))
+    }
+
+    fn note_limits(config: &Config) -> (usize, usize, usize) {
+        let limits = &config.app.limits;
+        (
+            limits.max_agent_id_bytes,
+            limits.max_reason_bytes,
+            limits.max_resolution_bytes,
+        )
+    }
+
+    #[test]
+    fn note_limits_default_to_the_documented_values() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(note_limits(&config), (256, 4 * 1024, 16 * 1024));
+    }
+
+    #[test]
+    fn note_limits_come_from_their_flags() {
+        let flags = [
+            "--max-agent-id-bytes=64",
+            "--max-reason-bytes=100",
+            "--max-resolution-bytes=2000",
+        ];
+        let config = config(&flags).expect("valid");
+        assert_eq!(note_limits(&config), (64, 100, 2000));
+    }
+
+    #[test]
+    fn zero_or_huge_note_limit_is_rejected_naming_the_flag() {
+        for flags in [["--max-resolution-bytes=0"], ["--max-resolution-bytes=999999999"]] {
+            let err = config(&flags).expect_err("out of range");
+            assert!(err.to_string().contains("--max-resolution-bytes"), "{err}");
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`config`]: raw flags/env -> validated [`config::Config`];
 //! - [`server`]: builds the service from a config; `serve(app, listener, stop)`;
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
+//!   list pages capped in bytes; lease tokens only in the claim answer;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the

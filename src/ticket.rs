@@ -376,6 +376,17 @@ impl Correction {
 /// The actor name the service uses for its own changes.
 pub const SYSTEM_ACTOR: &str = "triage";
 
+/// How much of each ticket a listing shows. Lists default to [`Basic`](TicketView::Basic)
+/// so that a page of tickets with large bodies stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketView {
+    /// Everything but the bulky parts: no body, no history.
+    #[default]
+    Basic,
+    /// The whole ticket.
+    Full,
+}
+
 /// A stored ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -442,6 +453,16 @@ impl Ticket {
             TicketState::Claimed(lease) => Some(lease),
             _ => None,
         }
+    }
+
+    /// The ticket as `view` shows it: [`TicketView::Basic`] drops the body
+    /// and the history.
+    pub fn in_view(mut self, view: TicketView) -> Ticket {
+        if view == TicketView::Basic {
+            self.input.body = String::new();
+            self.history = Vec::new();
+        }
+        self
     }
 }
 

@@ -1,9 +1,12 @@
-//! Checks on incoming tickets, with the API's field names in every error.
+//! Checks on incoming tickets and on the agent fields stored with them
+//! (agent id, release and transfer reasons, resolution notes), with the
+//! API's field names in every error. Every stored text is bounded, so a
+//! ticket stays readable by clients with the default 4 MiB receive limit.
 
 use crate::error::Error;
 use crate::ticket::TicketInput;
 
-/// Size limits on incoming tickets.
+/// Size limits on incoming tickets and agents' notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted body, in bytes.
@@ -18,6 +21,14 @@ pub struct Limits {
     pub max_attributes: usize,
     /// Largest tag, attribute key or attribute value, in bytes.
     pub max_value_bytes: usize,
+    /// Largest agent id, in bytes (stored in the lease and every history
+    /// entry the agent makes).
+    pub max_agent_id_bytes: usize,
+    /// Largest release or transfer reason, in bytes (kept in the history).
+    pub max_reason_bytes: usize,
+    /// Largest resolution note, in bytes (kept on the ticket and in its
+    /// history).
+    pub max_resolution_bytes: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +40,9 @@ impl Default for Limits {
             max_tags: 64,
             max_attributes: 64,
             max_value_bytes: 1024,
+            max_agent_id_bytes: 256,
+            max_reason_bytes: 4 * 1024,
+            max_resolution_bytes: 16 * 1024,
         }
     }
 }
@@ -98,4 +112,20 @@ pub fn ticket_input(input: &TicketInput, limits: &Limits) -> Result<(), Error> {
         at_most("ticket.attributes", value, limits.max_value_bytes)?;
     }
     Ok(())
+}
+
+/// Checks an agent id (request field `agent_id`): present, without control
+/// characters, within the limit.
+pub fn agent_id(agent_id: &str, limits: &Limits) -> Result<(), Error> {
+    required("agent_id", agent_id, limits.max_agent_id_bytes)
+}
+
+/// Checks a release or transfer reason (request field `reason`) against the limit.
+pub fn reason(reason: &str, limits: &Limits) -> Result<(), Error> {
+    at_most("reason", reason, limits.max_reason_bytes)
+}
+
+/// Checks a resolution note (request field `resolution`) against the limit.
+pub fn resolution(resolution: &str, limits: &Limits) -> Result<(), Error> {
+    at_most("resolution", resolution, limits.max_resolution_bytes)
 }

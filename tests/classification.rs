@@ -213,7 +213,7 @@ async fn customer_tickets_are_listed_newest_first() {
         .client
         .list_customer_tickets(pb::ListCustomerTicketsRequest {
             customer_id: "cust-list".into(),
-            page_size: 0,
+            ..Default::default()
         })
         .await
         .expect("list")

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{connect, ingest, ticket, KillOnDrop, ServerProcess, TestServer};
+use common::{connect, get, ingest, ticket, token, KillOnDrop, ServerProcess, TestServer};
 use tonic::transport::Channel;
 use tonic::Code;
 use triage::pb;
@@ -34,10 +34,6 @@ async fn claimed(client: &mut Client, external_id: &str, body: &str) -> pb::Tick
         .expect("a ticket to claim")
 }
 
-fn token(ticket: &pb::Ticket) -> String {
-    ticket.lease.as_ref().expect("lease").token.clone()
-}
-
 fn complete_request(claimed: &pb::Ticket, side: pb::Side, category: &str) -> pb::CompleteTicketRequest {
     pb::CompleteTicketRequest {
         ticket_id: claimed.id.clone(),
@@ -61,12 +57,6 @@ fn transfer_request(claimed: &pb::Ticket, side: pb::Side, category: &str) -> pb:
 
 async fn complete(client: &mut Client, request: pb::CompleteTicketRequest) -> pb::Ticket {
     let response = client.complete_ticket(request).await.expect("complete");
-    response.into_inner().ticket.expect("ticket")
-}
-
-async fn get(client: &mut Client, id: &str) -> pb::Ticket {
-    let request = pb::GetTicketRequest { ticket_id: id.into() };
-    let response = client.get_ticket(request).await.expect("get");
     response.into_inner().ticket.expect("ticket")
 }
 

@@ -411,6 +411,7 @@ async fn list_queue(mut client: Client, queue: String) -> Result<Vec<pb::Ticket>
                 queue: queue.clone(),
                 page_size: 500,
                 page_token,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -426,6 +427,7 @@ async fn list_customer(mut client: Client, customer_id: String) -> Result<Vec<pb
     let request = pb::ListCustomerTicketsRequest {
         customer_id,
         page_size: 500,
+        ..Default::default()
     };
     Ok(client.list_customer_tickets(request).await?.into_inner().tickets)
 }

@@ -119,6 +119,7 @@ async fn queue_pages_list_every_ticket_oldest_first_within_a_priority() {
             queue: "billing".into(),
             page_size: 2,
             page_token: token,
+            ..Default::default()
         };
         let page = server
             .client
@@ -291,6 +292,7 @@ async fn bad_page_token_and_unknown_queue_are_rejected() {
             queue: "inbox".into(),
             page_size: 10,
             page_token: "garbage".into(),
+            ..Default::default()
         })
         .await
         .expect_err("bad token");

@@ -6,79 +6,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{ingest, queue_summary, ticket, TestServer};
-use tonic::transport::Channel;
+use common::{claim, complete, get, ingest, queue_summary, release, ticket, token, transfer, TestServer};
 use tonic::Code;
 use triage::pb;
-use triage::pb::triage_service_client::TriageServiceClient;
-
-type Client = TriageServiceClient<Channel>;
-
-async fn claim(client: &mut Client, queue: &str, agent: &str, lease_seconds: u32) -> Option<pb::Ticket> {
-    client
-        .claim_next(pb::ClaimNextRequest {
-            queue: queue.into(),
-            agent_id: agent.into(),
-            lease_seconds,
-            wait_seconds: 0,
-            ..Default::default()
-        })
-        .await
-        .expect("claim")
-        .into_inner()
-        .ticket
-}
-
-async fn get(client: &mut Client, id: &str) -> pb::Ticket {
-    client
-        .get_ticket(pb::GetTicketRequest { ticket_id: id.into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .ticket
-        .expect("ticket")
-}
-
-async fn complete(
-    client: &mut Client,
-    claimed: &pb::Ticket,
-    resolution: &str,
-) -> Result<pb::Ticket, tonic::Status> {
-    let request = pb::CompleteTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(claimed),
-        resolution: resolution.into(),
-        ..Default::default()
-    };
-    Ok(client
-        .complete_ticket(request)
-        .await?
-        .into_inner()
-        .ticket
-        .expect("ticket"))
-}
-
-async fn release(
-    client: &mut Client,
-    claimed: &pb::Ticket,
-    reason: &str,
-) -> Result<pb::Ticket, tonic::Status> {
-    let request = pb::ReleaseTicketRequest {
-        ticket_id: claimed.id.clone(),
-        lease_token: token(claimed),
-        reason: reason.into(),
-    };
-    Ok(client
-        .release_ticket(request)
-        .await?
-        .into_inner()
-        .ticket
-        .expect("ticket"))
-}
-
-fn token(ticket: &pb::Ticket) -> String {
-    ticket.lease.as_ref().expect("lease").token.clone()
-}
 
 fn actions(ticket: &pb::Ticket) -> Vec<String> {
     ticket.history.iter().map(|entry| entry.action.clone()).collect()
@@ -330,20 +260,9 @@ async fn transferred_ticket_waits_in_the_new_queue() {
         .await
         .expect_err("unknown queue");
     assert_eq!(unknown.code(), Code::NotFound);
-    let moved = server
-        .client
-        .transfer_ticket(pb::TransferTicketRequest {
-            ticket_id: claimed.id.clone(),
-            lease_token: token(&claimed),
-            queue: "billing".into(),
-            reason: "it is a billing problem".into(),
-            ..Default::default()
-        })
+    let moved = transfer(&mut server.client, &claimed, "billing", "it is a billing problem")
         .await
-        .expect("transfer")
-        .into_inner()
-        .ticket
-        .expect("ticket");
+        .expect("transfer");
     assert_eq!(
         moved.classification.as_ref().map(|c| c.queue.as_str()),
         Some("billing")
@@ -613,7 +532,13 @@ async fn extended_lease_outlives_the_original_expiry() {
         .into_inner()
         .ticket
         .expect("ticket");
-    assert_eq!(token(&extended), token(&claimed), "the token stays the same");
+    let (before, after) = (
+        claimed.lease.clone().expect("lease"),
+        extended.lease.expect("lease"),
+    );
+    assert_eq!(after.agent_id, "a", "the holder stays the same");
+    assert!(after.expires_at.map(|at| at.seconds) > before.expires_at.map(|at| at.seconds));
+    assert!(after.token.is_empty(), "the token is not repeated");
     server.clock.advance_seconds(60);
     server.app.run_maintenance().await.expect("maintenance");
     let still = get(&mut server.client, &claimed.id).await;

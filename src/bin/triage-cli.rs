@@ -26,14 +26,15 @@ enum Command {
     Ingest(TicketArgs),
     /// Classify a ticket without storing it.
     Classify(TicketArgs),
-    /// Show one ticket with its history.
+    /// Show one ticket with its body and history (never its lease token).
     Get {
         /// Ticket id, e.g. tkt_42.
         ticket_id: String,
     },
     /// List queues with depth, leases, age and SLA figures.
     Queues,
-    /// List the waiting tickets of a queue.
+    /// List the waiting tickets of a queue, one line each (id, priority,
+    /// category, subject); `--full` prints whole tickets with body and history.
     List {
         /// Queue name.
         queue: String,
@@ -43,6 +44,9 @@ enum Command {
         /// Page token from a previous listing.
         #[arg(long, default_value = "")]
         page_token: String,
+        /// Print whole tickets (TICKET_VIEW_FULL) instead of one line each.
+        #[arg(long)]
+        full: bool,
     },
     /// Claim the next ticket of a queue.
     Claim {
@@ -193,6 +197,36 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Prints a queue page: whole tickets when `full`, else one line each;
+/// then how to get the next page, if there is one.
+fn print_page(page: &pb::ListTicketsResponse, full: bool) {
+    for ticket in &page.tickets {
+        if full {
+            println!("{ticket:#?}");
+            continue;
+        }
+        let classification = ticket.classification.clone().unwrap_or_default();
+        let subject = ticket.input.as_ref().map_or("", |input| input.subject.as_str());
+        println!(
+            "{:<12} {:<8} {:<20} {}",
+            ticket.id,
+            classification
+                .priority()
+                .as_str_name()
+                .trim_start_matches("PRIORITY_")
+                .to_lowercase(),
+            classification.category,
+            subject
+        );
+    }
+    if page.tickets.is_empty() {
+        println!("no waiting tickets");
+    }
+    if !page.next_page_token.is_empty() {
+        println!("more: --page-token {}", page.next_page_token);
+    }
+}
+
 fn status(err: tonic::Status) -> String {
     format!("{:?}: {}", err.code(), err.message())
 }
@@ -242,14 +276,21 @@ async fn run(client: &mut TriageServiceClient<Channel>, command: Command) -> Res
             queue,
             page_size,
             page_token,
+            full,
         } => {
+            let view = if full {
+                pb::TicketView::Full
+            } else {
+                pb::TicketView::Basic
+            };
             let request = pb::ListTicketsRequest {
                 queue,
                 page_size,
                 page_token,
+                view: view.into(),
             };
-            let response = client.list_tickets(request).await.map_err(status)?;
-            println!("{:#?}", response.into_inner());
+            let page = client.list_tickets(request).await.map_err(status)?.into_inner();
+            print_page(&page, full);
         }
         Command::Claim {
             queue,

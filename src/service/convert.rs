@@ -12,7 +12,7 @@ use crate::pb;
 use crate::sentiment::Sentiment;
 use crate::ticket::{
     Channel, Classification, Correction, Customer, Evidence, HistoryEntry, Priority, Relabel, Side, TextPart,
-    Ticket, TicketId, TicketInput, TicketState,
+    Ticket, TicketId, TicketInput, TicketState, TicketView,
 };
 
 /// Longest corrected category accepted, in bytes.
@@ -276,7 +276,30 @@ fn history_to_proto(entry: HistoryEntry) -> pb::HistoryEntry {
     }
 }
 
-/// A stored ticket for the API.
+/// The view a list request asks for (request field `view`); lists default
+/// to [`TicketView::Basic`].
+pub(crate) fn ticket_view(value: i32) -> Result<TicketView, Error> {
+    match pb::TicketView::try_from(value) {
+        Ok(pb::TicketView::Unspecified | pb::TicketView::Basic) => Ok(TicketView::Basic),
+        Ok(pb::TicketView::Full) => Ok(TicketView::Full),
+        Err(_) => Err(Error::invalid("view", format!("unknown value {value}"))),
+    }
+}
+
+/// A ticket just claimed, for the agent that claimed it: the one answer that
+/// carries the lease token.
+pub(crate) fn claimed_ticket(claimed: Ticket) -> pb::Ticket {
+    let token = claimed.lease().map(|lease| lease.token.clone());
+    let mut answer = ticket(claimed);
+    if let (Some(lease), Some(token)) = (answer.lease.as_mut(), token) {
+        lease.token = token;
+    }
+    answer
+}
+
+/// A stored ticket for the API, showing the lease's holder and expiry but
+/// never its token: the token goes only to the claimant
+/// ([`claimed_ticket`]), so a ticket id is not enough to work a ticket.
 pub(crate) fn ticket(ticket: Ticket) -> pb::Ticket {
     let (state, lease) = match ticket.state {
         TicketState::Queued => (pb::TicketState::Queued, None),
@@ -284,7 +307,7 @@ pub(crate) fn ticket(ticket: Ticket) -> pb::Ticket {
             pb::TicketState::Claimed,
             Some(pb::Lease {
                 agent_id: lease.agent_id,
-                token: lease.token,
+                token: String::new(),
                 expires_at: Some(timestamp(lease.expires_at)),
             }),
         ),

@@ -1,10 +1,17 @@
 //! gRPC handlers for `triage.v1.TriageService`. Each one validates the
 //! request, calls the domain ([`App`]), and maps the result; errors become
 //! statuses through `From<Error> for Status` in one place.
+//!
+//! Lease tokens go only to their holder: `ClaimNext` answers with
+//! `convert::claimed_ticket`, every other response with `convert::ticket`,
+//! which shows the lease's holder and expiry but not its token.
 
 mod convert;
 mod labels;
+mod page;
 mod watch;
+
+pub use page::MAX_PAGE_BYTES;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +24,6 @@ use crate::pb;
 use crate::shutdown::Shutdown;
 use crate::store::{ClaimRequest, QueueCursor};
 
-/// Default and largest page sizes for listings.
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 500;
 /// Default and longest leases, in seconds.
 const DEFAULT_LEASE_SECONDS: u32 = 300;
 const MAX_LEASE_SECONDS: u32 = 86_400;
@@ -42,14 +46,6 @@ impl TriageApi {
     }
 }
 
-fn page_size(requested: u32) -> usize {
-    let size = match requested {
-        0 => DEFAULT_PAGE_SIZE,
-        n => n.min(MAX_PAGE_SIZE),
-    };
-    usize::try_from(size).unwrap_or(50)
-}
-
 fn lease_seconds(requested: u32) -> Result<u32, Error> {
     match requested {
         0 => Ok(DEFAULT_LEASE_SECONDS),
@@ -59,18 +55,6 @@ fn lease_seconds(requested: u32) -> Result<u32, Error> {
             format!("{n} is over the maximum of {MAX_LEASE_SECONDS}"),
         )),
     }
-}
-
-fn page_cursor(token: &str) -> Result<Option<QueueCursor>, Error> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    QueueCursor::from_token(token).map(Some).ok_or_else(|| {
-        Error::invalid(
-            "page_token",
-            "is not a token from a previous ListTickets response",
-        )
-    })
 }
 
 fn ticket_response(ticket: crate::ticket::Ticket) -> Option<pb::Ticket> {
@@ -133,14 +117,17 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
-        let cursor = page_cursor(&request.page_token)?;
-        let page = self
+        let cursor = page::cursor(&request.page_token)?;
+        let view = convert::ticket_view(request.view)?;
+        let listed = self
             .app
-            .list_queue(queue, page_size(request.page_size), cursor)
+            .list_queue(queue, page::size(request.page_size), cursor, view)
             .await?;
+        let (tickets, cut_after) = page::fit(listed.tickets, QueueCursor::after);
+        let next = cut_after.or(listed.next);
         Ok(Response::new(pb::ListTicketsResponse {
-            tickets: page.tickets.into_iter().map(convert::ticket).collect(),
-            next_page_token: page.next.map(|cursor| cursor.to_token()).unwrap_or_default(),
+            tickets,
+            next_page_token: next.map(|cursor| cursor.to_token()).unwrap_or_default(),
         }))
     }
 
@@ -150,13 +137,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ListCustomerTicketsResponse>, Status> {
         let request = request.into_inner();
         let customer_id = convert::required("customer_id", &request.customer_id)?;
-        let tickets = self
+        let view = convert::ticket_view(request.view)?;
+        let listed = self
             .app
-            .customer_tickets(customer_id, page_size(request.page_size))
+            .customer_tickets(customer_id, page::size(request.page_size), view)
             .await?;
-        Ok(Response::new(pb::ListCustomerTicketsResponse {
-            tickets: tickets.into_iter().map(convert::ticket).collect(),
-        }))
+        let (tickets, _cut) = page::fit(listed, |_| ());
+        Ok(Response::new(pb::ListCustomerTicketsResponse { tickets }))
     }
 
     async fn claim_next(
@@ -165,7 +152,6 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ClaimNextResponse>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
-        let agent_id = convert::required("agent_id", &request.agent_id)?;
         let lease = lease_seconds(request.lease_seconds)?;
         if request.wait_seconds > MAX_CLAIM_WAIT_SECONDS {
             let reason = format!(
@@ -185,13 +171,13 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let wait = Duration::from_secs(u64::from(request.wait_seconds));
         let claim = ClaimRequest {
             queue: queue.to_string(),
-            agent_id: agent_id.to_string(),
+            agent_id: request.agent_id.clone(),
             lease_seconds: lease,
             request_id,
         };
         let ticket = self.app.claim_next(claim, wait, self.shutdown.clone()).await?;
         Ok(Response::new(pb::ClaimNextResponse {
-            ticket: ticket.map(convert::ticket),
+            ticket: ticket.map(convert::claimed_ticket),
         }))
     }
 

@@ -127,6 +127,91 @@ pub async fn ingest(
         .into_inner()
 }
 
+/// Claims the next ticket of `queue` for `agent` without waiting; `None`
+/// when the queue is empty.
+pub async fn claim(
+    client: &mut TriageServiceClient<Channel>,
+    queue: &str,
+    agent: &str,
+    lease_seconds: u32,
+) -> Option<pb::Ticket> {
+    let request = pb::ClaimNextRequest {
+        queue: queue.into(),
+        agent_id: agent.into(),
+        lease_seconds,
+        wait_seconds: 0,
+        ..Default::default()
+    };
+    client
+        .claim_next(request)
+        .await
+        .expect("claim")
+        .into_inner()
+        .ticket
+}
+
+/// The lease token of a ticket from a ClaimNext answer.
+pub fn token(claimed: &pb::Ticket) -> String {
+    claimed.lease.as_ref().expect("lease").token.clone()
+}
+
+/// Completes a claimed ticket with the token from its claim; the answer's ticket.
+pub async fn complete(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    resolution: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::CompleteTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        resolution: resolution.into(),
+        ..Default::default()
+    };
+    let answer = client.complete_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
+/// Releases a claimed ticket with the token from its claim; the answer's ticket.
+pub async fn release(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    reason: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::ReleaseTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        reason: reason.into(),
+    };
+    let answer = client.release_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
+/// Transfers a claimed ticket to `queue` with the token from its claim (no
+/// correction); the answer's ticket.
+pub async fn transfer(
+    client: &mut TriageServiceClient<Channel>,
+    claimed: &pb::Ticket,
+    queue: &str,
+    reason: &str,
+) -> Result<pb::Ticket, tonic::Status> {
+    let request = pb::TransferTicketRequest {
+        ticket_id: claimed.id.clone(),
+        lease_token: token(claimed),
+        queue: queue.into(),
+        reason: reason.into(),
+        ..Default::default()
+    };
+    let answer = client.transfer_ticket(request).await?.into_inner();
+    Ok(answer.ticket.expect("ticket"))
+}
+
+/// GetTicket's answer for `id`.
+pub async fn get(client: &mut TriageServiceClient<Channel>, id: &str) -> pb::Ticket {
+    let request = pb::GetTicketRequest { ticket_id: id.into() };
+    let response = client.get_ticket(request).await.expect("get");
+    response.into_inner().ticket.expect("ticket")
+}
+
 /// The summary of `queue` from ListQueues.
 pub async fn queue_summary(client: &mut TriageServiceClient<Channel>, queue: &str) -> pb::QueueSummary {
     let queues = client
@@ -180,7 +265,11 @@ impl ServerProcess {
 
     /// Like [`try_start`](Self::try_start), with the binary run by
     /// `wrapper` (e.g. `["strace", "-f", ...]`); no wrapper when empty.
-    pub fn try_start_under(wrapper: &[&str], data_dir: &Path, extra_args: &[&str]) -> Result<ServerProcess, String> {
+    pub fn try_start_under(
+        wrapper: &[&str],
+        data_dir: &Path,
+        extra_args: &[&str],
+    ) -> Result<ServerProcess, String> {
         let binary = env!("CARGO_BIN_EXE_triage");
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {

@@ -569,8 +569,11 @@ impl TicketStore for Store {
     }
 
     async fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
-        self.write_if(move |inner| inner.expire_leases(now), |changed| !changed.is_empty())
-            .await
+        self.write_if(
+            move |inner| inner.expire_leases(now),
+            |changed| !changed.is_empty(),
+        )
+        .await
     }
 
     async fn escalate_breaches(
