@@ -568,3 +568,112 @@ fn sign_off_block_followed_by_a_device_footer_and_a_disclaimer_is_signature() {
         .text_of(body, triage::email::PartKind::Signature)
         .contains("Head of Outage Response"));
 }
+
+// Forms found in real email (the Enron sample of tests/enron_segmentation.rs);
+// the bodies below are written for these tests.
+
+#[test]
+fn lotus_notes_forward_separator_cuts_the_body() {
+    let body = "Did everyone see this?\n\
+                ---------------------- Forwarded by Jane Doe/HOU/ACME on 10/24/2000 10:53 \n\
+                AM ---------------------------\n\n\
+                Sam Roe@ACME\n10/24/2000 09:22 AM\nTo: Jane Doe/HOU/ACME@ACME\ncc:  \nSubject: Capacity\n\n\
+                The capacity report is attached.\n";
+    assert_eq!(new_text(body), "Did everyone see this?");
+    assert!(text_of(body, PartKind::Quoted).contains("The capacity report is attached."));
+}
+
+#[test]
+fn lotus_notes_reply_header_without_separator_cuts_the_body() {
+    let body = "Yes, the fax number is right.\n\n\n\
+                Sam Roe\n12/08/2000 04:17 PM\nTo: Jane Doe/HOU/ACME@ACME\ncc:  \nSubject: Re: fax\n\n\
+                Which number did you send it to?\n";
+    assert_eq!(new_text(body), "Yes, the fax number is right.");
+    assert!(text_of(body, PartKind::QuoteHeader).starts_with("Sam Roe\n12/08/2000"));
+}
+
+#[test]
+fn indented_lotus_notes_header_with_from_line_cuts_the_body() {
+    let body = "Great.  Thanks.\n\n   \n\t\n\tFrom:  Sam Roe          10/23/2000 04:25 PM\n\t\n\n\
+                To: Jane Doe/HOU/ACME@ACME\ncc: Ann Lee/HOU/ACME@ACME \nSubject: New products\n\n\
+                We expect to roll them out this week.\n";
+    assert_eq!(new_text(body), "Great.  Thanks.");
+}
+
+#[test]
+fn groupwise_header_cuts_the_body() {
+    let body =
+        "The draft looks good.\n\n>>> Sam Roe 07/25/01 07:52AM >>>\nCould you review this?\n\nThanks,\nSam\n";
+    assert_eq!(new_text(body), "The draft looks good.");
+    assert_eq!(text_of(body, PartKind::Signature), "");
+}
+
+#[test]
+fn bare_name_after_the_text_is_a_signature() {
+    let body = "These books are no longer used.\n\nRobin\n\n-----Original Message-----\nFrom: Sam Roe\nSent: Monday\nSubject: Books\n\nWhose books are these?\n";
+    assert_eq!(new_text(body), "These books are no longer used.");
+    assert_eq!(text_of(body, PartKind::Signature), "Robin");
+}
+
+#[test]
+fn initials_and_dashed_names_are_signatures() {
+    assert_eq!(
+        text_of("The deal is booked correctly.\nPL\n", PartKind::Signature),
+        "PL"
+    );
+    assert_eq!(
+        text_of("Attached is the draft.\n\n-rebecca\n", PartKind::Signature),
+        "-rebecca"
+    );
+}
+
+#[test]
+fn bare_name_with_title_and_phone_is_a_signature() {
+    let body =
+        "I agree with the change.\n\n\nJane Doe\nAcme Widgets Inc.\nLegal Department\nPhone 713-555-0100\n";
+    assert_eq!(new_text(body), "I agree with the change.");
+    assert!(text_of(body, PartKind::Signature).starts_with("Jane Doe\nAcme"));
+}
+
+#[test]
+fn a_capitalised_punchline_is_not_a_name() {
+    let body = "I'm not going to support you on this.\n\n\nJust Kidding\n";
+    assert_eq!(text_of(body, PartKind::Signature), "");
+}
+
+#[test]
+fn a_list_of_names_after_a_colon_is_not_a_signature() {
+    let body = "Please add these people:\nJane Doe\nSam Roe\n";
+    assert_eq!(text_of(body, PartKind::Signature), "");
+}
+
+#[test]
+fn sign_off_with_full_stop_before_the_name_is_a_signature() {
+    let body = "Please correct the account number by hand.\n\nThanks. Jane Doe\n713-555-0100 (Fax)\n";
+    assert_eq!(new_text(body), "Please correct the account number by hand.");
+}
+
+#[test]
+fn wrapped_sentence_ending_in_later_is_not_a_sign_off() {
+    let body = "How was the play?  I ran into Corey last night and lots of fun meetings today.  I'll talk to you \nlater.\n";
+    assert_eq!(text_of(body, PartKind::Signature), "");
+}
+
+#[test]
+fn attachment_lines_below_a_signature_stay_new() {
+    let body = "The letter is attached.\n\nJane Doe\nCEO\nAcme\n\n - letter.doc\n";
+    assert_eq!(text_of(body, PartKind::Signature), "Jane Doe\nCEO\nAcme");
+    assert!(new_text(body).ends_with("- letter.doc"));
+}
+
+#[test]
+fn mailing_list_footer_is_a_disclaimer() {
+    let body = "Storage is full again.\n\nYou are currently subscribed to ops_list as: jane@acme.example\nTo unsubscribe send a blank email.\n";
+    assert!(text_of(body, PartKind::Disclaimer).starts_with("You are currently subscribed"));
+}
+
+#[test]
+fn outlook_appointment_separator_cuts_the_body() {
+    let body = "I will be there.\n\n -----Original Appointment-----\nFrom: Sam Roe\nSent: Friday\nSubject: Pricing\n";
+    assert_eq!(new_text(body), "I will be there.");
+}

@@ -35,6 +35,10 @@ enum Fit {
     Prefix,
     /// The line (decoration and a trailing colon removed) is the phrase.
     Whole,
+    /// The line opens with a rule (`-----`) and then starts with the phrase:
+    /// Lotus Notes' `----- Forwarded by Jane Doe/HOU/ECT on 03/13/2001 ...`,
+    /// whose tail names who and when, so it cannot be matched whole.
+    AfterRule,
 }
 
 /// Longest line that can be a reply marker or a "Sent from" line.
@@ -71,6 +75,7 @@ const PHRASES: &[(&str, Cue, Fit)] = &[
     ("typ uw antwoord boven", Cue::ReplyMarker, Fit::Prefix),
     // Outlook and Thunderbird separators.
     ("original message", Cue::OriginalMessage, Fit::Whole),
+    ("original appointment", Cue::OriginalMessage, Fit::Whole),
     ("ursprüngliche nachricht", Cue::OriginalMessage, Fit::Whole),
     ("originalnachricht", Cue::OriginalMessage, Fit::Whole),
     ("message d'origine", Cue::OriginalMessage, Fit::Whole),
@@ -85,6 +90,8 @@ const PHRASES: &[(&str, Cue, Fit)] = &[
     // Forwards: Gmail, Apple Mail, and their translations.
     ("forwarded message", Cue::Forward, Fit::Whole),
     ("begin forwarded message", Cue::Forward, Fit::Whole),
+    ("forwarded by ", Cue::Forward, Fit::AfterRule),
+    ("inline attachment follows", Cue::Forward, Fit::Whole),
     ("weitergeleitete nachricht", Cue::Forward, Fit::Whole),
     ("anfang der weitergeleiteten nachricht", Cue::Forward, Fit::Whole),
     ("message transféré", Cue::Forward, Fit::Whole),
@@ -142,6 +149,10 @@ const PHRASES: &[(&str, Cue, Fit)] = &[
     ("consider the environment before", Cue::Disclaimer, Fit::Prefix),
     ("think before you print", Cue::Disclaimer, Fit::Prefix),
     ("please do not print this", Cue::Disclaimer, Fit::Prefix),
+    ("you received this mail because", Cue::Disclaimer, Fit::Prefix),
+    ("you received this email because", Cue::Disclaimer, Fit::Prefix),
+    ("you received this e-mail because", Cue::Disclaimer, Fit::Prefix),
+    ("you are currently subscribed to", Cue::Disclaimer, Fit::Prefix),
     ("diese e-mail enthält", Cue::Disclaimer, Fit::Prefix),
     ("diese e-mail kann vertrauliche", Cue::Disclaimer, Fit::Prefix),
     (
@@ -227,12 +238,22 @@ pub(crate) fn of(text: &str) -> Cue {
         let found = match fit {
             Fit::Prefix => starts_with_ci(lead, phrase),
             Fit::Whole => core.len() == phrase.len() && starts_with_ci(core, phrase),
+            Fit::AfterRule => starts_with_ci(lead, phrase) && opens_with_rule(text),
         };
         if found && fits_length(cue, text) {
             return cue;
         }
     }
     Cue::None
+}
+
+/// The line starts (after indentation) with three or more rule characters.
+fn opens_with_rule(text: &str) -> bool {
+    text.trim_start()
+        .chars()
+        .take_while(|c| "-_=".contains(*c))
+        .count()
+        >= 3
 }
 
 /// Markers and footers are short lines; a long line that merely starts the
@@ -269,6 +290,33 @@ mod tests {
     fn forward_markers_are_recognised() {
         assert_eq!(of("---------- Forwarded message ---------"), Cue::Forward);
         assert_eq!(of("Begin forwarded message:"), Cue::Forward);
+    }
+
+    #[test]
+    fn lotus_notes_forward_lines_need_a_rule_before_them() {
+        assert_eq!(
+            of("---------------------- Forwarded by Jane Doe/HOU/ECT on 10/30/2000 "),
+            Cue::Forward
+        );
+        assert_eq!(
+            of("----- Forwarded by Jane Doe/NA/Enron on 01/25/02 03:23 PM -----"),
+            Cue::Forward
+        );
+        assert_eq!(of("Forwarded by the courier this morning."), Cue::None);
+    }
+
+    #[test]
+    fn outlook_appointment_and_inline_attachment_markers_are_recognised() {
+        assert_eq!(of(" -----Original Appointment-----"), Cue::OriginalMessage);
+        assert_eq!(of("--------- Inline attachment follows ---------"), Cue::Forward);
+    }
+
+    #[test]
+    fn mailing_list_footers_are_disclaimers() {
+        assert_eq!(
+            of("You are currently subscribed to market_news as: jane@example.com"),
+            Cue::Disclaimer
+        );
     }
 
     #[test]

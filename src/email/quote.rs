@@ -22,8 +22,14 @@ const MAX_ATTRIBUTION_LINES: usize = 3;
 const MAX_ATTRIBUTION_LEN: usize = 400;
 /// How far into a line a header field's colon may be (`Envoyé :`).
 const MAX_FIELD_NAME_CHARS: usize = 24;
-/// Most lines a header block may span (fields, wrapped values, blanks).
-const MAX_BLOCK_LINES: usize = 16;
+/// Most lines a header block may span (fields, wrapped values, blanks):
+/// Lotus Notes wraps a long `To:` list over many lines.
+const MAX_BLOCK_LINES: usize = 32;
+/// Longest author or date line above a Lotus Notes `To:`/`Subject:` block.
+const MAX_NOTES_AUTHOR_LEN: usize = 120;
+/// Most lines between a Lotus Notes date line and its `To:` field (blank
+/// lines and "Please respond to ..." lines).
+const MAX_NOTES_GAP: usize = 4;
 
 /// Words that open an attribution, in lower case with their trailing space:
 /// English, German, French, Dutch, Spanish, Italian, Portuguese, Polish,
@@ -85,6 +91,7 @@ const FIELD_NAMES: &[(&str, Field)] = &[
     ("absender", Field::From),
     ("expéditeur", Field::From),
     ("sent", Field::Sent),
+    ("sent by", Field::Sent),
     ("gesendet", Field::Sent),
     ("envoyé", Field::Sent),
     ("enviado", Field::Sent),
@@ -160,6 +167,12 @@ impl Block {
                 || self.has_subject
                 || (self.from_has_address && (self.has_date || self.has_to)))
     }
+
+    /// A `To:` and a `Subject:`: the fields Lotus Notes writes below the
+    /// author and date of a quoted message.
+    fn has_recipients_and_subject(&self) -> bool {
+        self.has_to && self.has_subject
+    }
 }
 
 /// The header fields starting at line `at`, allowing single blank lines and
@@ -168,10 +181,12 @@ pub(crate) fn field_block(lines: &[Line<'_>], at: usize) -> Option<Block> {
     field(lines.get(at)?.text)?;
     let mut block = Block::default();
     let mut blanks = 0;
+    let mut last = None;
     for (index, line) in lines.iter().enumerate().skip(at).take(MAX_BLOCK_LINES) {
         if let Some((kind, value)) = field(line.text) {
             block.end = index + 1;
             blanks = 0;
+            last = Some(kind);
             match kind {
                 Field::From => {
                     block.has_from = true;
@@ -187,13 +202,95 @@ pub(crate) fn field_block(lines: &[Line<'_>], at: usize) -> Option<Block> {
             if blanks > 1 {
                 break;
             }
-        } else if blanks == 0 && !line.is_quoted() && line.text.starts_with([' ', '\t']) {
+        } else if blanks == 0 && !line.is_quoted() && is_continuation(line.text, last) {
             block.end = index + 1;
         } else {
             break;
         }
     }
     Some(block)
+}
+
+/// A wrapped field value: an indented line, or a line of addresses after a
+/// `To:`/`Cc:` field (Lotus Notes wraps recipient lists without indenting).
+fn is_continuation(text: &str, last: Option<Field>) -> bool {
+    text.starts_with([' ', '\t']) || (last == Some(Field::To) && text.contains('@'))
+}
+
+/// A Lotus Notes quote header starting at line `at`; returns one past its
+/// last line. Notes writes the author and the date above `To:`, `cc:` and
+/// `Subject:` fields, in several layouts:
+///
+/// ```text
+/// Jane Doe@ENRON                  "Jane" <jane@x.com> on 05/02/2000 01:35 PM
+/// 02/15/2001 03:22 PM             Please respond to "Jane" <jane@x.com>
+/// To: Bob Roe/HOU/ECT@ECT         To: ...
+/// cc:                             Subject: ...
+/// Subject: deal 523015
+/// ```
+///
+/// or `From:  Jane Doe   03/12/2001 12:11 PM` above the fields. So: a short
+/// line that names a date and a time (or a short author line just above
+/// one), then within a few lines a block with a `To:` and a `Subject:`.
+pub(crate) fn notes_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
+    let author = lines.get(at)?.text.trim();
+    if author.len() > MAX_NOTES_AUTHOR_LEN || author.ends_with(['.', '?', '!', ':']) {
+        return None;
+    }
+    let date_line = if names_date_and_time(author) {
+        at
+    } else {
+        let next = at + 1;
+        let text = lines.get(next)?.text.trim();
+        (text.len() <= MAX_NOTES_AUTHOR_LEN && names_date_and_time(text)).then_some(next)?
+    };
+    let fields = (date_line + 1..lines.len().min(date_line + 2 + MAX_NOTES_GAP))
+        .find(|&i| field(lines[i].text).is_some_and(|(kind, _)| kind == Field::To))?;
+    let skipped_only_gaps = lines[date_line + 1..fields]
+        .iter()
+        .all(|l| l.is_blank() || starts_with_ci(l.text.trim(), "please respond to"));
+    let block = field_block(lines, fields).filter(Block::has_recipients_and_subject)?;
+    skipped_only_gaps.then_some(block.end)
+}
+
+/// Has a numeric date (`02/15/2001`, `1/5/01`) and a time (`03:22`).
+fn names_date_and_time(text: &str) -> bool {
+    let mut date = false;
+    let mut time = false;
+    for token in text.split_whitespace() {
+        let token = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        date |= is_numeric_date(token);
+        time |= is_time(token);
+    }
+    date && time
+}
+
+/// `MM/DD/YY` or `MM/DD/YYYY`, one- or two-digit month and day.
+fn is_numeric_date(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('/').collect();
+    let digits =
+        |p: &str, lo: usize, hi: usize| (lo..=hi).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    parts.len() == 3 && digits(parts[0], 1, 2) && digits(parts[1], 1, 2) && digits(parts[2], 2, 4)
+}
+
+/// `03:22`, `01:35:32`, `07:52AM`.
+fn is_time(token: &str) -> bool {
+    let Some((hours, rest)) = token.split_once(':') else {
+        return false;
+    };
+    let minutes: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (1..=2).contains(&hours.len()) && hours.bytes().all(|b| b.is_ascii_digit()) && minutes.len() >= 2
+}
+
+/// GroupWise's quote header, `>>> Jane Doe 07/25/01 07:52AM >>>`: the
+/// quoted message below it is not `>`-prefixed.
+pub(crate) fn is_groupwise_header(text: &str) -> bool {
+    let text = text.trim();
+    text.len() <= MAX_ATTRIBUTION_LEN
+        && text.len() > 6
+        && text.starts_with(">>>")
+        && text.ends_with(">>>")
+        && text.contains(|c: char| c.is_ascii_digit())
 }
 
 /// An attribution ("On <date>, <name> wrote:") starting at line `at`, wrapped
@@ -374,6 +471,39 @@ mod tests {
         let lines = split("From: London\nTo: Paris\n");
         let block = field_block(&lines, 0);
         assert!(block.is_some_and(|b| !b.is_message_header()));
+    }
+
+    #[test]
+    fn lotus_notes_author_date_and_fields_are_a_header() {
+        let lines = split(
+            "Jane Doe@ACME\n02/15/2001 03:22 PM\nTo: Bob Roe/HOU/ACME@ACME\ncc:  \n\nSubject: deal\n\nBody",
+        );
+        assert_eq!(notes_header(&lines, 0), Some(6));
+    }
+
+    #[test]
+    fn lotus_notes_from_line_with_date_starts_a_header() {
+        let lines =
+            split("\tFrom:  Jane Doe      03/12/2001 12:11 PM\n\t\n\nTo: Bob Roe\ncc:  \nSubject: Gas\n");
+        assert_eq!(notes_header(&lines, 0), Some(6));
+    }
+
+    #[test]
+    fn lotus_notes_recipients_wrap_without_indentation() {
+        let lines = split("Jane Doe\n10/16/2000 06:40 PM\nTo: Bob Roe/HOU/ACME@ACME, Ann \nLee/HOU/ACME@ACME\ncc: \nSubject: Training\n");
+        assert_eq!(notes_header(&lines, 0), Some(6));
+    }
+
+    #[test]
+    fn a_dated_sentence_without_fields_is_not_a_notes_header() {
+        let lines = split("We met on 05/02/2000 at 10:30 to discuss it\nand agreed.\n");
+        assert_eq!(notes_header(&lines, 0), None);
+    }
+
+    #[test]
+    fn groupwise_header_needs_arrows_at_both_ends() {
+        assert!(is_groupwise_header(">>> Jane Doe 07/25/01 07:52AM >>>"));
+        assert!(!is_groupwise_header(">>> quoted text 2"));
     }
 
     #[test]

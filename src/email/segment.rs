@@ -52,6 +52,7 @@ pub(crate) fn line_kinds(lines: &[Line<'_>]) -> Vec<PartKind> {
 /// Scanning top-down, a line is blank, `>`-quoted, the start of a quote
 /// header, or text. Some headers *cut* the body: a helpdesk reply marker, an
 /// original/forwarded-message separator, an Outlook `From:`/`Sent:` block,
+/// a Lotus Notes author/date/`To:` block, a GroupWise `>>> ... >>>` line,
 /// or an attribution ("On ... wrote:") not followed by a `>` quote. After a
 /// cut every line is quoted; headers are still recognised there so that
 /// [`super::Segmentation::quoted_headers`] can list the whole thread.
@@ -63,6 +64,12 @@ fn structure(lines: &[Line<'_>]) -> (Vec<Class>, Vec<Cue>) {
     while at < lines.len() {
         let line = &lines[at];
         if line.is_blank() {
+            at += 1;
+            continue;
+        }
+        if quote::is_groupwise_header(line.text) {
+            classes[at] = Class::Header;
+            cut = true;
             at += 1;
             continue;
         }
@@ -121,6 +128,9 @@ fn header_at(lines: &[Line<'_>], at: usize, cue: Cue) -> Option<Header> {
             end: block.end,
             cuts: true,
         });
+    }
+    if let Some(end) = quote::notes_header(lines, at) {
+        return Some(Header { end, cuts: true });
     }
     if let Some(end) = quote::attribution(lines, at) {
         let cuts = !quote::next_is_quote(lines, end);

@@ -62,6 +62,9 @@ const SIGN_OFFS: &[&str] = &[
     "respectfully",
     "cordially",
     "take care",
+    "later",
+    "see ya",
+    "see you",
     "mit freundlichen grüßen",
     "mit freundlichen grüssen",
     "freundliche grüße",
@@ -116,6 +119,102 @@ const SIGN_OFFS: &[&str] = &[
     "z poważaniem",
 ];
 
+/// Longest line that can be a bare name ("Anne C. Koehler", "-andy").
+const MAX_NAME_LINE_LEN: usize = 40;
+/// Most words of a bare name line.
+const MAX_NAME_WORDS: usize = 3;
+/// Longest all-capital word read as initials ("PL", "JSP"), not shouting.
+const MAX_INITIALS: usize = 4;
+
+/// Replies, closers and common words that are capitalised like names but
+/// are not ("Done", "Agreed", "FYI", "Just Kidding"), in lower case. A line
+/// with any of them is not a bare name.
+const NOT_NAME_WORDS: &[&str] = &[
+    "yes",
+    "no",
+    "ok",
+    "okay",
+    "done",
+    "agreed",
+    "great",
+    "sure",
+    "fine",
+    "cool",
+    "perfect",
+    "noted",
+    "thanks",
+    "thank",
+    "thx",
+    "fyi",
+    "asap",
+    "hi",
+    "hello",
+    "good",
+    "correct",
+    "right",
+    "nice",
+    "wow",
+    "cheers",
+    "congratulations",
+    "approved",
+    "confirmed",
+    "attached",
+    "enjoy",
+    "welcome",
+    "just",
+    "kidding",
+    "see",
+    "you",
+    "me",
+    "we",
+    "i",
+    "it",
+    "is",
+    "this",
+    "that",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "all",
+    "here",
+    "there",
+    "please",
+    "call",
+    "let",
+    "know",
+    "not",
+    "what",
+    "when",
+    "how",
+    "why",
+    "where",
+    "sounds",
+    "looks",
+    "works",
+    "again",
+    "soon",
+    "today",
+    "tomorrow",
+    "tonight",
+    "now",
+    "best",
+];
+/// Shortest wrapped line: a shorter line above a sign-off ends its sentence
+/// there rather than running on into the next line.
+const MIN_WRAPPED_LINE_LEN: usize = 60;
+/// Longest attachment line ("- report.xls") below a signature.
+const MAX_ATTACHMENT_LINE_LEN: usize = 100;
+
 /// Words that stay lower case inside names and titles ("Head of Outage").
 const CONNECTORS: &[&str] = &[
     "of", "and", "for", "the", "at", "de", "du", "la", "van", "von", "der", "den", "und", "y", "e",
@@ -143,15 +242,19 @@ pub(crate) fn mark(
             continue;
         }
         let text = lines[at].text;
+        let rest_is_name_block = || {
+            is_name_block(
+                &lines[at + 1..run.end],
+                &kinds[at + 1..run.end],
+                &cues[at + 1..run.end],
+            )
+        };
         let starts_block = is_delimiter(text)
-            || (is_sign_off(text)
-                && is_name_block(
-                    &lines[at + 1..run.end],
-                    &kinds[at + 1..run.end],
-                    &cues[at + 1..run.end],
-                ));
+            || (is_sign_off(text) && !continues_sentence(lines, at) && rest_is_name_block())
+            || (is_name_line(text) && ends_a_paragraph(lines, at) && rest_is_name_block());
         if starts_block {
-            for kind in &mut kinds[at..run.end] {
+            let end = trailing_attachments(lines, at..run.end);
+            for kind in &mut kinds[at..end] {
                 if *kind == PartKind::New {
                     *kind = PartKind::Signature;
                 }
@@ -162,6 +265,81 @@ pub(crate) fn mark(
             kinds[at] = PartKind::Signature;
         }
     }
+}
+
+/// A line that is only a name or initials, as people sign without a
+/// sign-off: "Robin", "PL", "Anne C. Koehler", "-andy", "--Stinson".
+/// Capitalised words (any case after a dash), not a common one-word reply.
+pub(crate) fn is_name_line(text: &str) -> bool {
+    let text = text.trim();
+    let name = text.trim_start_matches(['-', '–', '—', ' ']);
+    let dashed = name.len() < text.len();
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if name.len() > MAX_NAME_LINE_LEN || words.is_empty() || words.len() > MAX_NAME_WORDS {
+        return false;
+    }
+    let name_like = |word: &&str| {
+        word.chars().any(char::is_alphabetic)
+            && word.chars().all(|c| c.is_alphabetic() || ".'-".contains(c))
+            && (dashed || word.starts_with(char::is_uppercase))
+    };
+    let shouting = |word: &&str| {
+        word.chars().filter(|c| c.is_alphabetic()).count() > MAX_INITIALS
+            && !word.chars().any(char::is_lowercase)
+    };
+    let common = |word: &&str| {
+        let word = word.trim_end_matches(['.', '!']);
+        NOT_NAME_WORDS.iter().any(|n| eq_fold(word, n))
+    };
+    words.iter().all(name_like) && !words.iter().any(shouting) && !words.iter().any(common)
+}
+
+/// The line ends the customer's paragraph rather than continuing a list:
+/// the line above is not a name too and does not end in a colon.
+fn ends_a_paragraph(lines: &[Line<'_>], at: usize) -> bool {
+    let above = lines[..at].iter().rev().find(|l| !l.is_blank());
+    above.is_none_or(|l| !l.text.trim_end().ends_with(':') && !is_name_line(l.text))
+}
+
+/// A lower-case sign-off word that only ends a hard-wrapped sentence:
+/// "... I'll talk to you" / "later." is prose, not "Later,".
+fn continues_sentence(lines: &[Line<'_>], at: usize) -> bool {
+    let Some(above) = at.checked_sub(1).map(|i| lines[i].text.trim_end()) else {
+        return false;
+    };
+    above.len() >= MIN_WRAPPED_LINE_LEN
+        && above.ends_with(|c: char| c.is_alphanumeric())
+        && lines[at].text.trim_start().starts_with(char::is_lowercase)
+}
+
+/// Where the attachment lines that end `block` start (its end when there
+/// are none): mail clients list attached files below the signature, and
+/// they belong to the message, not to the signature.
+fn trailing_attachments(lines: &[Line<'_>], block: Range<usize>) -> usize {
+    let mut end = block.end;
+    while end > block.start && (lines[end - 1].is_blank() || is_attachment(lines[end - 1].text)) {
+        end -= 1;
+    }
+    // Keep trailing blank lines with the signature.
+    while end < block.end && lines[end].is_blank() {
+        end += 1;
+    }
+    end
+}
+
+/// An attached file's line: ` - report.xls`, `<<report.doc>>`,
+/// `(See attached file: report.xls)`.
+fn is_attachment(text: &str) -> bool {
+    let text = text.trim();
+    let has_extension = |name: &str| {
+        name.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty() && (2..=4).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+    };
+    text.len() <= MAX_ATTACHMENT_LINE_LEN
+        && ((text.strip_prefix("- ").is_some_and(has_extension))
+            || (text.starts_with("<<") && text.ends_with(">>"))
+            || starts_with_ci(text, "(see attached file:"))
 }
 
 /// The conventional `-- ` signature delimiter (or a bare `--`).
@@ -176,8 +354,11 @@ pub(crate) fn is_sign_off(text: &str) -> bool {
     if text.len() > MAX_SIGN_OFF_LEN {
         return false;
     }
-    let (phrase, name) = match text.find([',', '-', '–', '—']) {
-        Some(at) => (&text[..at], text[at..].trim_start_matches([',', '-', '–', '—'])),
+    let (phrase, name) = match text.find([',', '-', '–', '—', '.', '!']) {
+        Some(at) => (
+            &text[..at],
+            text[at..].trim_start_matches([',', '-', '–', '—', '.', '!']),
+        ),
         None => (text, ""),
     };
     let phrase = phrase.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
@@ -261,6 +442,50 @@ mod tests {
         assert!(is_sign_off("Mit freundlichen Grüßen"));
         assert!(!is_sign_off("Thanks, but the router is still broken again"));
         assert!(!is_sign_off("Thanks for nothing"));
+    }
+
+    #[test]
+    fn sign_offs_may_end_with_a_full_stop_before_the_name() {
+        assert!(is_sign_off("Thanks. Barry Tycholiz"));
+        assert!(!is_sign_off("Thanks. The router is still broken."));
+    }
+
+    #[test]
+    fn bare_names_and_initials_are_name_lines() {
+        for name in [
+            "Robin",
+            "PL",
+            "Anne C. Koehler",
+            "-andy",
+            "--Stinson",
+            "Dana Davis",
+        ] {
+            assert!(is_name_line(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn attachment_lines_are_recognised() {
+        assert!(is_attachment(" - WhitmanLetter.5.22.01.doc"));
+        assert!(is_attachment(" <<Agreement.DOC>>"));
+        assert!(is_attachment("(See attached file: HPLN0123.xls)"));
+        assert!(!is_attachment("- call the bank"));
+    }
+
+    #[test]
+    fn replies_and_shouting_are_not_name_lines() {
+        for text in [
+            "Done",
+            "Agreed.",
+            "FYI",
+            "URGENT",
+            "see below",
+            "Call me at 3",
+            "Just Kidding",
+            "Jane, Bob and Ann here",
+        ] {
+            assert!(!is_name_line(text), "{text}");
+        }
     }
 
     #[test]
