@@ -265,19 +265,24 @@ impl App {
     /// Claims the next ticket of `queue`, waiting up to `wait` for one to
     /// arrive (woken by queue events, not by polling). The wait, never a
     /// claim in progress, ends early when `shutdown` fires. A retry with the
-    /// same `request_id` returns the lease the first call got.
+    /// same `request_id` returns the lease the first call got. A lease made
+    /// after `answer_by` (the caller's deadline) is given back at once and
+    /// the call fails with `DeadlineExceeded`: the caller has stopped
+    /// listening, so nobody would ever hear of it.
     pub async fn claim_next(
         &self,
         claim: ClaimRequest,
         wait: Duration,
+        answer_by: Option<tokio::time::Instant>,
         mut shutdown: Shutdown,
     ) -> Result<Option<Ticket>, Error> {
         validate::agent_id(&claim.agent_id, &self.settings.limits)?;
         self.known_queue(&claim.queue)?;
-        let deadline = tokio::time::Instant::now() + wait;
+        let waited = tokio::time::Instant::now() + wait;
+        let deadline = answer_by.map_or(waited, |by| by.min(waited));
         let mut arrivals = self.events.subscribe();
         loop {
-            if let Some(claimed) = self.claim_once(&claim).await? {
+            if let Some(claimed) = self.claim_once(&claim, answer_by).await? {
                 return Ok(Some(self.announce(claimed)));
             }
             let arrived = tokio::select! {
@@ -291,26 +296,34 @@ impl App {
     }
 
     /// One claim attempt, run as its own task so that it finishes even if
-    /// the caller goes away: a lease whose caller has gone (a deadline, a
-    /// cancelled call) is released at once instead of stranding the ticket
-    /// until the lease runs out.
-    async fn claim_once(&self, claim: &ClaimRequest) -> Result<Option<Transition>, Error> {
+    /// the caller goes away: a lease whose caller has gone (past its
+    /// deadline, or the call dropped) is released at once instead of
+    /// stranding the ticket until the lease runs out.
+    async fn claim_once(
+        &self,
+        claim: &ClaimRequest,
+        answer_by: Option<tokio::time::Instant>,
+    ) -> Result<Option<Transition>, Error> {
         let store = Arc::clone(&self.store);
         let claim = claim.clone();
         let now = self.now();
         let (answer, answered) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
-            let outcome = store.claim_next(&claim, now).await;
-            if let Err(Ok(Some(unheard))) = answer.send(outcome) {
-                give_back(store.as_ref(), unheard, now).await;
+            let outcome = store.claim_next(&claim, now).await.map_err(Error::from);
+            let late = answer_by.is_some_and(|by| tokio::time::Instant::now() >= by);
+            match outcome {
+                Ok(Some(unheard)) if late => {
+                    give_back(store.as_ref(), unheard, now).await;
+                    let _ = answer.send(Err(Error::DeadlineExceeded));
+                }
+                outcome => {
+                    if let Err(Ok(Some(unheard))) = answer.send(outcome) {
+                        give_back(store.as_ref(), unheard, now).await;
+                    }
+                }
             }
         });
-        match answered.await {
-            Ok(outcome) => Ok(outcome?),
-            Err(_) => Err(Error::Store(crate::store::StoreError::Storage(
-                "claim task ended without an answer".into(),
-            ))),
-        }
+        answered.await.unwrap_or(Err(Error::DeadlineExceeded))
     }
 
     /// Extends a lease.

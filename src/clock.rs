@@ -67,6 +67,11 @@ impl ManualClock {
         let micros = i64::try_from(seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         self.micros.fetch_add(micros, Ordering::SeqCst);
     }
+
+    /// Sets the clock to `at`, backwards included (as NTP may step it).
+    pub fn set(&self, at: UnixMicros) {
+        self.micros.store(at.0, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

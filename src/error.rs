@@ -24,6 +24,10 @@ pub enum Error {
     /// The operation does not fit the ticket's state (stale lease, not claimed).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller's deadline passed before the answer was ready; nothing
+    /// was left changed on its behalf.
+    #[error("the call's deadline passed before the answer was ready")]
+    DeadlineExceeded,
     /// A rule file was rejected.
     #[error("{0}")]
     Rules(#[from] RuleError),
@@ -61,7 +65,11 @@ impl From<Error> for tonic::Status {
             Error::InvalidArgument { .. } | Error::Rules(_) => tonic::Status::invalid_argument(message),
             Error::UnknownQueue(_) | Error::TicketNotFound(_) => tonic::Status::not_found(message),
             Error::FailedPrecondition(_) => tonic::Status::failed_precondition(message),
-            Error::Store(StoreError::Durability(_)) => tonic::Status::unavailable(message),
+            Error::DeadlineExceeded => tonic::Status::deadline_exceeded(message),
+            Error::Store(StoreError::Durability(_) | StoreError::Storage(_)) => {
+                tracing::error!(error = %message, "store unavailable");
+                tonic::Status::unavailable(message)
+            }
             Error::Store(_) => {
                 tracing::error!(error = %message, "store failure");
                 tonic::Status::internal(message)

@@ -7,6 +7,7 @@
 //! which shows the lease's holder and expiry but not its token.
 
 mod convert;
+mod deadline;
 mod labels;
 mod page;
 mod watch;
@@ -150,6 +151,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         &self,
         request: Request<pb::ClaimNextRequest>,
     ) -> Result<Response<pb::ClaimNextResponse>, Status> {
+        let answer_by = deadline::answer_by(request.metadata());
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
         let lease = lease_seconds(request.lease_seconds)?;
@@ -175,7 +177,10 @@ impl pb::triage_service_server::TriageService for TriageApi {
             lease_seconds: lease,
             request_id,
         };
-        let ticket = self.app.claim_next(claim, wait, self.shutdown.clone()).await?;
+        let ticket = self
+            .app
+            .claim_next(claim, wait, answer_by, self.shutdown.clone())
+            .await?;
         Ok(Response::new(pb::ClaimNextResponse {
             ticket: ticket.map(convert::claimed_ticket),
         }))

@@ -32,6 +32,7 @@ pub struct TestServer {
     pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
     pub address: std::net::SocketAddr,
+    data_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: TempDir,
@@ -72,10 +73,16 @@ impl TestServer {
             app,
             clock,
             address,
+            data_dir: config.data_dir.clone(),
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
         }
+    }
+
+    /// The server's data directory.
+    pub fn app_data_dir(&self) -> std::path::PathBuf {
+        self.data_dir.clone()
     }
 
     /// Stops the server and waits for it to drain.

@@ -1,0 +1,406 @@
+//! Store v2 behaviour seen through the API: retries and cancellations are
+//! safe, deadlines survive a claim, queue order ignores the wall clock,
+//! records stay bounded, and a failed durable write stops acknowledgements.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{
+    claim, complete, get, ingest, queue_summary, release, ticket, token, transfer, TestServer, START,
+};
+use tonic::Code;
+use triage::clock::UnixMicros;
+use triage::pb;
+
+fn claim_request(queue: &str, agent: &str, request_id: &str) -> pb::ClaimNextRequest {
+    pb::ClaimNextRequest {
+        queue: queue.into(),
+        agent_id: agent.into(),
+        lease_seconds: 600,
+        request_id: request_id.into(),
+        ..Default::default()
+    }
+}
+
+fn queue_of(ticket: &pb::Ticket) -> &str {
+    &ticket.classification.as_ref().expect("classification").queue
+}
+
+/// Claims from `queue` as `bob` until a ticket comes; panics after `patience`.
+async fn claim_within(server: &mut TestServer, queue: &str, patience: Duration) -> pb::Ticket {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(claimed) = claim(&mut server.client, queue, "bob", 60).await {
+            return claimed;
+        }
+        let summary = queue_summary(&mut server.client, queue).await;
+        assert!(
+            Instant::now() < deadline,
+            "{queue}: nothing claimable after {patience:?} ({} waiting, {} leased)",
+            summary.depth,
+            summary.leased
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_claim_retried_with_its_request_id_gets_the_same_lease() {
+    let mut server = TestServer::start().await;
+    for n in 0..2 {
+        ingest(&mut server.client, ticket(&format!("r-{n}"), "Question", "hello")).await;
+    }
+    let first = server
+        .client
+        .claim_next(claim_request("inbox", "ann", "req-1"))
+        .await
+        .expect("claim")
+        .into_inner()
+        .ticket
+        .expect("a ticket");
+    let retried = server
+        .client
+        .claim_next(claim_request("inbox", "ann", "req-1"))
+        .await
+        .expect("retry")
+        .into_inner()
+        .ticket
+        .expect("the same ticket");
+    assert_eq!(retried.id, first.id);
+    assert_eq!(token(&retried), token(&first), "the retry gets the same lease");
+    let summary = queue_summary(&mut server.client, "inbox").await;
+    assert_eq!(
+        (summary.depth, summary.leased),
+        (1, 1),
+        "the retry claimed nothing more"
+    );
+    let other = server
+        .client
+        .claim_next(claim_request("inbox", "bob", "req-1"))
+        .await
+        .expect("another agent's claim")
+        .into_inner()
+        .ticket
+        .expect("the second ticket");
+    assert_ne!(other.id, first.id, "request ids belong to one agent");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_claim_whose_caller_went_away_goes_back_to_the_queue() {
+    let mut server = TestServer::start().await;
+    let mut cut_off = 0;
+    for n in 0..40 {
+        ingest(
+            &mut server.client,
+            ticket(&format!("gone-{n}"), "Question", "hello"),
+        )
+        .await;
+        let mut request = tonic::Request::new(claim_request("inbox", "ann", ""));
+        request.set_timeout(Duration::from_micros(300));
+        let answered = match server.client.claim_next(request).await {
+            Ok(answer) => answer.into_inner().ticket,
+            Err(status) => {
+                assert!(
+                    matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+                    "{status:?}"
+                );
+                cut_off += 1;
+                None
+            }
+        };
+        let claimed = match answered {
+            Some(claimed) => claimed,
+            // Nobody heard of a lease, if one was made: the ticket must be
+            // claimable again at once, not hidden for the lease's 10 minutes.
+            None => claim_within(&mut server, "inbox", Duration::from_secs(10)).await,
+        };
+        complete(&mut server.client, &claimed, "done")
+            .await
+            .expect("complete");
+    }
+    assert!(
+        cut_off > 0,
+        "no claim was cut off by its deadline: the test proved nothing"
+    );
+    let summary = queue_summary(&mut server.client, "inbox").await;
+    assert_eq!((summary.depth, summary.leased), (0, 0));
+    println!("{cut_off} of 40 claims were cut off by a 300 µs deadline; none was stranded");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn finishing_verbs_repeated_after_success_answer_the_same() {
+    let mut server = TestServer::start().await;
+    for n in 0..3 {
+        ingest(
+            &mut server.client,
+            ticket(&format!("again-{n}"), "Question", "hello"),
+        )
+        .await;
+    }
+    let completed = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    let first = complete(&mut server.client, &completed, "fixed")
+        .await
+        .expect("complete");
+    let again = complete(&mut server.client, &completed, "fixed")
+        .await
+        .expect("repeat");
+    assert_eq!(
+        again.history.len(),
+        first.history.len(),
+        "the repeat changed nothing"
+    );
+    let released = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    release(&mut server.client, &released, "later")
+        .await
+        .expect("release");
+    release(&mut server.client, &released, "later")
+        .await
+        .expect("repeat release");
+    let status = complete(&mut server.client, &released, "x")
+        .await
+        .expect_err("another verb");
+    assert_eq!(
+        status.code(),
+        Code::FailedPrecondition,
+        "only the same verb repeats"
+    );
+    let moved = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    transfer(&mut server.client, &moved, "billing", "money")
+        .await
+        .expect("transfer");
+    let again = transfer(&mut server.client, &moved, "billing", "money")
+        .await
+        .expect("repeat transfer");
+    assert_eq!(queue_of(&again), "billing");
+    assert_eq!(
+        queue_summary(&mut server.client, "billing").await.depth,
+        1,
+        "moved once"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn lease_expiry_re_arms_the_first_response_deadline() {
+    let mut server = TestServer::start().await;
+    let id = ingest(&mut server.client, ticket("sla-1", "Site is down", "outage"))
+        .await
+        .ticket
+        .expect("ticket")
+        .id;
+    let first = claim(&mut server.client, "incidents", "ann", 600)
+        .await
+        .expect("claim");
+    release(&mut server.client, &first, "not mine")
+        .await
+        .expect("release");
+    claim(&mut server.client, "incidents", "bob", 60)
+        .await
+        .expect("claim again");
+    let repeat = release(&mut server.client, &first, "not mine")
+        .await
+        .expect("a repeat answers");
+    assert_eq!(
+        repeat.lease.expect("lease").agent_id,
+        "bob",
+        "the repeat changed nothing"
+    );
+    server.clock.advance_seconds(61);
+    server.app.run_maintenance().await.expect("maintenance");
+    assert_eq!(
+        get(&mut server.client, &id).await.state(),
+        pb::TicketState::Queued
+    );
+    server.clock.advance_seconds(30 * 60);
+    let summary = queue_summary(&mut server.client, "incidents").await;
+    assert_eq!(
+        summary.breached, 1,
+        "waiting past its deadline after the lease expired"
+    );
+    server.app.run_maintenance().await.expect("maintenance");
+    let escalated = get(&mut server.client, &id).await;
+    assert!(escalated.escalated, "escalated after its lease expired");
+    assert_eq!(queue_of(&escalated), "escalations");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_released_ticket_escalates_when_its_deadline_passes() {
+    let mut server = TestServer::start().await;
+    let id = ingest(&mut server.client, ticket("sla-3", "Site is down", "outage"))
+        .await
+        .ticket
+        .expect("ticket")
+        .id;
+    let claimed = claim(&mut server.client, "incidents", "ann", 600)
+        .await
+        .expect("claim");
+    release(&mut server.client, &claimed, "wrong team")
+        .await
+        .expect("release");
+    server.clock.advance_seconds(31 * 60);
+    assert_eq!(queue_summary(&mut server.client, "incidents").await.breached, 1);
+    server.app.run_maintenance().await.expect("maintenance");
+    let ticket = get(&mut server.client, &id).await;
+    assert!(ticket.escalated);
+    let classification = ticket.classification.as_ref().expect("classification");
+    assert_eq!(
+        (classification.queue.as_str(), classification.priority()),
+        ("escalations", pb::Priority::Urgent)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn queue_order_does_not_follow_a_clock_stepped_back() {
+    let mut server = TestServer::start().await;
+    let older = ingest(&mut server.client, ticket("order-1", "Question", "first"))
+        .await
+        .ticket
+        .expect("ticket");
+    server.clock.set(UnixMicros(START.0 - 3_600_000_000));
+    ingest(&mut server.client, ticket("order-2", "Question", "second")).await;
+    let first = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    assert_eq!(first.id, older.id, "the ticket ingested first is claimed first");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn lease_extensions_update_one_history_entry() {
+    let mut server = TestServer::start().await;
+    ingest(&mut server.client, ticket("extend-1", "Question", "hello")).await;
+    let claimed = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    for _ in 0..300 {
+        server
+            .client
+            .extend_lease(pb::ExtendLeaseRequest {
+                ticket_id: claimed.id.clone(),
+                lease_token: token(&claimed),
+                lease_seconds: 60,
+            })
+            .await
+            .expect("extend");
+    }
+    let history = get(&mut server.client, &claimed.id).await.history;
+    let actions: Vec<&str> = history.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["ingested", "claimed", "lease_extended"]);
+    server.shutdown().await;
+}
+
+/// Bytes the files under `dir` occupy on disk.
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let metadata = entry.metadata().expect("metadata");
+        total += if metadata.is_dir() {
+            disk_usage(&entry.path())
+        } else {
+            metadata.blocks() * 512
+        };
+    }
+    total
+}
+
+#[tokio::test]
+async fn claim_release_cycles_of_a_large_ticket_leave_no_blob_files_and_little_growth() {
+    let mut server = TestServer::start().await;
+    let data = server.app_data_dir();
+    let body = "The export keeps failing with error 500. ".repeat(6_200);
+    assert!(body.len() > 250_000);
+    ingest(&mut server.client, ticket("big-1", "Question", &body)).await;
+    let after_ingest = disk_usage(&data);
+    for _ in 0..200 {
+        let claimed = claim(&mut server.client, "inbox", "ann", 60)
+            .await
+            .expect("claim");
+        release(&mut server.client, &claimed, "later")
+            .await
+            .expect("release");
+    }
+    let after_cycles = disk_usage(&data);
+    let blobs: Vec<_> = std::fs::read_dir(data.join("v2").join("blobs"))
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    assert!(blobs.is_empty(), "sled wrote blob files: {blobs:?}");
+    let growth = after_cycles.saturating_sub(after_ingest);
+    println!(
+        "data dir: {after_ingest} bytes after ingesting a {} byte ticket, {after_cycles} after 200 claim/release cycles (growth {growth})",
+        body.len()
+    );
+    assert!(
+        growth <= 3 * body.len() as u64,
+        "200 claim/release cycles grew the data dir by {growth} bytes, over 3x the ticket"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_durable_write_is_never_acknowledged_and_health_turns_not_serving() {
+    let mut server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.maintenance_interval = Duration::from_millis(20);
+    })
+    .await;
+    ingest(&mut server.client, ticket("ok-1", "Question", "hello")).await;
+    // Make the next durable round fail: the directory it syncs is replaced
+    // by a file, as a failing disk would fail an fsync.
+    let blobs = server.app_data_dir().join("v2").join("blobs");
+    std::fs::remove_dir_all(&blobs).expect("remove blobs dir");
+    std::fs::write(&blobs, b"not a directory").expect("plant a file");
+    let status = server
+        .client
+        .ingest_ticket(pb::IngestTicketRequest {
+            ticket: Some(ticket("lost-1", "Question", "hello")),
+        })
+        .await
+        .expect_err("not acknowledged");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // Even with the directory back, the store stays poisoned: the failed
+    // round's pages may be gone, so nothing later may claim durability.
+    std::fs::remove_file(&blobs).expect("remove the file");
+    std::fs::create_dir(&blobs).expect("restore the dir");
+    let status = server
+        .client
+        .ingest_ticket(pb::IngestTicketRequest {
+            ticket: Some(ticket("lost-2", "Question", "hello")),
+        })
+        .await
+        .expect_err("still not acknowledged");
+    assert_eq!(status.code(), Code::Unavailable);
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status();
+        if status == tonic_health::pb::health_check_response::ServingStatus::NotServing {
+            break;
+        }
+        assert!(Instant::now() < deadline, "health still {status:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // No clean shutdown: its final sync fails too, as it must.
+}
