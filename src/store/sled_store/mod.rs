@@ -215,13 +215,13 @@ impl Inner {
         let Some(bytes) = self.trees.tickets.get(keys::ticket(id)).map_err(storage)? else {
             return Err(StoreError::NotFound(id));
         };
-        let record: records::StateRecord = records::decode(&format!("ticket {id}"), &bytes)?;
+        let mut record: records::StateRecord = records::decode(&format!("ticket {id}"), &bytes)?;
         let mut input_bytes = Vec::new();
         for entry in self.trees.inputs.scan_prefix(keys::ticket(id)) {
             let (_, chunk) = entry.map_err(storage)?;
             input_bytes.extend_from_slice(&chunk);
         }
-        let input = records::decode(&format!("ticket {id} input"), &input_bytes)?;
+        let input = records::attach_ingest(id, &input_bytes, &mut record)?;
         let history = self.history(id)?;
         Ok(records::assemble(id, input, record, history))
     }
@@ -386,7 +386,7 @@ mod layout {
 
     impl Laid {
         pub(crate) fn of(ticket: &Ticket) -> Result<Laid, StoreError> {
-            let chunks = records::input_chunks(&ticket.input)?;
+            let chunks = records::ingest_chunks(&ticket.input, &ticket.classification)?;
             let customer = if ticket.input.customer.id.is_empty() {
                 None
             } else {

@@ -196,10 +196,61 @@ pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
     serde_json::from_slice(bytes).map_err(|err| corrupt(what, err))
 }
 
-/// The input encoded and cut into chunks of at most [`INPUT_CHUNK_BYTES`].
-pub(crate) fn input_chunks(input: &TicketInput) -> Result<Vec<Vec<u8>>, StoreError> {
-    let bytes = encode(input)?;
+/// What a ticket arrived with, written once in chunks: its input and the
+/// parts of its classification that never change after ingest (sentiment,
+/// lexicon scores, evidence), so the state record rewritten by every lease
+/// operation stays a few hundred bytes.
+#[derive(Debug, Serialize, Deserialize)]
+struct IngestRecord {
+    input: TicketInput,
+    #[serde(default)]
+    sentiment: crate::sentiment::Sentiment,
+    #[serde(default)]
+    scores: Vec<crate::ticket::LexiconScore>,
+    #[serde(default)]
+    evidence: Vec<crate::ticket::Evidence>,
+}
+
+/// The ingest record of `input` and `classification`, cut into chunks of
+/// at most [`INPUT_CHUNK_BYTES`].
+pub(crate) fn ingest_chunks(
+    input: &TicketInput,
+    classification: &Classification,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let record = IngestRecord {
+        input: input.clone(),
+        sentiment: classification.sentiment.clone(),
+        scores: classification.scores.clone(),
+        evidence: classification.evidence.clone(),
+    };
+    let bytes = encode(&record)?;
     Ok(bytes.chunks(INPUT_CHUNK_BYTES).map(<[u8]>::to_vec).collect())
+}
+
+/// Decodes an ingest record's joined chunks, puts the ingest-time parts
+/// back into `record`'s classification and returns the input.
+pub(crate) fn attach_ingest(
+    id: TicketId,
+    bytes: &[u8],
+    record: &mut StateRecord,
+) -> Result<TicketInput, StoreError> {
+    let ingest: IngestRecord = decode(&format!("ticket {id} input"), bytes)?;
+    let classification = &mut record.classification;
+    classification.sentiment = ingest.sentiment;
+    classification.scores = ingest.scores;
+    classification.evidence = ingest.evidence;
+    Ok(ingest.input)
+}
+
+/// Encodes a state record without the ingest-time parts of its
+/// classification (they live in the ingest record).
+pub(crate) fn encode_state(record: &StateRecord) -> Result<Vec<u8>, StoreError> {
+    let mut lean = record.clone();
+    let classification = &mut lean.classification;
+    classification.sentiment = crate::sentiment::Sentiment::default();
+    classification.scores = Vec::new();
+    classification.evidence = Vec::new();
+    encode(&lean)
 }
 
 #[cfg(test)]
@@ -245,13 +296,24 @@ mod tests {
     }
 
     #[test]
-    fn chunks_stay_under_the_limit_and_rejoin() {
-        let mut input = working().input;
-        input.body = "x".repeat(100_000);
-        let chunks = input_chunks(&input).expect("encodes");
+    fn chunks_stay_under_the_limit_and_rejoin_with_the_classification_details() {
+        let mut ticket = working();
+        ticket.input.body = "x".repeat(100_000);
+        ticket.record.classification.rules_version = "v1".into();
+        ticket.record.classification.scores = vec![crate::ticket::LexiconScore {
+            lexicon: "problem".into(),
+            score: 2.5,
+        }];
+        let chunks = ingest_chunks(&ticket.input, &ticket.record.classification).expect("encodes");
         assert!(chunks.iter().all(|chunk| chunk.len() <= INPUT_CHUNK_BYTES));
-        let joined: Vec<u8> = chunks.concat();
-        let back: TicketInput = decode("input", &joined).expect("decodes");
-        assert_eq!(back.body.len(), 100_000);
+        let state = encode_state(&ticket.record).expect("encodes");
+        assert!(
+            !String::from_utf8_lossy(&state).contains("problem"),
+            "details stay out of the state"
+        );
+        let mut record: StateRecord = decode("state", &state).expect("decodes");
+        let input = attach_ingest(TicketId(1), &chunks.concat(), &mut record).expect("decodes");
+        assert_eq!(input.body.len(), 100_000);
+        assert_eq!(record.classification, ticket.record.classification);
     }
 }

@@ -9,7 +9,7 @@ use super::keys;
 use super::records::{self, StateRecord, Working};
 use crate::clock::UnixMicros;
 use crate::store::StoreError;
-use crate::ticket::{Lease, TicketId, TicketInput, TicketState};
+use crate::ticket::{Lease, TicketId, TicketState};
 
 pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -186,7 +186,7 @@ impl Tx<'_> {
         let Some(bytes) = self.tickets.get(keys::ticket(id))? else {
             return Err(abort(StoreError::NotFound(id)));
         };
-        let record: StateRecord = records::decode(&format!("ticket {id}"), &bytes).map_err(abort)?;
+        let mut record: StateRecord = records::decode(&format!("ticket {id}"), &bytes).map_err(abort)?;
         let mut input_bytes = Vec::new();
         for chunk in 0..record.input_chunks {
             let Some(bytes) = self.inputs.get(keys::input_chunk(id, chunk))? else {
@@ -197,8 +197,7 @@ impl Tx<'_> {
             };
             input_bytes.extend_from_slice(&bytes);
         }
-        let input: TicketInput =
-            records::decode(&format!("ticket {id} input"), &input_bytes).map_err(abort)?;
+        let input = records::attach_ingest(id, &input_bytes, &mut record).map_err(abort)?;
         Ok(Working {
             id,
             input,
@@ -209,7 +208,7 @@ impl Tx<'_> {
 
     /// Writes a ticket's state and its new history entries.
     pub(crate) fn write(&self, ticket: &Working) -> TxResult<()> {
-        let record = records::encode(&ticket.record).map_err(abort)?;
+        let record = records::encode_state(&ticket.record).map_err(abort)?;
         self.tickets.insert(&keys::ticket(ticket.id), record)?;
         for (number, entry) in &ticket.new_entries {
             let entry = records::encode(entry).map_err(abort)?;
