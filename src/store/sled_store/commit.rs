@@ -133,6 +133,19 @@ fn sync_new_files(dir: &mut SyncedDir) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` and any missing ancestors, and makes each new entry
+/// durable by syncing the directory that holds it.
+pub(crate) fn create_dir_durably(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|path| !path.exists()).collect();
+    std::fs::create_dir_all(dir)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(path)?.sync_all()
 }

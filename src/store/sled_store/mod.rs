@@ -87,6 +87,8 @@ impl Store {
     /// found there (its files are left in place).
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let sled_dir = store_dir(dir);
+        commit::create_dir_durably(&sled_dir)
+            .map_err(|err| StoreError::Storage(format!("cannot create {}: {err}", sled_dir.display())))?;
         let mut config = sled::Config::new()
             .path(&sled_dir)
             .segment_size(SEGMENT_BYTES)
