@@ -522,10 +522,11 @@ mod replay {
                         last_data = Some(events.len() - 1);
                     }
                 }
-                "fsync" | "fdatasync" if call.trim_end().ends_with("= 0") => {
-                    if path.starts_with(dir) || dir.starts_with(&path) {
-                        events.push(Event::Sync { path });
-                    }
+                "fsync" | "fdatasync"
+                    if call.trim_end().ends_with("= 0")
+                        && (path.starts_with(dir) || dir.starts_with(&path)) =>
+                {
+                    events.push(Event::Sync { path });
                 }
                 "openat" | "open" | "creat" if call.contains("O_CREAT") || name == "creat" => {
                     for created in quoted_paths(call, dir) {
