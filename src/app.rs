@@ -21,9 +21,9 @@ use crate::store::{
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
 
-/// How long completed tickets are kept unless configured otherwise: 400
-/// days, a year of history plus a margin for yearly comparisons.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+/// How long completed tickets are kept unless configured otherwise (see
+/// `--retention-days`).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(crate::config::DEFAULT_RETENTION_DAYS * 86_400);
 
 /// Settings of the domain that come from configuration.
 #[derive(Debug, Clone)]

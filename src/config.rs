@@ -72,7 +72,15 @@ pub struct Args {
     /// Events buffered per queue watcher before it is told it lagged.
     #[arg(long, env = "TRIAGE_WATCH_BUFFER", default_value_t = 1024)]
     pub watch_buffer: usize,
+    /// Completed tickets are deleted this many days after completion, with
+    /// their index entries; 0 keeps them forever.
+    #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u64,
 }
+
+/// Default of `--retention-days`: a year of history plus a margin for
+/// year-on-year comparisons.
+pub const DEFAULT_RETENTION_DAYS: u64 = 400;
 
 /// The offline tools; without one, `triage` runs the server.
 #[derive(Debug, Clone, Subcommand)]
@@ -266,6 +274,8 @@ impl Config {
                 limits,
                 default_first_response_minutes: args.sla.into_iter().collect::<BTreeMap<_, _>>(),
                 watch_buffer: args.watch_buffer.max(1),
+                retention: (args.retention_days > 0)
+                    .then(|| Duration::from_secs(args.retention_days.saturating_mul(86_400))),
                 ..AppSettings::default()
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),

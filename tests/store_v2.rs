@@ -13,6 +13,7 @@ use common::{
 use tonic::Code;
 use triage::clock::UnixMicros;
 use triage::pb;
+use triage::store::TicketStore;
 
 fn claim_request(queue: &str, agent: &str, request_id: &str) -> pb::ClaimNextRequest {
     pb::ClaimNextRequest {
@@ -403,4 +404,45 @@ async fn a_failed_durable_write_is_never_acknowledged_and_health_turns_not_servi
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // No clean shutdown: its final sync fails too, as it must.
+}
+
+#[tokio::test]
+async fn completed_tickets_are_purged_after_the_retention_period() {
+    let mut server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.app.retention = Some(Duration::from_secs(30 * 86_400));
+    })
+    .await;
+    ingest(&mut server.client, ticket("old-1", "Question", "hello")).await;
+    let kept = ingest(&mut server.client, ticket("open-1", "Question", "still open"))
+        .await
+        .ticket
+        .expect("ticket");
+    let done = claim(&mut server.client, "inbox", "ann", 60)
+        .await
+        .expect("claim");
+    complete(&mut server.client, &done, "answered")
+        .await
+        .expect("complete");
+    server.clock.advance_seconds(29 * 86_400);
+    server.app.run_maintenance().await.expect("maintenance");
+    get(&mut server.client, &done.id).await;
+    server.clock.advance_seconds(2 * 86_400);
+    server.app.run_maintenance().await.expect("maintenance");
+    let status = server
+        .client
+        .get_ticket(pb::GetTicketRequest {
+            ticket_id: done.id.clone(),
+        })
+        .await
+        .expect_err("purged");
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(
+        get(&mut server.client, &kept.id).await.id,
+        kept.id,
+        "open tickets stay"
+    );
+    let report = server.app.store().verify().await.expect("verify");
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert_eq!(report.tickets, 1);
+    server.shutdown().await;
 }

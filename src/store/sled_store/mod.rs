@@ -17,6 +17,8 @@ mod commit;
 mod keys;
 mod migrate;
 mod records;
+#[cfg(test)]
+mod tests;
 mod tx;
 mod verify;
 mod workflow;
