@@ -13,7 +13,6 @@ use common::{
 use tonic::Code;
 use triage::clock::UnixMicros;
 use triage::pb;
-use triage::store::TicketStore;
 
 fn claim_request(queue: &str, agent: &str, request_id: &str) -> pb::ClaimNextRequest {
     pb::ClaimNextRequest {
