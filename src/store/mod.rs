@@ -17,7 +17,7 @@ use crate::rules::CustomerHistory;
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The backend reported an I/O problem; the operation may succeed later.
     #[error("storage failure: {0}")]

@@ -13,6 +13,7 @@
 //! pool and the async half waits for the group commit, which makes writes
 //! durable against power loss (see `commit`).
 
+mod batch;
 mod commit;
 mod keys;
 mod migrate;
@@ -25,6 +26,8 @@ mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
 
 pub use commit::Durability;
 
@@ -69,6 +72,8 @@ pub struct Store {
 /// The store's state; its methods are the blocking halves of the verbs.
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// Declared first so it stops (and lets go of its trees) first.
+    batcher: batch::Batcher,
     db: sled::Db,
     trees: Trees,
     committer: Committer,
@@ -103,8 +108,11 @@ impl Store {
             .map_err(|err| StoreError::Durability(err.to_string()))?;
         let trees = Trees::open(&db)?;
         let id_offset = migrate::prepare(dir, &trees)?;
+        let batcher = batch::Batcher::start(trees.clone())
+            .map_err(|err| StoreError::Storage(format!("cannot start the ingest writer: {err}")))?;
         let store = Store {
             inner: Arc::new(Inner {
+                batcher,
                 db,
                 trees,
                 committer,
@@ -162,12 +170,13 @@ impl Inner {
         Ok(TicketId(id.saturating_add(self.id_offset)))
     }
 
-    fn ingest(
+    /// A new ticket from an ingest, encoded for the writer.
+    fn prepare_ingest(
         &self,
         input: TicketInput,
         classification: Classification,
         now: UnixMicros,
-    ) -> Result<Ingested, StoreError> {
+    ) -> Result<(Ticket, batch::IngestJob, oneshot::Receiver<batch::Stored>), StoreError> {
         let id = self.next_id()?;
         let due = classification
             .first_response_seconds
@@ -191,27 +200,13 @@ impl Inner {
             resolution: String::new(),
             correction: None,
         };
-        let idempotency_key = keys::idempotency(&ticket.input.source, &ticket.input.external_id);
-        let laid_out = layout::Laid::of(&ticket)?;
-        let existing = self.trees.transact(|tx| {
-            if let Some(existing) = tx.idempotency.get(&idempotency_key)? {
-                let id = keys::ticket_id_from_head(&existing)
-                    .ok_or_else(|| tx::abort(records::corrupt("idempotency entry", "short id")))?;
-                return Ok(Some(id));
-            }
-            laid_out.insert(tx)?;
-            Ok(None)
-        })?;
-        match existing {
-            Some(id) => Ok(Ingested {
-                ticket: self.load(id)?,
-                created: false,
-            }),
-            None => Ok(Ingested {
-                ticket,
-                created: true,
-            }),
-        }
+        let (reply, stored) = oneshot::channel();
+        let job = batch::IngestJob {
+            idempotency_key: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
+            laid: layout::Laid::of(&ticket)?,
+            reply,
+        };
+        Ok((ticket, job, stored))
     }
 
     /// One ticket with its input and history.
@@ -412,6 +407,11 @@ mod layout {
             })
         }
 
+        /// The ticket's id.
+        pub(crate) fn id(&self) -> TicketId {
+            self.id
+        }
+
         /// Inserts the ticket and its index entries as its state says.
         pub(crate) fn insert(&self, tx: &Tx<'_>) -> TxResult<()> {
             let id = self.id;
@@ -456,8 +456,21 @@ impl TicketStore for Store {
         classification: Classification,
         now: UnixMicros,
     ) -> Result<Ingested, StoreError> {
-        self.write(move |inner| inner.ingest(input, classification, now))
+        self.inner.committer.health().map_err(StoreError::Durability)?;
+        let (ticket, job, stored) = self.inner.prepare_ingest(input, classification, now)?;
+        self.inner.batcher.submit(job)?;
+        let earlier = stored
             .await
+            .map_err(|_| StoreError::Storage("the ingest writer dropped an ingest".into()))??;
+        let ingested = match earlier {
+            Some(id) => Ingested {
+                ticket: self.get(id).await?,
+                created: false,
+            },
+            None => Ingested { ticket, created: true },
+        };
+        self.sync().await?;
+        Ok(ingested)
     }
 
     async fn get(&self, id: TicketId) -> Result<Ticket, StoreError> {
