@@ -1,8 +1,9 @@
 //! The ingest writer: one thread that stores every pending ingest in one
-//! transaction, so N concurrent ingests cost one transaction (and, through
-//! the group commit, one durable round) instead of N that contend for the
-//! same queue counters. Idempotency stays race-free: within a batch a
-//! second ingest of the same (source, external id) finds the first.
+//! transaction and then makes it durable in one round, so N concurrent
+//! ingests cost one transaction and one round of syncs instead of N
+//! transactions contending for the same queue counters. It answers only
+//! after the round. Idempotency stays race-free: within a batch a second
+//! ingest of the same (source, external id) finds the first.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -10,6 +11,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
+use super::commit::Committer;
 use super::keys;
 use super::layout::Laid;
 use super::records;
@@ -39,11 +41,11 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub(crate) fn start(trees: Trees) -> std::io::Result<Batcher> {
+    pub(crate) fn start(trees: Trees, committer: Committer) -> std::io::Result<Batcher> {
         let (jobs, queue) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("triage-ingest-writer".into())
-            .spawn(move || run(&trees, &queue))?;
+            .spawn(move || run(&trees, &committer, &queue))?;
         Ok(Batcher {
             jobs: Some(jobs),
             thread: Some(thread),
@@ -70,7 +72,7 @@ impl Drop for Batcher {
     }
 }
 
-fn run(trees: &Trees, queue: &mpsc::Receiver<IngestJob>) {
+fn run(trees: &Trees, committer: &Committer, queue: &mpsc::Receiver<IngestJob>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -96,6 +98,10 @@ fn run(trees: &Trees, queue: &mpsc::Receiver<IngestJob>) {
                     found.push(None);
                 }
             }
+            Ok(found)
+        });
+        let outcome = outcome.and_then(|found| {
+            committer.flush_now().map_err(StoreError::Durability)?;
             Ok(found)
         });
         match outcome {

@@ -108,7 +108,7 @@ impl Store {
             .map_err(|err| StoreError::Durability(err.to_string()))?;
         let trees = Trees::open(&db)?;
         let id_offset = migrate::prepare(dir, &trees)?;
-        let batcher = batch::Batcher::start(trees.clone())
+        let batcher = batch::Batcher::start(trees.clone(), committer.clone())
             .map_err(|err| StoreError::Storage(format!("cannot start the ingest writer: {err}")))?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -469,7 +469,7 @@ impl TicketStore for Store {
             },
             None => Ingested { ticket, created: true },
         };
-        self.sync().await?;
+        // The writer answered after its durable round: nothing to wait for.
         Ok(ingested)
     }
 
