@@ -99,7 +99,8 @@ fn raw_sled(tickets: &Prepared, duration: Duration) -> f64 {
     while Instant::now() < deadline {
         for _ in 0..WRITERS {
             let record = &records[(written as usize) % records.len()];
-            tree.insert(written.to_be_bytes(), record.as_slice()).expect("insert");
+            tree.insert(written.to_be_bytes(), record.as_slice())
+                .expect("insert");
             written += 1;
         }
         db.flush().expect("flush");
@@ -161,7 +162,14 @@ async fn main() {
         (Duration::from_millis(200), 10, 200)
     };
     let tickets = prepared();
-    println!("store bench ({}):", if measuring { "measuring" } else { "smoke pass, not measurements" });
+    println!(
+        "store bench ({}):",
+        if measuring {
+            "measuring"
+        } else {
+            "smoke pass, not measurements"
+        }
+    );
 
     let raw = tokio::task::spawn_blocking({
         let tickets = Arc::clone(&tickets);
@@ -185,7 +193,11 @@ async fn main() {
     fill(&store, &tickets, small, large).await;
     let filled_in = started.elapsed();
     let at_large = stats_time(&store, &queues, 200).await;
-    let depth = store.queues_stats(&queues[..1], SystemClock.now()).await.expect("stats")[0].depth;
+    let depth = store
+        .queues_stats(&queues[..1], SystemClock.now())
+        .await
+        .expect("stats")[0]
+        .depth;
     println!(
         "  queues_stats for {} queues: {at_small:?} at {small} waiting, {at_large:?} at {depth} waiting \
          (filled in {filled_in:.1?}) -> ratio {:.2}",

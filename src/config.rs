@@ -72,6 +72,10 @@ pub struct Args {
     /// Events buffered per queue watcher before it is told it lagged.
     #[arg(long, env = "TRIAGE_WATCH_BUFFER", default_value_t = 1024)]
     pub watch_buffer: usize,
+    /// On shutdown, how long to wait for open connections to finish before
+    /// closing them, in seconds.
+    #[arg(long, env = "TRIAGE_DRAIN_SECONDS", default_value_t = 10)]
+    pub drain_seconds: u64,
     /// Completed tickets are deleted this many days after completion, with
     /// their index entries; 0 keeps them forever.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
@@ -236,6 +240,8 @@ pub struct Config {
     pub app: AppSettings,
     /// Maintenance period.
     pub maintenance_interval: Duration,
+    /// How long a shutdown waits for open connections.
+    pub drain_timeout: Duration,
 }
 
 impl Config {
@@ -279,6 +285,7 @@ impl Config {
                 ..AppSettings::default()
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
+            drain_timeout: Duration::from_secs(args.drain_seconds),
         })
     }
 
@@ -291,6 +298,7 @@ impl Config {
             store: StoreOptions::default(),
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 

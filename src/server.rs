@@ -51,13 +51,34 @@ pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, Server
     Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))
 }
 
+/// How the server paces its background work and its shutdown.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeSettings {
+    /// How often leases are expired and deadlines escalated.
+    pub maintenance_interval: Duration,
+    /// How long a shutdown waits for open connections to finish before it
+    /// closes them: an idle connection or an unread stream must not keep
+    /// the process alive until its supervisor kills it.
+    pub drain_timeout: Duration,
+}
+
+impl From<&Config> for ServeSettings {
+    fn from(config: &Config) -> Self {
+        ServeSettings {
+            maintenance_interval: config.maintenance_interval,
+            drain_timeout: config.drain_timeout,
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `stop` resolves, then drains: stops
-/// accepting, ends watch streams, finishes requests in flight, and makes
-/// every write durable.
+/// accepting, ends watch streams, lets requests in flight finish for up to
+/// the drain timeout, closes what is still open, and makes every write
+/// durable.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
-    maintenance_interval: Duration,
+    settings: ServeSettings,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let (trigger, shutdown) = shutdown::channel();
@@ -71,22 +92,40 @@ pub async fn serve(
         .max_decoding_message_size(max_message);
     let maintenance = tokio::spawn(maintain(
         Arc::clone(&app),
-        maintenance_interval,
+        settings.maintenance_interval,
         health.clone(),
         shutdown,
     ));
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let drain = async move {
         stop.await;
         tracing::info!("shutting down: draining requests");
         health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
         trigger.fire();
+        let _ = stopping.send(());
     };
-    let served = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(api)
-        .serve_with_incoming_shutdown(incoming(listener), drain)
-        .await;
+        .serve_with_incoming_shutdown(incoming(listener), drain);
+    let drain_deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(settings.drain_timeout).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = server => served,
+        () = drain_deadline => {
+            tracing::warn!(
+                timeout = ?settings.drain_timeout,
+                "connections still open after the drain timeout; closing them"
+            );
+            Ok(())
+        }
+    };
     if let Err(err) = maintenance.await {
         tracing::error!(error = %err, "maintenance task failed");
     }

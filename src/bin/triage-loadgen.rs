@@ -296,7 +296,7 @@ impl SpawnedServer {
         let task = tokio::spawn(triage::server::serve(
             app,
             listener,
-            config.maintenance_interval,
+            (&config).into(),
             stop_signal,
         ));
         let uri: Uri = format!("http://{address}").parse()?;

@@ -173,6 +173,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = server::build_app(&config, Arc::new(SystemClock))?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
+    let stop = stop_signal();
     // One plain line on stdout, so scripts and tests learn the bound port.
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
@@ -180,34 +181,47 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = config.rules_path.clone() {
         tokio::spawn(server::reload_rules_on_sighup(Arc::clone(&app), path));
     }
-    server::serve(app, listener, config.maintenance_interval, stop_signal()).await?;
+    server::serve(app, listener, (&config).into(), stop).await?;
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives
+/// right after start-up is not lost to the default action.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let install = |kind: SignalKind, name: &'static str| match signal(kind) {
+        Ok(stream) => Some(stream),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for {name}");
+            None
+        }
+    };
+    let interrupt = install(SignalKind::interrupt(), "Ctrl-C");
+    let terminate = install(SignalKind::terminate(), "SIGTERM");
+    async move {
+        let wait = |stream: Option<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Some(mut stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(interrupt) => {}
+            () = wait(terminate) => {}
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -58,12 +58,12 @@ impl TestServer {
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
         let served = Arc::clone(&app);
-        let interval = config.maintenance_interval;
+        let settings = server::ServeSettings::from(&config);
         let task = tokio::spawn(async move {
             let stop = async {
                 let _ = stopped.await;
             };
-            server::serve(served, listener, interval, stop)
+            server::serve(served, listener, settings, stop)
                 .await
                 .expect("server runs");
         });

@@ -467,7 +467,10 @@ impl TicketStore for Store {
                 ticket: self.get(id).await?,
                 created: false,
             },
-            None => Ingested { ticket, created: true },
+            None => Ingested {
+                ticket,
+                created: true,
+            },
         };
         // The writer answered after its durable round: nothing to wait for.
         Ok(ingested)
