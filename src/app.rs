@@ -21,6 +21,10 @@ use crate::store::{
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
 
+/// Tickets with at most this many bytes of text are classified on the
+/// calling task (tens of microseconds); longer ones on the blocking pool.
+const INLINE_CLASSIFY_BYTES: usize = 8 * 1024;
+
 /// How long completed tickets are kept unless configured otherwise (see
 /// `--retention-days`).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(crate::config::DEFAULT_RETENTION_DAYS * 86_400);
@@ -173,7 +177,16 @@ impl App {
         } else {
             CustomerHistory::default()
         };
-        let mut classification = rules.classify(input, &history, now);
+        let mut classification = if input.body.len() + input.subject.len() <= INLINE_CLASSIFY_BYTES {
+            rules.classify(input, &history, now)
+        } else {
+            // Long texts take milliseconds to scan: off the async workers,
+            // so health checks and other calls are not held up.
+            let input = input.clone();
+            tokio::task::spawn_blocking(move || rules.classify(&input, &history, now))
+                .await
+                .map_err(|err| Error::Internal(format!("classification task failed: {err}")))?
+        };
         if classification.first_response_seconds.is_none() {
             classification.first_response_seconds = self
                 .settings

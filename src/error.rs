@@ -24,6 +24,9 @@ pub enum Error {
     /// The operation does not fit the ticket's state (stale lease, not claimed).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// An internal task failed (a bug, reported as INTERNAL).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The caller's deadline passed before the answer was ready; nothing
     /// was left changed on its behalf.
     #[error("the call's deadline passed before the answer was ready")]
@@ -66,6 +69,10 @@ impl From<Error> for tonic::Status {
             Error::UnknownQueue(_) | Error::TicketNotFound(_) => tonic::Status::not_found(message),
             Error::FailedPrecondition(_) => tonic::Status::failed_precondition(message),
             Error::DeadlineExceeded => tonic::Status::deadline_exceeded(message),
+            Error::Internal(_) => {
+                tracing::error!(error = %message, "internal error");
+                tonic::Status::internal(message)
+            }
             Error::Store(StoreError::Durability(_) | StoreError::Storage(_)) => {
                 tracing::error!(error = %message, "store unavailable");
                 tonic::Status::unavailable(message)
