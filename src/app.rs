@@ -15,8 +15,8 @@ use crate::labels::{self, LabelledTicket};
 use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{
-    ClaimRequest, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats, TicketStore,
-    Transition,
+    ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
+    TicketStore, Transition,
 };
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
@@ -68,13 +68,14 @@ pub struct QueueOverview {
     pub stats: QueueStats,
 }
 
-/// One page of a queue listing.
+/// One page of a listing: a queue's tickets (`C` = [`QueueCursor`]) or a
+/// customer's ([`CustomerCursor`]).
 #[derive(Debug, Clone)]
-pub struct TicketPage {
-    /// Tickets in claim order.
+pub struct TicketPage<C = QueueCursor> {
+    /// Tickets in listing order.
     pub tickets: Vec<Ticket>,
     /// Where the next page starts, if there may be one.
-    pub next: Option<QueueCursor>,
+    pub next: Option<C>,
 }
 
 /// The running service's domain state. Share it as `Arc<App>`.
@@ -252,15 +253,19 @@ impl App {
         Ok(TicketPage { tickets, next })
     }
 
-    /// A customer's tickets, newest first, as `view` shows them.
+    /// One page of a customer's tickets, newest first, as `view` shows them.
     pub async fn customer_tickets(
         &self,
         customer_id: &str,
         limit: usize,
+        cursor: Option<CustomerCursor>,
         view: TicketView,
-    ) -> Result<Vec<Ticket>, Error> {
-        let tickets = self.store.customer_tickets(customer_id, limit).await?;
-        Ok(in_view(tickets, view))
+    ) -> Result<TicketPage<CustomerCursor>, Error> {
+        let (tickets, next) = self.store.customer_tickets(customer_id, limit, cursor).await?;
+        Ok(TicketPage {
+            tickets: in_view(tickets, view),
+            next,
+        })
     }
 
     fn known_queue(&self, queue: &str) -> Result<(), Error> {

@@ -445,3 +445,51 @@ async fn completed_tickets_are_purged_after_the_retention_period() {
     assert_eq!(report.tickets, 1);
     server.shutdown().await;
 }
+
+/// Every page of a customer's tickets, following the tokens.
+async fn customer_pages(server: &mut TestServer, page_size: u32, view: pb::TicketView) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let answer = server
+            .client
+            .list_customer_tickets(pb::ListCustomerTicketsRequest {
+                customer_id: "cust-shared".into(),
+                page_size,
+                view: view.into(),
+                page_token: token,
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        pages.push(answer.tickets.iter().map(|ticket| ticket.id.clone()).collect());
+        if answer.next_page_token.is_empty() {
+            return pages;
+        }
+        token = answer.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn a_customers_tickets_page_by_count_and_by_bytes_newest_first() {
+    let mut server = TestServer::start().await;
+    let body = "The export fails again. ".repeat(9_000);
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let mut input = ticket(&format!("cust-{n}"), "Question", &body);
+        input.customer.as_mut().expect("customer").id = "cust-shared".into();
+        ids.push(ingest(&mut server.client, input).await.ticket.expect("ticket").id);
+        server.clock.advance_seconds(1);
+    }
+    ids.reverse();
+    let by_count = customer_pages(&mut server, 5, pb::TicketView::Basic).await;
+    assert_eq!(by_count.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5, 2]);
+    assert_eq!(by_count.concat(), ids, "every ticket once, newest first");
+    let by_bytes = customer_pages(&mut server, 50, pb::TicketView::Full).await;
+    assert!(
+        by_bytes.len() > 1,
+        "12 tickets of 216 KB do not fit one 2 MiB page"
+    );
+    assert_eq!(by_bytes.concat(), ids, "every ticket once, newest first");
+    server.shutdown().await;
+}

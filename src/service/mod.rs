@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::error::Error;
 use crate::pb;
 use crate::shutdown::Shutdown;
-use crate::store::{ClaimRequest, QueueCursor};
+use crate::store::{ClaimRequest, CustomerCursor, QueueCursor};
 
 /// Default and longest leases, in seconds.
 const DEFAULT_LEASE_SECONDS: u32 = 300;
@@ -139,12 +139,17 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let request = request.into_inner();
         let customer_id = convert::required("customer_id", &request.customer_id)?;
         let view = convert::ticket_view(request.view)?;
+        let cursor = page::customer_cursor(&request.page_token)?;
         let listed = self
             .app
-            .customer_tickets(customer_id, page::size(request.page_size), view)
+            .customer_tickets(customer_id, page::size(request.page_size), cursor, view)
             .await?;
-        let (tickets, _cut) = page::fit(listed, |_| ());
-        Ok(Response::new(pb::ListCustomerTicketsResponse { tickets }))
+        let (tickets, cut_after) = page::fit(listed.tickets, CustomerCursor::after);
+        let next = cut_after.or(listed.next);
+        Ok(Response::new(pb::ListCustomerTicketsResponse {
+            tickets,
+            next_page_token: next.map(CustomerCursor::to_token).unwrap_or_default(),
+        }))
     }
 
     async fn claim_next(

@@ -6,7 +6,7 @@ use prost::Message;
 use super::convert;
 use crate::error::Error;
 use crate::pb;
-use crate::store::QueueCursor;
+use crate::store::{CustomerCursor, QueueCursor};
 use crate::ticket::Ticket;
 
 /// Default and largest page sizes for listings.
@@ -33,13 +33,22 @@ pub(crate) fn size(requested: u32) -> usize {
 
 /// Parses request field `page_token`; `None` for the first page.
 pub(crate) fn cursor(token: &str) -> Result<Option<QueueCursor>, Error> {
+    parse_token(token, QueueCursor::from_token, "ListTickets")
+}
+
+/// Parses `ListCustomerTickets`' `page_token`; `None` for the first page.
+pub(crate) fn customer_cursor(token: &str) -> Result<Option<CustomerCursor>, Error> {
+    parse_token(token, CustomerCursor::from_token, "ListCustomerTickets")
+}
+
+fn parse_token<C>(token: &str, parse: impl Fn(&str) -> Option<C>, rpc: &str) -> Result<Option<C>, Error> {
     if token.is_empty() {
         return Ok(None);
     }
-    QueueCursor::from_token(token).map(Some).ok_or_else(|| {
+    parse(token).map(Some).ok_or_else(|| {
         Error::invalid(
             "page_token",
-            "is not a token from a previous ListTickets response",
+            format!("is not a token from a previous {rpc} response"),
         )
     })
 }

@@ -162,6 +162,53 @@ impl QueueCursor {
     }
 }
 
+/// Where to resume a customer's tickets (newest first): the ingest time and
+/// id of the last ticket of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CustomerCursor {
+    ingested_at: UnixMicros,
+    id: TicketId,
+}
+
+impl CustomerCursor {
+    /// The position right after (older than) `ticket`.
+    pub fn after(ticket: &Ticket) -> CustomerCursor {
+        CustomerCursor {
+            ingested_at: ticket.ingested_at,
+            id: ticket.id,
+        }
+    }
+
+    /// The ingest time of the position.
+    pub fn ingested_at(self) -> UnixMicros {
+        self.ingested_at
+    }
+
+    /// The ticket id of the position.
+    pub fn id(self) -> TicketId {
+        self.id
+    }
+
+    /// The cursor as an opaque page token (32 hex digits, distinct from a
+    /// queue cursor's 18).
+    pub fn to_token(self) -> String {
+        format!("{:016x}{:016x}", self.ingested_at.0 as u64, self.id.0)
+    }
+
+    /// Parses a page token; `None` if it was not made by [`to_token`](Self::to_token).
+    pub fn from_token(token: &str) -> Option<CustomerCursor> {
+        if token.len() != 32 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        let at = u64::from_str_radix(&token[..16], 16).ok()?;
+        let id = u64::from_str_radix(&token[16..], 16).ok()?;
+        Some(CustomerCursor {
+            ingested_at: UnixMicros(at as i64),
+            id: TicketId(id),
+        })
+    }
+}
+
 /// What a consistency check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsistencyReport {
@@ -222,8 +269,14 @@ pub trait TicketStore: Send + Sync + Debug {
     /// The customer's earlier tickets for history rules, newest first.
     async fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError>;
 
-    /// The customer's tickets, newest first, at most `limit`.
-    async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError>;
+    /// Up to `limit` of the customer's tickets, newest first, older than
+    /// `cursor`, and the cursor for the next page when there may be more.
+    async fn customer_tickets(
+        &self,
+        customer_id: &str,
+        limit: usize,
+        cursor: Option<CustomerCursor>,
+    ) -> Result<(Vec<Ticket>, Option<CustomerCursor>), StoreError>;
 
     /// Leases the first waiting ticket of the queue, or `None` when it is
     /// empty. A retry of a request with an id returns the lease it got.
@@ -328,5 +381,11 @@ mod tests {
             "rank 9 is no priority"
         );
         assert_eq!(QueueCursor::from_token("+2000000000000004d"), None);
+        let customer = CustomerCursor {
+            ingested_at: UnixMicros(-5),
+            id: TicketId(9),
+        };
+        assert_eq!(CustomerCursor::from_token(&customer.to_token()), Some(customer));
+        assert_eq!(CustomerCursor::from_token(&cursor.to_token()), None);
     }
 }

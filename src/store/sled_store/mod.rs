@@ -32,8 +32,8 @@ use tokio::sync::oneshot;
 pub use commit::Durability;
 
 use super::{
-    ClaimRequest, ConsistencyReport, EscalationPolicies, Ingested, QueueCursor, QueueStats, StoreError,
-    TicketIter, TicketStore, Transition,
+    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, QueueCursor, QueueStats,
+    StoreError, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::QueueEvent;
@@ -322,15 +322,33 @@ impl Inner {
         Ok(stats)
     }
 
+    /// A customer's index entries, newest first, older than `cursor`. An
+    /// empty customer id has no entries (tickets without a customer are not
+    /// indexed).
     fn customer_entries(
         &self,
         customer_id: &str,
         limit: usize,
+        cursor: Option<CustomerCursor>,
     ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> {
         let take = if customer_id.is_empty() { 0 } else { limit };
+        let prefix = keys::customer_prefix(customer_id);
+        let end = match cursor {
+            Some(cursor) => {
+                let mut end = prefix.clone();
+                end.extend_from_slice(&keys::time(cursor.ingested_at()));
+                end.extend_from_slice(&cursor.id().0.to_be_bytes());
+                end
+            }
+            None => {
+                let mut end = prefix.clone();
+                end.extend_from_slice(&[u8::MAX; 17]);
+                end
+            }
+        };
         self.trees
             .customers
-            .scan_prefix(keys::customer_prefix(customer_id))
+            .range(prefix..end)
             .rev()
             .take(take)
             .map(|entry| entry.map_err(storage))
@@ -338,7 +356,7 @@ impl Inner {
 
     fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
         let tickets = self
-            .customer_entries(customer_id, limit)
+            .customer_entries(customer_id, limit, None)
             .map(|entry| {
                 let (_, value) = entry?;
                 let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
@@ -353,15 +371,25 @@ impl Inner {
         Ok(CustomerHistory { tickets })
     }
 
-    fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
-        self.customer_entries(customer_id, limit)
+    fn customer_tickets(
+        &self,
+        customer_id: &str,
+        limit: usize,
+        cursor: Option<CustomerCursor>,
+    ) -> Result<(Vec<Ticket>, Option<CustomerCursor>), StoreError> {
+        let tickets = self
+            .customer_entries(customer_id, limit, cursor)
             .map(|entry| {
                 let (key, _) = entry?;
                 let id = keys::ticket_id_from_tail(&key)
                     .ok_or_else(|| records::corrupt("customer entry", "short key"))?;
                 self.load(id)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = (tickets.len() == limit)
+            .then(|| tickets.last().map(CustomerCursor::after))
+            .flatten();
+        Ok((tickets, next))
     }
 }
 
@@ -503,9 +531,14 @@ impl TicketStore for Store {
             .await
     }
 
-    async fn customer_tickets(&self, customer_id: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+    async fn customer_tickets(
+        &self,
+        customer_id: &str,
+        limit: usize,
+        cursor: Option<CustomerCursor>,
+    ) -> Result<(Vec<Ticket>, Option<CustomerCursor>), StoreError> {
         let customer_id = customer_id.to_string();
-        self.blocking(move |inner| inner.customer_tickets(&customer_id, limit))
+        self.blocking(move |inner| inner.customer_tickets(&customer_id, limit, cursor))
             .await
     }
 
