@@ -326,17 +326,24 @@ impl App {
         let claim = claim.clone();
         let now = self.now();
         let (answer, answered) = tokio::sync::oneshot::channel();
+        // A claim with a request id is never given back: a retry with that
+        // id picks the lease up (and another call with it may already have).
+        let give_back_unheard = claim.request_id.is_none();
         tokio::spawn(async move {
             let outcome = store.claim_next(&claim, now).await.map_err(Error::from);
             let late = answer_by.is_some_and(|by| tokio::time::Instant::now() >= by);
             match outcome {
                 Ok(Some(unheard)) if late => {
-                    give_back(store.as_ref(), unheard, now).await;
+                    if give_back_unheard {
+                        give_back(store.as_ref(), unheard, now).await;
+                    }
                     let _ = answer.send(Err(Error::DeadlineExceeded));
                 }
                 outcome => {
                     if let Err(Ok(Some(unheard))) = answer.send(outcome) {
-                        give_back(store.as_ref(), unheard, now).await;
+                        if give_back_unheard {
+                            give_back(store.as_ref(), unheard, now).await;
+                        }
                     }
                 }
             }

@@ -172,6 +172,17 @@ async fn finishing_verbs_repeated_after_success_answer_the_same() {
         Code::FailedPrecondition,
         "only the same verb repeats"
     );
+    // Another agent's lease came and went since: the repeat still answers.
+    let later = claim(&mut server.client, "inbox", "bob", 60)
+        .await
+        .expect("claim");
+    assert_eq!(later.id, released.id);
+    complete(&mut server.client, &later, "done by bob")
+        .await
+        .expect("complete");
+    release(&mut server.client, &released, "later")
+        .await
+        .expect("a repeat after another lease ended");
     let moved = claim(&mut server.client, "inbox", "ann", 60)
         .await
         .expect("claim");

@@ -23,13 +23,36 @@ use crate::ticket::{
 /// blob threshold of the store's 4 MiB segments.
 pub(crate) const INPUT_CHUNK_BYTES: usize = 32 * 1024;
 
-/// How the last lease of a ticket ended by an agent's verb, so that a retry
-/// of that verb with the same token gets the same answer.
+/// How a lease of a ticket ended by an agent's verb, so that a retry of
+/// that verb with the same token gets the same answer. Kept small (short
+/// field names, the token's first 64 bits): it is rewritten with the state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FinishedLease {
-    pub(crate) token: String,
-    pub(crate) action: String,
+    #[serde(rename = "t")]
+    token_prefix: String,
+    #[serde(rename = "a")]
+    action: String,
 }
+
+/// Hex digits of a lease token kept to recognise a retry.
+const TOKEN_PREFIX_LEN: usize = 16;
+
+impl FinishedLease {
+    pub(crate) fn new(token: &str, action: &str) -> FinishedLease {
+        FinishedLease {
+            token_prefix: token.chars().take(TOKEN_PREFIX_LEN).collect(),
+            action: action.to_string(),
+        }
+    }
+
+    /// True if `token` and `action` repeat this ending.
+    pub(crate) fn repeats(&self, token: &str, action: &str) -> bool {
+        token.len() > TOKEN_PREFIX_LEN && token.starts_with(&self.token_prefix) && self.action == action
+    }
+}
+
+/// How many ended leases a ticket remembers for retries.
+pub(crate) const FINISHED_KEPT: usize = 3;
 
 /// The small, mutable part of a ticket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,9 +77,9 @@ pub(crate) struct StateRecord {
     /// The claim-request key of the current lease, if the claim had an id.
     #[serde(default)]
     pub(crate) claim_request: Option<Vec<u8>>,
-    /// How the last lease ended, for retries.
+    /// How the last few leases ended, newest last, for retries.
     #[serde(default)]
-    pub(crate) finished: Option<FinishedLease>,
+    pub(crate) finished: Vec<FinishedLease>,
     /// When the ticket was completed.
     #[serde(default)]
     pub(crate) completed_at: Option<UnixMicros>,
@@ -154,7 +177,7 @@ pub(crate) fn split(ticket: Ticket) -> (TicketInput, StateRecord, Vec<HistoryEnt
         history_len: u32::try_from(ticket.history.len()).unwrap_or(u32::MAX),
         extension_entry: None,
         claim_request: None,
-        finished: None,
+        finished: Vec::new(),
         completed_at,
     };
     (ticket.input, record, ticket.history)

@@ -294,7 +294,15 @@ impl Tx<'_> {
     pub(crate) fn end_lease(&self, ticket: &mut Working, lease: &Lease) -> TxResult<()> {
         self.leases.remove(&keys::timed(lease.expires_at, ticket.id))?;
         if let Some(request) = ticket.record.claim_request.take() {
-            self.claim_requests.remove(request)?;
+            // Only if it still names this ticket: a later claim with the
+            // same request id may have taken the key over.
+            let names_this = self
+                .claim_requests
+                .get(request.as_slice())?
+                .is_some_and(|id| id.as_ref() == keys::ticket(ticket.id));
+            if names_this {
+                self.claim_requests.remove(request)?;
+            }
         }
         self.count(&ticket.record.classification.queue, 0, -1)
     }

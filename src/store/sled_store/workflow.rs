@@ -104,7 +104,12 @@ enum Head {
 
 impl Inner {
     /// A lease the same agent already holds from a claim with this request id.
-    fn earlier_claim(&self, claim: &ClaimRequest, request: &[u8]) -> Result<Option<Transition>, StoreError> {
+    fn earlier_claim(
+        &self,
+        claim: &ClaimRequest,
+        request: &[u8],
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError> {
         let Some(id) = self.trees.claim_requests.get(request).map_err(storage)? else {
             return Ok(None);
         };
@@ -112,7 +117,7 @@ impl Inner {
             return Ok(None);
         };
         let ticket = self.load(id)?;
-        let same = matches!(&ticket.state, TicketState::Claimed(lease) if lease.agent_id == claim.agent_id);
+        let same = matches!(&ticket.state, TicketState::Claimed(lease) if lease.agent_id == claim.agent_id && lease.expires_at > now);
         Ok(same.then_some(Transition {
             ticket,
             events: Vec::new(),
@@ -134,7 +139,7 @@ impl Inner {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(request) = &request {
-            if let Some(earlier) = self.earlier_claim(claim, request)? {
+            if let Some(earlier) = self.earlier_claim(claim, request, now)? {
                 return Ok(Some(earlier));
             }
         }
@@ -187,6 +192,7 @@ impl Inner {
                 Head::Gone => {}
                 Head::Quarantined(err) => {
                     tracing::error!(queue = %claim.queue, ticket = %id, error = %err, "unreadable ticket set aside from its queue");
+                    self.forget_queue_deadline(&claim.queue, id)?;
                 }
             }
         }
@@ -210,8 +216,8 @@ impl Inner {
                     let repeat = ticket
                         .record
                         .finished
-                        .as_ref()
-                        .is_some_and(|finished| finished.token == token && finished.action == action);
+                        .iter()
+                        .any(|finished| finished.repeats(token, action));
                     return if repeat {
                         Ok((ticket, Vec::new()))
                     } else {
@@ -267,10 +273,10 @@ impl Inner {
                 }
             };
             if !matches!(verb, LeaseVerb::Extend { .. }) {
-                ticket.record.finished = Some(FinishedLease {
-                    token: token.to_string(),
-                    action: action.to_string(),
-                });
+                let finished = &mut ticket.record.finished;
+                finished.push(FinishedLease::new(token, action));
+                let excess = finished.len().saturating_sub(records::FINISHED_KEPT);
+                finished.drain(..excess);
             }
             tx.write(&ticket)?;
             Ok((ticket, events))
@@ -356,20 +362,25 @@ impl Inner {
                 continue;
             };
             let outcome = self.trees.transact(|tx| {
-                let entry = if index_name == "leases" {
+                let leases = index_name == "leases";
+                let entry = if leases {
                     tx.leases.remove(key.as_ref())?
                 } else {
                     tx.deadlines.remove(key.as_ref())?
                 };
-                if entry.is_none() {
+                let Some(entry) = entry else {
                     return Ok(Ok(None)); // handled meanwhile (released, extended, claimed)
-                }
+                };
                 let mut ticket = match tx.read(id) {
                     Ok(ticket) => ticket,
                     Err(sled::transaction::ConflictableTransactionError::Abort(err))
                         if is_unreadable(&err) =>
                     {
                         tx.quarantine(index_name, &key, &err.to_string())?;
+                        if leases {
+                            // A lease entry names its queue: its lease count goes too.
+                            tx.count(&String::from_utf8_lossy(&entry), 0, -1)?;
+                        }
                         return Ok(Err(err));
                     }
                     Err(other) => return Err(other),
@@ -391,6 +402,18 @@ impl Inner {
         Ok(changed)
     }
 
+    /// Removes the queue-deadline entry of a ticket set aside from `queue`
+    /// (found by scanning that queue's deadline entries: a rare repair).
+    fn forget_queue_deadline(&self, queue: &str, id: TicketId) -> Result<(), StoreError> {
+        for entry in self.trees.queue_deadlines.scan_prefix(keys::queue_prefix(queue)) {
+            let (key, _) = entry.map_err(storage)?;
+            if keys::ticket_id_from_tail(&key) == Some(id) {
+                self.trees.queue_deadlines.remove(key).map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes tickets completed before `before` with all their records.
     pub(crate) fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {
         let due: Vec<_> = self
@@ -409,7 +432,17 @@ impl Inner {
                 if tx.completed.remove(key.as_ref())?.is_none() {
                     return Ok(false);
                 }
-                let ticket = tx.read(id)?;
+                let ticket = match tx.read(id) {
+                    Ok(ticket) => ticket,
+                    Err(sled::transaction::ConflictableTransactionError::Abort(err))
+                        if is_unreadable(&err) =>
+                    {
+                        tracing::error!(ticket = %id, error = %err, "unreadable completed ticket set aside from retention");
+                        tx.quarantine("completed", &key, &err.to_string())?;
+                        return Ok(false);
+                    }
+                    Err(other) => return Err(other),
+                };
                 let view = ticket.clone().into_ticket(Vec::new());
                 for chunk in 0..ticket.record.input_chunks {
                     tx.inputs.remove(&keys::input_chunk(id, chunk))?;
