@@ -35,7 +35,7 @@ pub fn normalize_into(text: &str, out: &mut String) {
     let mut pending_space = false;
     let mut rest = text;
     while !rest.is_empty() {
-        let (kept, tail) = rest.split_at(kept_prefix(rest.as_bytes()));
+        let (kept, tail) = rest.split_at(kept_prefix(rest));
         push_spaced(out, kept, &mut pending_space);
         let mut chars = tail.chars();
         match chars.next() {
@@ -63,25 +63,23 @@ fn push_spaced(out: &mut String, kept: &str, pending_space: &mut bool) {
     out.push_str(kept);
 }
 
-/// The length of the start of `bytes` that `normalize` keeps as it is:
+/// The length of the start of `text` that `normalize` keeps as it is:
 /// ASCII other than white space, and single spaces between such bytes.
-fn kept_prefix(bytes: &[u8]) -> usize {
-    let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        if is_kept_ascii(byte) {
-            at += 1;
-        } else if byte == b' ' && at > 0 && bytes.get(at + 1).copied().is_some_and(is_kept_ascii) {
-            at += 2;
-        } else {
-            break;
-        }
+/// Searched without a branch per space: up to the first byte that needs
+/// work (not ASCII, or white space other than a space), then cut at the
+/// first double space and before a last space.
+fn kept_prefix(text: &str) -> usize {
+    if text.starts_with(' ') {
+        return 0;
     }
-    at
-}
-
-/// An ASCII byte `normalize` keeps as it is: anything but white space.
-fn is_kept_ascii(byte: u8) -> bool {
-    byte.is_ascii() && !char::from(byte).is_whitespace()
+    let needs_work = |byte: &u8| !byte.is_ascii() || (b'\t'..=b'\r').contains(byte);
+    let end = text
+        .bytes()
+        .position(|byte| needs_work(&byte))
+        .unwrap_or(text.len());
+    let run = text.get(..end).unwrap_or_default();
+    let run = run.find("  ").map_or(run, |double| &run[..double]);
+    run.strip_suffix(' ').unwrap_or(run).len()
 }
 
 /// Folds text for case-insensitive comparison: exactly `str::to_lowercase`,
@@ -216,6 +214,9 @@ mod tests {
             "x \u{AD} y \u{200B}\u{200B} z\u{2019}s",
             "\u{AD} lead and trail \u{AD}",
             "one  two\u{2003}three\x0bfour\x1cfive",
+            "trailing space \nnext  double   triple \u{e9} x\u{a0} y \u{2019} ",
+            "  \t lead",
+            "a \u{ad} b \u{ad}\u{ad} c\u{ad} d",
         ] {
             assert_eq!(normalize(text), normalize_char_by_char(text), "{text:?}");
             let mut appended = String::from("kept ");
