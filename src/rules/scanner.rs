@@ -298,9 +298,11 @@ impl Scanner {
             }
             if !self.slots.is_empty() {
                 self.mark_triggered(text, &groups, &mut hits.pending[text as usize]);
-                // One `contains` per character: a single-character search
-                // runs on memchr, a set of characters decodes every one.
-                if pattern::FOLD_EXCEPTIONS.iter().any(|&c| original.contains(c)) {
+                // Triggers cannot vouch for such a text: every regex may
+                // match it. (One `contains` per character: a one-character
+                // search runs on memchr, a set of them decodes every one.)
+                let fold_exception = pattern::FOLD_EXCEPTIONS.iter().any(|&c| original.contains(c));
+                if fold_exception || !pattern::is_space_normal(original) {
                     hits.pending[text as usize].union_with(&self.readers[text as usize]);
                 }
             }
@@ -541,6 +543,14 @@ mod tests {
         );
         assert!(scanner.scan(&prepared("", "the cafe’s")).get(0), "’ is not");
         assert!(scanner.scan(&prepared("", "I can’t log in")).get(1));
+    }
+
+    #[test]
+    fn two_spaces_left_by_joining_parts_still_run_regexes() {
+        let scanner = scanner(&[(r"hello\s+world", Parts::of(TextPart::Body))]);
+        let text = prepared("", "hello\n> quoted\n\u{ad}\n> more\nworld");
+        assert_eq!(text.text(TextPart::Body), "hello  world");
+        assert!(scanner.scan(&text).get(0));
     }
 
     #[test]
