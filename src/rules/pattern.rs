@@ -71,7 +71,13 @@ pub(crate) fn ascii_word_boundaries(pattern: &str) -> Option<String> {
 /// braced argument (`\b{start}`, `\p{Greek}`, `\x{263a}`).
 fn escape_len(chars: &[char], at: usize) -> Option<usize> {
     let kind = *chars.get(at + 1)?;
-    let braced = chars.get(at + 2) == Some(&'{');
+    // `\b{start}` is one boundary, but `\b{3,}` is `\b` repeated: the
+    // regex crate reads a name only when a letter or `-` follows the brace.
+    let braced = chars.get(at + 2) == Some(&'{')
+        && (kind != 'b'
+            || chars
+                .get(at + 3)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == '-'));
     let len = match kind {
         'b' | 'p' | 'P' | 'x' | 'u' | 'U' if braced => {
             let close = chars[at + 2..].iter().position(|&c| c == '}')?;
@@ -574,6 +580,11 @@ mod tests {
         assert_eq!(
             ascii_word_boundaries(r"\<a\b{start}[\]\b]\\b").as_deref(),
             Some(r"(?-u:\<)a(?-u:\b{start})[\]\b]\\b")
+        );
+        assert_eq!(
+            ascii_word_boundaries(r"(?:\b{3,}?)+").as_deref(),
+            Some(r"(?:(?-u:\b){3,}?)+"),
+            "a repeated boundary stays repeated"
         );
         assert_eq!(ascii_word_boundaries(r"foo\Bbar"), None);
         assert_eq!(ascii_word_boundaries(r"plain"), None);
