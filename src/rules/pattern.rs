@@ -26,7 +26,10 @@ pub(crate) const FOLD_EXCEPTIONS: &[char] = &['\u{17F}'];
 /// Shortest trigger worth searching for; shorter ones match nearly always.
 const MIN_TRIGGER_LEN: usize = 3;
 /// Most triggers one regex may have.
-const MAX_TRIGGERS: usize = 32;
+const MAX_TRIGGERS: usize = 64;
+/// Most strings a run of joined literals may have (a larger product is
+/// split: each part is a set of its own).
+const MAX_JOINED: usize = 32;
 
 /// The pattern with Unicode word boundaries replaced by ASCII ones, or
 /// `None` when it needs no change (it has none) or cannot be changed safely
@@ -237,22 +240,14 @@ impl Lexer<'_> {
                 exact: Some(set),
             });
         }
-        let mut union = Set::new();
-        for branch in branches {
-            let Some(best) = branch.needs.into_iter().filter(usable).max_by_key(score) else {
-                return Some(Language {
-                    needs: Needs::new(),
-                    exact: None,
-                });
-            };
-            for literal in best {
-                if !union.contains(&literal) {
-                    union.push(literal);
-                }
-            }
-        }
+        // Each branch's most selective set; if their union is too large,
+        // each branch's smallest.
+        let union = union_of(&branches, most_selective)
+            .filter(usable)
+            .or_else(|| union_of(&branches, smallest))
+            .map(minimal);
         Some(Language {
-            needs: vec![union],
+            needs: union.into_iter().collect(),
             exact: None,
         })
     }
@@ -418,15 +413,42 @@ impl Lexer<'_> {
     }
 }
 
+/// The usable set with the best [`score`].
+fn most_selective(needs: &Needs) -> Option<&Set> {
+    needs
+        .iter()
+        .filter(|set| usable(set))
+        .max_by_key(|set| score(set))
+}
+
+/// The usable set with the fewest literals.
+fn smallest(needs: &Needs) -> Option<&Set> {
+    needs.iter().filter(|set| usable(set)).min_by_key(|set| set.len())
+}
+
+/// The union of the set `choose` picks from each branch's needs, if it
+/// picks one from each.
+fn union_of(branches: &[Language], choose: fn(&Needs) -> Option<&Set>) -> Option<Set> {
+    let mut union = Set::new();
+    for branch in branches {
+        for literal in choose(&branch.needs)? {
+            if !union.contains(literal) {
+                union.push(literal.clone());
+            }
+        }
+    }
+    Some(union)
+}
+
 /// A literal character, lower-cased.
 fn exact_char(c: char) -> Item {
     Item::Exact(vec![c.to_ascii_lowercase().to_string()])
 }
 
 /// Appends each of `set` to each string of `run`, unless that makes more
-/// than [`MAX_TRIGGERS`] strings.
+/// than [`MAX_JOINED`] strings.
 fn extend(run: &mut Set, set: &Set) -> bool {
-    if run.len() * set.len() > MAX_TRIGGERS {
+    if run.len() * set.len() > MAX_JOINED {
         return false;
     }
     let mut joined = Set::with_capacity(run.len() * set.len());
@@ -495,7 +517,7 @@ mod tests {
         );
         assert_eq!(
             triggers(r"(?i)\b(charged|billed)\s+(twice|two times|\d+ times)"),
-            groups(&[&["billed ", "charged "], &[" times", "twice", "two times"]])
+            groups(&[&["billed ", "charged "], &[" times", "twice"]])
         );
         assert_eq!(triggers(r"Order\s+#\d+"), groups(&[&["order #"]]));
         assert_eq!(triggers(r"c\+\+"), groups(&[&["c++"]]));
@@ -538,6 +560,22 @@ mod tests {
                 &["bb1", "bb2", "bb3", "bb4", "bb5", "bb6"]
             ])
         );
+    }
+
+    #[test]
+    fn alternatives_fall_back_to_their_smallest_sets_when_the_union_is_too_large() {
+        let words = |prefix: &str| {
+            (10..50)
+                .map(|n| format!("{prefix}{n}"))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let pattern = format!(
+            r"(abc|abd)\d({})|(efg|efh)\d({})",
+            words("longword"),
+            words("otherword")
+        );
+        assert_eq!(triggers(&pattern), groups(&[&["abc", "abd", "efg", "efh"]]));
     }
 
     #[test]
