@@ -16,6 +16,8 @@
 //!   Anything the lexer does not fully understand yields `None` (always run
 //!   the regex), so a trigger is never wrong, only absent.
 
+use super::text::double_space;
+
 /// Characters outside ASCII that regex case-insensitivity equates with an
 /// ASCII letter but that lower-casing does not turn into it: U+017F LATIN
 /// SMALL LETTER LONG S matches `(?i)s`. (U+212A KELVIN SIGN matches `(?i)k`
@@ -156,7 +158,7 @@ pub(crate) fn required_literals(pattern: &str) -> Vec<Vec<String>> {
 /// assumes. Scanned texts are normalised (no white space but spaces), but
 /// joining the parts of a body can leave two spaces in a row.
 pub(crate) fn is_space_normal(text: &str) -> bool {
-    !text.contains("  ")
+    double_space(text).is_none()
 }
 
 /// Most trigger groups kept for one regex.
