@@ -81,10 +81,12 @@ impl Lexicons {
             .enumerate()
             .map(|(at, hit)| (hit.term, factor(hit, subject_is_reply), at))
             .collect();
-        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        // Keys are distinct (`at` is), so an unstable sort orders as a stable
+        // one would, without its scratch buffer.
+        ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         ranked.dedup_by_key(|(term, _, _)| *term);
         let mut scores = vec![0.0; self.names.len()];
-        let mut weighed: Vec<(f32, &Term, TermHit)> = Vec::with_capacity(ranked.len());
+        let mut weighed: Vec<(f32, usize, &Term, TermHit)> = Vec::with_capacity(ranked.len());
         for (term, factor, at) in ranked {
             let (Some(entry), Some(hit)) = (self.terms.get(term), hits.get(at)) else {
                 continue;
@@ -93,14 +95,14 @@ impl Lexicons {
             if let Some(score) = scores.get_mut(entry.lexicon) {
                 *score += weight;
             }
-            weighed.push((weight, entry, *hit));
+            weighed.push((weight, term, entry, *hit));
         }
-        // Stable: equally strong terms stay in term order.
-        weighed.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        // Strongest first; equally strong terms in term order.
+        weighed.sort_unstable_by(|a, b| b.0.abs().total_cmp(&a.0.abs()).then(a.1.cmp(&b.1)));
         weighed.truncate(MAX_EVIDENCE);
         let evidence = weighed
             .into_iter()
-            .map(|(weight, entry, hit)| Evidence {
+            .map(|(weight, _, entry, hit)| Evidence {
                 lexicon: self.names.get(entry.lexicon).cloned().unwrap_or_default(),
                 term: entry.text.clone(),
                 part: Some(hit.part),
