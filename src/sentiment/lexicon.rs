@@ -185,14 +185,6 @@ pub(super) fn lookup(word: &str) -> Entry {
 /// Lower-case `word` the way the tables are keyed: typographic apostrophes
 /// become `'`, so "Don’t" and "don't" are one word.
 pub(super) fn push_folded(word: &str, out: &mut String) {
-    if word.is_ascii() {
-        let start = out.len();
-        out.push_str(word);
-        if let Some(pushed) = out.get_mut(start..) {
-            pushed.make_ascii_lowercase();
-        }
-        return;
-    }
     for c in word.chars() {
         match c {
             'A'..='Z' => out.push(c.to_ascii_lowercase()),

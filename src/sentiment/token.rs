@@ -55,7 +55,9 @@ impl Tokens {
     /// and it splits without decoding characters.
     fn read_ascii(&mut self, text: &str) {
         self.clear(true);
-        lexicon::push_folded(text, &mut self.keys);
+        // What `lexicon::push_folded` does to ASCII, for the whole text.
+        self.keys.push_str(text);
+        self.keys.make_ascii_lowercase();
         let words = text.as_bytes().split(|&byte| char::from(byte).is_whitespace());
         for word in words.filter(|word| !word.is_empty()) {
             let start = word.as_ptr() as usize - text.as_ptr() as usize;
