@@ -108,14 +108,13 @@ impl Segmentation {
             .collect()
     }
 
-    /// The trimmed, non-empty texts of the segments of `kind`.
-    /// The non-blank text of the segments of any of `kinds`, in order.
-    pub fn pieces<'b>(
-        &self,
+    /// The trimmed, non-empty texts of the segments of any of `kinds`, in
+    /// order.
+    pub fn pieces<'s, 'b>(
+        &'s self,
         body: &'b str,
-        kinds: &[PartKind],
-    ) -> impl Iterator<Item = &'b str> + use<'_, 'b> {
-        let kinds = kinds.to_vec();
+        kinds: &'s [PartKind],
+    ) -> impl Iterator<Item = &'b str> + use<'s, 'b> {
         self.segments
             .iter()
             .filter(move |s| kinds.contains(&s.kind))

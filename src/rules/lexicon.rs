@@ -72,7 +72,8 @@ impl Lexicons {
         self.names.iter().position(|known| known == name)
     }
 
-    /// Scores the term hits of one ticket.
+    /// Scores the term hits of one ticket. Evidence records are built only
+    /// for the [`MAX_EVIDENCE`] strongest terms.
     pub(crate) fn score(&self, hits: &[TermHit], subject_is_reply: bool) -> Scored {
         // Each term once, at its strongest occurrence (the first of equals).
         let mut ranked: Vec<(usize, f32, usize)> = hits
@@ -80,36 +81,36 @@ impl Lexicons {
             .enumerate()
             .map(|(at, hit)| (hit.term, factor(hit, subject_is_reply), at))
             .collect();
-        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        // Keys are distinct (`at` is), so an unstable sort orders as a stable
+        // one would, without its scratch buffer.
+        ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         ranked.dedup_by_key(|(term, _, _)| *term);
-        let best = ranked
-            .into_iter()
-            .filter_map(|(term, factor, at)| hits.get(at).map(|hit| (term, factor, *hit)));
-        let mut scored = Scored {
-            scores: vec![0.0; self.names.len()],
-            evidence: Vec::with_capacity(hits.len().min(64)),
-        };
-        for (term, factor, hit) in best {
-            let Some(entry) = self.terms.get(term) else {
+        let mut scores = vec![0.0; self.names.len()];
+        let mut weighed: Vec<(f32, usize, &Term, TermHit)> = Vec::with_capacity(ranked.len());
+        for (term, factor, at) in ranked {
+            let (Some(entry), Some(hit)) = (self.terms.get(term), hits.get(at)) else {
                 continue;
             };
             let weight = entry.weight * factor;
-            if let Some(score) = scored.scores.get_mut(entry.lexicon) {
+            if let Some(score) = scores.get_mut(entry.lexicon) {
                 *score += weight;
             }
-            scored.evidence.push(Evidence {
+            weighed.push((weight, term, entry, *hit));
+        }
+        // Strongest first; equally strong terms in term order.
+        weighed.sort_unstable_by(|a, b| b.0.abs().total_cmp(&a.0.abs()).then(a.1.cmp(&b.1)));
+        weighed.truncate(MAX_EVIDENCE);
+        let evidence = weighed
+            .into_iter()
+            .map(|(weight, _, entry, hit)| Evidence {
                 lexicon: self.names.get(entry.lexicon).cloned().unwrap_or_default(),
                 term: entry.text.clone(),
                 part: Some(hit.part),
                 weight,
                 negated: hit.negated,
-            });
-        }
-        scored
-            .evidence
-            .sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-        scored.evidence.truncate(MAX_EVIDENCE);
-        scored
+            })
+            .collect();
+        Scored { scores, evidence }
     }
 
     /// Finds every term by searching the texts term by term: the slow
@@ -130,6 +131,15 @@ impl Lexicons {
             }
         }
         hits
+    }
+}
+
+/// Whether `hit` counts at full weight (factor 1, the most a hit can):
+/// no later hit of its term can outrank it.
+pub(crate) fn at_full_weight(hit: &TermHit, subject_is_reply: bool) -> bool {
+    match hit.part {
+        TextPart::Subject if subject_is_reply => false,
+        _ => !hit.negated,
     }
 }
 

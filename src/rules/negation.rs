@@ -52,9 +52,30 @@ const NEGATORS: &[&str] = &[
 /// How many words before a term a negator reaches.
 const NEGATION_REACH: usize = 3;
 
+/// Per first byte, the lengths of the negators starting with it (bit `n`
+/// for length `n`): most words are ruled out by one look-up.
+static SHAPES: [u16; 256] = shapes(NEGATORS);
+
+const fn shapes(words: &[&str]) -> [u16; 256] {
+    let mut shapes = [0; 256];
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at].as_bytes();
+        if !word.is_empty() && word.len() < 16 {
+            shapes[word[0] as usize] |= 1 << word.len();
+        }
+        at += 1;
+    }
+    shapes
+}
+
 /// Whether `word` (folded) negates what follows.
 pub(crate) fn is_negator(word: &str) -> bool {
-    NEGATORS.binary_search(&word).is_ok() || word.ends_with("n't")
+    let shape = match word.as_bytes().first() {
+        Some(&first) if word.len() < 16 => SHAPES[usize::from(first)] & 1 << word.len(),
+        _ => 0,
+    };
+    (shape != 0 && NEGATORS.binary_search(&word).is_ok()) || word.ends_with("n't")
 }
 
 /// Whether the term starting at byte `start` of folded, normalised `text`
@@ -103,6 +124,12 @@ mod tests {
     #[test]
     fn negators_are_sorted_for_binary_search() {
         assert!(NEGATORS.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn every_negator_passes_the_shape_filter() {
+        assert!(NEGATORS.iter().all(|word| word.len() < 16 && is_negator(word)));
+        assert!(!is_negator("now") && !is_negator("the") && !is_negator(""));
     }
 
     #[test]

@@ -83,6 +83,12 @@ impl Prepared {
         for (part, kinds) in SEGMENT_KINDS {
             if needed.reads(part) {
                 let text = &mut prepared.texts[part as usize];
+                text.reserve(
+                    segmentation
+                        .pieces(body, kinds)
+                        .map(|piece| piece.len() + 1)
+                        .sum(),
+                );
                 for piece in segmentation.pieces(body, kinds) {
                     if !text.is_empty() {
                         text.push(' ');

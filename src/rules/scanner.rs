@@ -26,6 +26,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::bits::Bits;
+use super::lexicon;
 use super::negation::is_negated_at;
 use super::pattern;
 use super::prepare::{Parts, Prepared, PART_COUNT};
@@ -43,6 +44,10 @@ const TEXTS: [TextPart; PART_COUNT] = TextPart::ALL;
 /// uses a prefilter: in support text the literals' first bytes are
 /// everywhere, and an overlapping search with one runs about half as fast.
 const DFA_LITERAL_LIMIT: usize = 5_000;
+
+/// Term hits room is made for up front (a 1 KB ticket has ~40 with the
+/// default lexicon; growing there cost ~5 reallocations a ticket).
+const TERM_HITS_RESERVED: usize = 64;
 
 /// Any word character outside ASCII: where Unicode and ASCII word
 /// boundaries can disagree.
@@ -234,6 +239,7 @@ impl ScannerBuilder {
             literal_uses: self.literal_uses,
             slots: self.slots,
             kinds: self.kinds,
+            terms: self.terms,
             groups: self.group_index.len(),
             untriggered,
             readers,
@@ -249,6 +255,8 @@ pub(crate) struct Scanner {
     literal_uses: Vec<Vec<LiteralUse>>,
     slots: Vec<RegexSlot>,
     kinds: Vec<Kind>,
+    /// How many lexicon terms there are.
+    terms: usize,
     /// How many trigger groups there are.
     groups: usize,
     /// Per text: slots with no triggers, which are always pending.
@@ -271,7 +279,9 @@ impl Scanner {
             scanner: self,
             texts: TEXTS.map(|text| prepared.text(text)),
             literal: Bits::new(self.kinds.len()),
-            terms: Vec::new(),
+            terms: Vec::with_capacity(self.terms.min(TERM_HITS_RESERVED)),
+            settled: Bits::new(self.terms),
+            subject_is_reply: prepared.subject_is_reply,
             pending: self.untriggered.clone(),
             ascii_boundaries: [const { std::cell::OnceCell::new() }; PART_COUNT],
             memo: RefCell::new(Memo {
@@ -292,7 +302,11 @@ impl Scanner {
             }
             if !self.slots.is_empty() {
                 self.mark_triggered(text, &groups, &mut hits.pending[text as usize]);
-                if original.contains(pattern::FOLD_EXCEPTIONS) {
+                // Triggers cannot vouch for such a text: every regex may
+                // match it. (One `contains` per character: a one-character
+                // search runs on memchr, a set of them decodes every one.)
+                let fold_exception = pattern::FOLD_EXCEPTIONS.iter().any(|&c| original.contains(c));
+                if fold_exception || !pattern::is_space_normal(original) {
                     hits.pending[text as usize].union_with(&self.readers[text as usize]);
                 }
             }
@@ -338,8 +352,8 @@ impl Scanner {
                     }
                     Use::Trigger { group } => groups.set(group),
                     Use::Term { term } => {
-                        if is_whole_word(folded, found.start(), found.end()) {
-                            hits.terms.push(TermHit {
+                        if !hits.settled.get(term) && is_whole_word(folded, found.start(), found.end()) {
+                            hits.add_term(TermHit {
                                 term,
                                 part: text,
                                 negated: is_negated_at(folded, found.start()),
@@ -412,8 +426,13 @@ pub(crate) struct Hits<'a> {
     texts: [&'a str; PART_COUNT],
     /// Literal conditions that hold.
     literal: Bits,
-    /// Lexicon terms found, in text order.
+    /// Lexicon terms found, in text order, up to each term's first hit at
+    /// full weight (later ones cannot change its score).
     terms: Vec<TermHit>,
+    /// Terms with a hit at full weight.
+    settled: Bits,
+    /// The subject is a reply's: its hits never count at full weight.
+    subject_is_reply: bool,
     /// Per text: regex slots that may match it (triggered or untriggerable).
     pending: [Bits; PART_COUNT],
     /// Per text, once a regex needs it: whether the ASCII-word-boundary
@@ -442,9 +461,17 @@ impl Hits<'_> {
         self.literal.ones().chain(regex_conditions)
     }
 
-    /// The lexicon terms found, in text order.
+    /// The lexicon terms found, in text order: each term's hits up to its
+    /// first at full weight.
     pub(crate) fn terms(&self) -> &[TermHit] {
         &self.terms
+    }
+
+    fn add_term(&mut self, hit: TermHit) {
+        if lexicon::at_full_weight(&hit, self.subject_is_reply) {
+            self.settled.set(hit.term);
+        }
+        self.terms.push(hit);
     }
 
     fn regex_matches(&self, slot: usize, text: TextPart) -> bool {
@@ -520,6 +547,32 @@ mod tests {
         );
         assert!(scanner.scan(&prepared("", "the cafe’s")).get(0), "’ is not");
         assert!(scanner.scan(&prepared("", "I can’t log in")).get(1));
+    }
+
+    #[test]
+    fn two_spaces_left_by_joining_parts_still_run_regexes() {
+        let scanner = scanner(&[(r"hello\s+world", Parts::of(TextPart::Body))]);
+        let text = prepared("", "hello\n> quoted\n\u{ad}\n> more\nworld");
+        assert_eq!(text.text(TextPart::Body), "hello  world");
+        assert!(scanner.scan(&text).get(0));
+    }
+
+    #[test]
+    fn term_hits_stop_at_the_first_at_full_weight() {
+        let mut builder = ScannerBuilder::default();
+        builder.add_term(0, "crash");
+        let scanner = builder.build().expect("builds");
+        let text = prepared("Re: crash", "no crash here, a crash there and a crash again");
+        let hits = scanner.scan(&text);
+        let found: Vec<(TextPart, bool)> = hits.terms().iter().map(|hit| (hit.part, hit.negated)).collect();
+        assert_eq!(
+            found,
+            vec![
+                (TextPart::Subject, false),
+                (TextPart::Body, true),
+                (TextPart::Body, false)
+            ]
+        );
     }
 
     #[test]

@@ -26,24 +26,67 @@ pub(crate) fn map_mark(c: char) -> Option<char> {
     }
 }
 
-/// Appends `normalize(text)` to `out`.
+/// Appends `normalize(text)` to `out`. Runs of ASCII without white space,
+/// which `normalize` keeps as they are, are copied in bulk; only white space
+/// and non-ASCII characters go one by one.
 pub fn normalize_into(text: &str, out: &mut String) {
-    let mut pending_space = false;
+    out.reserve(text.len());
     let start = out.len();
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = out.len() > start;
-            continue;
+    let mut pending_space = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (kept, tail) = rest.split_at(kept_prefix(rest));
+        push_spaced(out, kept, &mut pending_space);
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some(c) if c.is_whitespace() => pending_space = out.len() > start,
+            Some(c) => {
+                if let Some(mapped) = map_mark(c) {
+                    push_spaced(out, mapped.encode_utf8(&mut [0; 4]), &mut pending_space);
+                }
+            }
+            None => {}
         }
-        let Some(mapped) = map_mark(c) else {
-            continue;
-        };
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(mapped);
+        rest = chars.as_str();
     }
+}
+
+/// Appends `kept`, after the one space white space before it left pending.
+fn push_spaced(out: &mut String, kept: &str, pending_space: &mut bool) {
+    if kept.is_empty() {
+        return;
+    }
+    if *pending_space {
+        out.push(' ');
+        *pending_space = false;
+    }
+    out.push_str(kept);
+}
+
+/// The length of the start of `text` that `normalize` keeps as it is:
+/// ASCII other than white space, and single spaces between such bytes.
+/// Searched without a branch per space: up to the first byte that needs
+/// work (not ASCII, or white space other than a space), then cut at the
+/// first double space and before a last space.
+fn kept_prefix(text: &str) -> usize {
+    if text.starts_with(' ') {
+        return 0;
+    }
+    let needs_work = |byte: &u8| !byte.is_ascii() || (b'\t'..=b'\r').contains(byte);
+    let end = text
+        .bytes()
+        .position(|byte| needs_work(&byte))
+        .unwrap_or(text.len());
+    let run = text.get(..end).unwrap_or_default();
+    let run = double_space(run).map_or(run, |double| &run[..double]);
+    run.strip_suffix(' ').unwrap_or(run).len()
+}
+
+/// Where `text` first has two spaces in a row. (A plain byte loop: `find`
+/// with a two-byte needle runs a general substring search, several times
+/// slower on text full of single spaces.)
+pub(crate) fn double_space(text: &str) -> Option<usize> {
+    text.as_bytes().windows(2).position(|pair| pair == b"  ")
 }
 
 /// Folds text for case-insensitive comparison: exactly `str::to_lowercase`,
@@ -142,6 +185,50 @@ mod tests {
             "a\u{301}B\u{10400}C",
         ] {
             assert_eq!(fold(text), text.to_lowercase(), "{text:?}");
+        }
+    }
+
+    /// `normalize` as first written, one character at a time.
+    fn normalize_char_by_char(text: &str) -> String {
+        let mut out = String::new();
+        let mut pending_space = false;
+        for c in text.chars() {
+            if c.is_whitespace() {
+                pending_space = !out.is_empty();
+                continue;
+            }
+            let Some(mapped) = map_mark(c) else {
+                continue;
+            };
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(mapped);
+        }
+        out
+    }
+
+    #[test]
+    fn normalize_copying_ascii_runs_equals_char_by_char() {
+        let every_char: String = (0..0x11_0000u32).filter_map(char::from_u32).collect();
+        for text in [
+            every_char.as_str(),
+            "",
+            " ",
+            "a",
+            " a b  c\td\r\n\u{A0}e ",
+            "x \u{AD} y \u{200B}\u{200B} z\u{2019}s",
+            "\u{AD} lead and trail \u{AD}",
+            "one  two\u{2003}three\x0bfour\x1cfive",
+            "trailing space \nnext  double   triple \u{e9} x\u{a0} y \u{2019} ",
+            "  \t lead",
+            "a \u{ad} b \u{ad}\u{ad} c\u{ad} d",
+        ] {
+            assert_eq!(normalize(text), normalize_char_by_char(text), "{text:?}");
+            let mut appended = String::from("kept ");
+            normalize_into(text, &mut appended);
+            assert_eq!(appended, format!("kept {}", normalize_char_by_char(text)));
         }
     }
 

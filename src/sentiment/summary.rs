@@ -86,9 +86,10 @@ fn terms(tokens: &Tokens, valences: &[f32]) -> Vec<SentimentTerm> {
         .filter(|&(_, v)| v != 0.0)
         .collect();
     if moved.len() > MAX_TERMS {
-        moved.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        // Keys are distinct (the index is), so unstable sorts will do.
+        moved.sort_unstable_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
         moved.truncate(MAX_TERMS);
-        moved.sort_by_key(|&(i, _)| i);
+        moved.sort_unstable_by_key(|&(i, _)| i);
     }
     let list = tokens.list();
     moved

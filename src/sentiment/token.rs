@@ -33,21 +33,57 @@ pub(super) struct Token {
 pub(super) struct Tokens {
     list: Vec<Token>,
     keys: String,
+    /// The key buffer holds the whole (ASCII) text, folded at once, so a
+    /// word's key is at its offset in the text; otherwise each word is
+    /// folded onto the buffer's end.
+    folded_in_place: bool,
 }
 
 impl Tokens {
     /// Replace the tokens with those of `text`; `emoji` says whether to
     /// match emoji (off while the emoji table itself is being built).
     pub fn read(&mut self, text: &str, emoji: bool) {
-        self.list.clear();
-        self.keys.clear();
-        for word in text.split_whitespace() {
-            if emoji && !word.is_ascii() {
-                self.split_emoji(word);
-            } else {
-                self.piece(word);
+        if text.is_ascii() {
+            self.read_ascii(text);
+        } else {
+            self.read_words(text, emoji);
+        }
+    }
+
+    /// Reads an ASCII text (no emoji in it) as [`Tokens::read_words`]
+    /// does, faster: folded at once, its words keep their offsets as keys,
+    /// and it splits without decoding characters.
+    fn read_ascii(&mut self, text: &str) {
+        self.clear(true);
+        // What `lexicon::push_folded` does to ASCII, for the whole text.
+        self.keys.push_str(text);
+        self.keys.make_ascii_lowercase();
+        let words = text.as_bytes().split(|&byte| char::from(byte).is_whitespace());
+        for word in words.filter(|word| !word.is_empty()) {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            if let Some(word) = text.get(start..start + word.len()) {
+                self.piece(word, start);
             }
         }
+    }
+
+    /// Reads any text word by word, folding each onto the key buffer.
+    fn read_words(&mut self, text: &str, emoji: bool) {
+        self.clear(false);
+        for word in text.split_whitespace() {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            if emoji && !word.is_ascii() {
+                self.split_emoji(word, start);
+            } else {
+                self.piece(word, start);
+            }
+        }
+    }
+
+    fn clear(&mut self, folded_in_place: bool) {
+        self.list.clear();
+        self.keys.clear();
+        self.folded_in_place = folded_in_place;
     }
 
     /// The tokens, in text order.
@@ -69,9 +105,9 @@ impl Tokens {
         shouting && self.list.iter().any(|t| t.cased && !t.shout)
     }
 
-    /// Split a whitespace-separated word with non-ASCII chars into emoji
-    /// and the pieces between them.
-    fn split_emoji(&mut self, word: &str) {
+    /// Split a whitespace-separated word with non-ASCII chars, at offset
+    /// `start` of the text, into emoji and the pieces between them.
+    fn split_emoji(&mut self, word: &str, start: usize) {
         let mut piece_start = 0;
         let mut at = 0;
         while let Some(c) = word[at..].chars().next() {
@@ -84,21 +120,21 @@ impl Tokens {
                 at += c.len_utf8();
                 continue;
             }
-            self.piece(&word[piece_start..at]);
+            self.piece(&word[piece_start..at], start + piece_start);
             match matched {
                 Some((len, valence)) => {
-                    self.push_emoji(&word[at..at + len], valence);
+                    self.push_emoji(&word[at..at + len], start + at, valence);
                     at += len;
                 }
                 None => at += c.len_utf8(),
             }
             piece_start = at;
         }
-        self.piece(&word[piece_start..]);
+        self.piece(&word[piece_start..], start + piece_start);
     }
 
-    fn push_emoji(&mut self, emoji: &str, valence: f32) {
-        let key = self.push_key(emoji);
+    fn push_emoji(&mut self, emoji: &str, start: usize, valence: f32) {
+        let key = self.push_key(emoji, start);
         let entry = Entry {
             valence,
             booster: 0.0,
@@ -115,16 +151,18 @@ impl Tokens {
     }
 
     /// Add one piece of text: a word with its surrounding punctuation, or
-    /// an emoticon.
-    fn piece(&mut self, raw: &str) {
-        let body_end = raw.trim_end_matches(is_punctuation).len();
+    /// an emoticon. `start` is its offset in the text read (used when the
+    /// text was folded in place).
+    fn piece(&mut self, raw: &str, start: usize) {
+        let ascii = self.folded_in_place;
+        let (body_start, body_end) = word_bounds(raw, ascii);
         let trailing = &raw[body_end..];
-        let body = raw[..body_end].trim_start_matches(is_punctuation);
-        if body.len() != raw.len() && body.chars().nth(2).is_none() && self.push_emoticon(raw) {
+        let body = &raw[body_start..body_end];
+        if body.len() != raw.len() && body.chars().nth(2).is_none() && self.push_emoticon(raw, start) {
             return;
         }
-        let clause_end = trailing.contains(CLAUSE_ENDS);
-        let sentence_end = trailing.contains(SENTENCE_ENDS);
+        let clause_end = !trailing.is_empty() && trailing.contains(CLAUSE_ENDS);
+        let sentence_end = !trailing.is_empty() && trailing.contains(SENTENCE_ENDS);
         if body.is_empty() {
             if let Some(last) = self.list.last_mut() {
                 last.clause_end |= clause_end;
@@ -132,9 +170,9 @@ impl Tokens {
             }
             return;
         }
-        let key = self.push_key(body);
+        let key = self.push_key(body, start + body_start);
         let entry = lexicon::lookup(self.key_str(key));
-        let (shout, cased) = capitals(body);
+        let (shout, cased) = capitals(body, ascii);
         self.list.push(Token {
             key,
             entry,
@@ -147,11 +185,13 @@ impl Tokens {
 
     /// Add `raw` whole if the lexicon knows it (":)", ":-(", "<3");
     /// whether it did.
-    fn push_emoticon(&mut self, raw: &str) -> bool {
-        let key = self.push_key(raw);
+    fn push_emoticon(&mut self, raw: &str, start: usize) -> bool {
+        let key = self.push_key(raw, start);
         let entry = lexicon::lookup(self.key_str(key));
         if !entry.is(role::LEXICAL) {
-            self.keys.truncate(key.0 as usize);
+            if !self.folded_in_place {
+                self.keys.truncate(key.0 as usize);
+            }
             return false;
         }
         let token = Token {
@@ -166,7 +206,12 @@ impl Tokens {
         true
     }
 
-    fn push_key(&mut self, word: &str) -> (u32, u32) {
+    /// The key of `word`, found at offset `start` of the text read: there
+    /// already when the text was folded in place, else folded onto the end.
+    fn push_key(&mut self, word: &str, start: usize) -> (u32, u32) {
+        if self.folded_in_place {
+            return (offset_u32(start), offset_u32(start + word.len()));
+        }
         let begin = self.keys.len();
         lexicon::push_folded(word, &mut self.keys);
         (offset_u32(begin), offset_u32(self.keys.len()))
@@ -186,22 +231,83 @@ fn offset_u32(offset: usize) -> u32 {
 /// Punctuation stripped from the ends of words: ASCII punctuation and the
 /// typographic quotes, dashes and marks customers' editors insert.
 pub(super) fn is_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation()
-        || matches!(
-            c,
-            '\u{2018}'..='\u{201F}' | '\u{2010}'..='\u{2015}' | '\u{2026}' | '\u{00AB}' | '\u{00BB}' | '\u{00A1}' | '\u{00BF}'
-        )
+    if c.is_ascii() {
+        return c.is_ascii_punctuation();
+    }
+    matches!(
+        c,
+        '\u{2018}'..='\u{201F}' | '\u{2010}'..='\u{2015}' | '\u{2026}' | '\u{00AB}' | '\u{00BB}' | '\u{00A1}' | '\u{00BF}'
+    )
+}
+
+/// Where `raw` starts and ends without its surrounding punctuation;
+/// `ascii` says it is ASCII, so its bytes need no decoding.
+fn word_bounds(raw: &str, ascii: bool) -> (usize, usize) {
+    if ascii {
+        let bytes = raw.as_bytes();
+        let kept = |byte: &u8| !byte.is_ascii_punctuation();
+        let end = bytes.iter().rposition(kept).map_or(0, |at| at + 1);
+        let start = bytes[..end].iter().position(kept).unwrap_or(end);
+        return (start, end);
+    }
+    let end = raw.trim_end_matches(is_punctuation).len();
+    (end - raw[..end].trim_start_matches(is_punctuation).len(), end)
 }
 
 /// (all in capitals, has case): over the letters of `word`, ignoring
-/// one-letter words ("I", "A") either way.
-fn capitals(word: &str) -> (bool, bool) {
+/// one-letter words ("I", "A") either way; `ascii` as for [`word_bounds`].
+fn capitals(word: &str, ascii: bool) -> (bool, bool) {
     let (mut letters, mut upper, mut lower) = (0, false, false);
-    for c in word.chars().filter(|c| c.is_alphabetic()) {
-        letters += 1;
-        upper |= c.is_uppercase();
-        lower |= c.is_lowercase();
+    if ascii {
+        for byte in word.bytes().filter(u8::is_ascii_alphabetic) {
+            letters += 1;
+            upper |= byte.is_ascii_uppercase();
+            lower |= byte.is_ascii_lowercase();
+        }
+    } else {
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            upper |= c.is_uppercase();
+            lower |= c.is_lowercase();
+        }
     }
     let cased = letters >= 2 && (upper || lower);
     (cased && upper && !lower, cased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Each token's folded word and everything the rules read of it.
+    fn summary(tokens: &Tokens) -> Vec<(String, Entry, bool, bool, bool, bool)> {
+        tokens
+            .list()
+            .iter()
+            .map(|t| {
+                (
+                    tokens.key(t).to_string(),
+                    t.entry,
+                    t.shout,
+                    t.cased,
+                    t.clause_end,
+                    t.sentence_end,
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn ascii_fast_path_reads_like_word_by_word(
+            words in proptest::collection::vec("[ -~\\t\\n\\x0b\\x0c\\r]{0,12}|not|NOT|Good|:\\)|:-\\(|<3|but|kind|of|!!|\\.\\.\\.", 0..40),
+        ) {
+            let text = words.join(" ");
+            let (mut fast, mut general) = (Tokens::default(), Tokens::default());
+            fast.read_ascii(&text);
+            general.read_words(&text, true);
+            prop_assert_eq!(summary(&fast), summary(&general));
+        }
+    }
 }
