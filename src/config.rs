@@ -258,6 +258,12 @@ impl Config {
             )?,
             ..Limits::default()
         };
+        if args.cache_mb == Some(0) {
+            return Err(ConfigError::Invalid {
+                flag: "cache-mb",
+                reason: "must be at least 1".into(),
+            });
+        }
         if args.maintenance_interval_ms == 0 {
             return Err(ConfigError::Invalid {
                 flag: "maintenance-interval-ms",
@@ -352,5 +358,12 @@ mod tests {
             let err = config(&flags).expect_err("out of range");
             assert!(err.to_string().contains("--max-resolution-bytes"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_zero_page_cache_is_refused_with_the_flag_named() {
+        let err = config(&["--cache-mb", "0"]).expect_err("refused");
+        assert!(err.to_string().contains("cache-mb"), "{err}");
+        assert!(config(&["--cache-mb", "64"]).is_ok());
     }
 }

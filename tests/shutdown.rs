@@ -1,6 +1,7 @@
-//! Shutdown ends even when clients keep connections open: after SIGTERM the
-//! server drains for at most `--drain-seconds`, then closes what is left,
-//! syncs and exits.
+//! Operator-facing process behaviour: shutdown ends even when clients keep
+//! connections open (after SIGTERM the server drains for at most
+//! `--drain-seconds`, then closes what is left, syncs and exits), and
+//! `--verify` on a mistyped directory fails instead of creating a store.
 
 mod common;
 
@@ -47,4 +48,14 @@ fn sigterm_finishes_despite_an_idle_connection_and_an_unread_watch() {
     };
     assert!(status.success(), "exited cleanly: {status:?}");
     println!("exited {:?} after SIGTERM", sent.elapsed());
+}
+
+#[test]
+fn verify_on_a_mistyped_directory_fails_and_creates_nothing() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let missing = temp.path().join("dat");
+    let (status, report) = ServerProcess::verify(&missing);
+    assert!(!status.success(), "{report}");
+    assert!(report.contains("no such data directory"), "{report}");
+    assert!(!missing.exists(), "verify created {}", missing.display());
 }

@@ -137,6 +137,13 @@ fn check_rules(config: &Config) -> ExitCode {
 }
 
 async fn verify_store(config: &Config) -> ExitCode {
+    if !config.data_dir.is_dir() {
+        eprintln!(
+            "triage --verify: {}: no such data directory (nothing was created)",
+            config.data_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let report = match triage::store::Store::open(&config.data_dir, config.store) {
         Ok(store) => store.verify().await,
         Err(err) => Err(err),
