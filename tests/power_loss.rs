@@ -335,7 +335,19 @@ fn acknowledged_writes_survive_a_power_cut_at_any_point() {
         replay::materialise(&events, cut, &dir, &disk);
         let acked = replay::acknowledged(&events, cut, &workload);
         checked_acks += acked.count();
-        check_after_power_cut(&disk, &acked, &workload, cut);
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_after_power_cut(&disk, &acked, &workload, cut);
+        }));
+        if let Err(panic) = checked {
+            let kept = std::env::temp_dir().join("triage-power-loss-failure");
+            let _ = std::fs::create_dir_all(&kept);
+            let _ = std::fs::copy(&trace_file, kept.join("trace.txt"));
+            eprintln!("trace kept in {}; events before the cut:", kept.display());
+            for (at, event) in events.iter().enumerate().take(cut).skip(cut.saturating_sub(30)) {
+                eprintln!("  {at}: {}", replay::describe(event));
+            }
+            std::panic::resume_unwind(panic);
+        }
         std::fs::remove_dir_all(&disk).expect("clean up");
     }
     println!(
@@ -440,10 +452,9 @@ mod replay {
     /// The last `n` comma-separated arguments of a call (numbers, so no
     /// commas inside them).
     fn last_args(call: &str, n: usize) -> Vec<&str> {
-        let end = call
-            .rfind(") =")
-            .or_else(|| call.rfind(" <unfinished"))
-            .unwrap_or(call.len());
+        // The closing parenthesis of the arguments: the last one (a return
+        // value is a number; strace pads ") = N" with spaces after a resume).
+        let end = call.rfind(')').unwrap_or(call.len());
         call[..end].rsplitn(n + 1, ", ").take(n).collect()
     }
 
@@ -507,13 +518,14 @@ mod replay {
                         events.push(Event::Answer { data: Vec::new() });
                         last_data = Some(events.len() - 1);
                     } else if path.starts_with(dir) {
-                        let offset = (name == "pwrite64")
-                            .then(|| {
-                                last_args(call, 1)
-                                    .first()
-                                    .and_then(|offset| offset.trim().parse().ok())
-                            })
-                            .flatten();
+                        // A pwrite whose offset cannot be read is a parser bug:
+                        // guessing would rebuild the wrong disk.
+                        let offset = (name == "pwrite64").then(|| {
+                            last_args(call, 1)
+                                .first()
+                                .and_then(|offset| offset.trim().parse::<u64>().ok())
+                                .unwrap_or_else(|| panic!("no offset in {call:?}"))
+                        });
                         events.push(Event::Write {
                             path,
                             offset,
@@ -553,6 +565,23 @@ mod replay {
             }
         }
         events
+    }
+
+    /// One line about an event, for failure reports.
+    pub(super) fn describe(event: &Event) -> String {
+        match event {
+            Event::Write { path, offset, data } => {
+                format!("write {path} at {offset:?}, {} bytes", data.len())
+            }
+            Event::Truncate { path } => format!("truncate {path}"),
+            Event::Sync { path } => format!("sync {path}"),
+            Event::Entry { path, dir } => format!("new entry {path} (dir: {dir})"),
+            Event::Answer { data } => format!(
+                "answer, {} bytes: {:?}",
+                data.len(),
+                String::from_utf8_lossy(&data[..data.len().min(80)])
+            ),
+        }
     }
 
     /// Bytes of file writes and of answers the trace holds.
