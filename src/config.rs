@@ -28,8 +28,9 @@ pub struct Args {
     /// An offline tool to run instead of the server.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Address to serve gRPC on.
-    #[arg(long, env = "TRIAGE_LISTEN", default_value = "127.0.0.1:50051")]
+    /// Address to serve gRPC on: `IP:PORT`, or `HOST:PORT` resolved at start
+    /// (`localhost:50051`).
+    #[arg(long, env = "TRIAGE_LISTEN", default_value = "127.0.0.1:50051", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Directory of the embedded store (created if missing).
     #[arg(long, env = "TRIAGE_DATA_DIR", default_value = "./data")]
@@ -80,6 +81,19 @@ pub struct Args {
     /// their index entries; 0 keeps them forever.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub retention_days: u64,
+}
+
+/// Parses `--listen`: a socket address, or a host name and port resolved
+/// to its first address.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .map_err(|err| format!("{text:?} is not HOST:PORT or IP:PORT ({err})"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
 }
 
 /// Default of `--retention-days`: a year of history plus a margin for
@@ -365,5 +379,14 @@ mod tests {
         let err = config(&["--cache-mb", "0"]).expect_err("refused");
         assert!(err.to_string().contains("cache-mb"), "{err}");
         assert!(config(&["--cache-mb", "64"]).is_ok());
+    }
+
+    #[test]
+    fn listen_takes_a_host_name() {
+        let config = config(&["--listen", "localhost:50051"]).expect("resolves");
+        assert!(config.listen.ip().is_loopback());
+        assert_eq!(config.listen.port(), 50051);
+        let args = Args::try_parse_from(["triage", "--listen", "no-port"]);
+        assert!(args.is_err(), "a host without a port is refused");
     }
 }

@@ -1,7 +1,8 @@
 //! Operator-facing process behaviour: shutdown ends even when clients keep
 //! connections open (after SIGTERM the server drains for at most
-//! `--drain-seconds`, then closes what is left, syncs and exits), and
-//! `--verify` on a mistyped directory fails instead of creating a store.
+//! `--drain-seconds`, then closes what is left, syncs and exits),
+//! `--verify` on a mistyped directory fails instead of creating a store, and
+//! a port in use is reported with its address before anything says ready.
 
 mod common;
 
@@ -58,4 +59,30 @@ fn verify_on_a_mistyped_directory_fails_and_creates_nothing() {
     assert!(!status.success(), "{report}");
     assert!(report.contains("no such data directory"), "{report}");
     assert!(!missing.exists(), "verify created {}", missing.display());
+}
+
+#[test]
+fn a_port_in_use_is_reported_with_its_address_before_anything_says_ready() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let first = ServerProcess::start(&temp.path().join("a"), &[]);
+    let output = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--listen")
+        .arg(first.address.to_string())
+        .arg("--data-dir")
+        .arg(temp.path().join("b"))
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on {}", first.address)),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("triage ready"), "{stderr}");
+    assert!(
+        !stderr.contains("\u{1b}["),
+        "no colour codes when stderr is not a terminal: {stderr}"
+    );
+    first.kill_hard();
 }

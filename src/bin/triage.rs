@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut args = Args::parse();
     if let Some(command) = args.command.take() {
@@ -177,8 +178,12 @@ async fn verify_store(config: &Config) -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    // Bind first: a port in use is reported, with its address, before the
+    // store is opened or anything says "ready".
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
     let app = server::build_app(&config, Arc::new(SystemClock))?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     let stop = stop_signal();
     // One plain line on stdout, so scripts and tests learn the bound port.
