@@ -402,7 +402,7 @@ impl Inner {
 mod layout {
     use super::keys;
     use super::records::{self, JourneyEntry, StateRecord};
-    use super::tx::{abort, Tx, TxResult};
+    use super::tx::{Tx, TxResult};
     use crate::store::StoreError;
     use crate::ticket::{HistoryEntry, Ticket, TicketId, TicketState};
 
@@ -427,15 +427,15 @@ mod layout {
                     records::encode(&JourneyEntry::of(ticket))?,
                 ))
             };
-            let (input, mut record, history) = records::split(ticket.clone());
+            let mut record = records::state_of(ticket);
             record.input_chunks =
                 u16::try_from(chunks.len()).map_err(|_| records::corrupt("ticket input", "too large"))?;
             Ok(Laid {
                 id: ticket.id,
                 chunks,
                 record,
-                history,
-                idempotency: keys::idempotency(&input.source, &input.external_id),
+                history: ticket.history.clone(),
+                idempotency: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
                 customer,
             })
         }
@@ -473,10 +473,7 @@ mod layout {
             if let Some((key, journey)) = &self.customer {
                 tx.customers.insert(key.as_slice(), journey.as_slice())?;
             }
-            tx.write(&working).map_err(|err| match err {
-                sled::transaction::ConflictableTransactionError::Abort(inner) => abort(inner),
-                other => other,
-            })
+            tx.write(&working)
         }
     }
 }
@@ -640,8 +637,11 @@ impl TicketStore for Store {
         policies: &EscalationPolicies,
     ) -> Result<Vec<Transition>, StoreError> {
         let policies = policies.clone();
-        self.write(move |inner| inner.escalate_breaches(now, &policies))
-            .await
+        self.write_if(
+            move |inner| inner.escalate_breaches(now, &policies),
+            |changed| !changed.is_empty(),
+        )
+        .await
     }
 
     async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {

@@ -156,31 +156,31 @@ pub(crate) fn assemble(
     }
 }
 
-/// Splits a ticket into its stored parts (for ingest and migration); the
-/// record's `input_chunks` is left for the caller to set.
-pub(crate) fn split(ticket: Ticket) -> (TicketInput, StateRecord, Vec<HistoryEntry>) {
+/// The state record of a ticket (for ingest and migration; the input and
+/// history are stored apart and not copied here). `input_chunks` is left
+/// for the caller to set.
+pub(crate) fn state_of(ticket: &Ticket) -> StateRecord {
     let completed_at = match ticket.state {
         TicketState::Completed => ticket.history.last().map(|entry| entry.at),
         _ => None,
     };
-    let record = StateRecord {
-        classification: ticket.classification,
-        state: ticket.state,
+    StateRecord {
+        classification: ticket.classification.clone(),
+        state: ticket.state.clone(),
         ingested_at: ticket.ingested_at,
         enqueued_at: ticket.enqueued_at,
         claim_count: ticket.claim_count,
         first_response_due: ticket.first_response_due,
         escalated: ticket.escalated,
-        resolution: ticket.resolution,
-        correction: ticket.correction,
+        resolution: ticket.resolution.clone(),
+        correction: ticket.correction.clone(),
         input_chunks: 0,
         history_len: u32::try_from(ticket.history.len()).unwrap_or(u32::MAX),
         extension_entry: None,
         claim_request: None,
         finished: Vec::new(),
         completed_at,
-    };
-    (ticket.input, record, ticket.history)
+    }
 }
 
 /// The customer index's summary of one ticket, enough for history rules.
@@ -295,7 +295,8 @@ mod tests {
             resolution: String::new(),
             correction: None,
         };
-        let (input, record, _) = split(ticket);
+        let record = state_of(&ticket);
+        let input = ticket.input;
         Working {
             id: TicketId(1),
             input,
