@@ -145,6 +145,9 @@ pub struct LearnArgs {
     /// L2 penalty (regularisation strength; larger means smaller weights).
     #[arg(long, default_value_t = 1.0, value_parser = parse_l2)]
     pub l2: f64,
+    /// Learn from the words only: fit no `"@sentiment"` weight.
+    #[arg(long)]
+    pub no_sentiment: bool,
 }
 
 impl LearnArgs {
@@ -155,6 +158,7 @@ impl LearnArgs {
             max_terms: self.max_terms,
             category_terms: self.category_terms,
             l2: self.l2,
+            sentiment: !self.no_sentiment,
             ..LearnOptions::default()
         }
     }

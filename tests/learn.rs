@@ -334,3 +334,93 @@ fn learn_command_rejects_a_corpus_with_one_side() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("found 1 reactive and 0 proactive"), "{stderr}");
 }
+
+/// Examples whose words are all different (so no term reaches `min_count`)
+/// and whose only shared signal is their tone: angry ones reactive, happy
+/// ones proactive.
+fn tone_corpus(n: usize) -> Vec<Example> {
+    let mut examples = Vec::new();
+    for i in 0..n {
+        examples.push(example(format!("terrible awful hate it q{i}a"), Side::Reactive));
+        examples.push(example(format!("wonderful great love it q{i}b"), Side::Proactive));
+    }
+    examples
+}
+
+#[test]
+fn the_tone_is_learned_as_a_sentiment_weight_when_no_word_decides() {
+    let options = LearnOptions {
+        min_count: 1_000,
+        ..LearnOptions::default()
+    };
+    let learned = learn(&tone_corpus(40), &options);
+    assert!(learned.side.terms.is_empty(), "no term reaches min_count");
+    let weight = learned.side.sentiment_weight.expect("a sentiment weight");
+    assert!(
+        weight < -1.0,
+        "angry means reactive, so the weight is negative: {weight}"
+    );
+    let side = &learned.side;
+    assert!(side.score(None, "this is terrible, I hate it") >= side.threshold());
+    assert!(side.score(None, "I love it, wonderful") < side.threshold());
+    assert!(
+        learned.to_toml().contains("\"@sentiment\" = -"),
+        "{}",
+        learned.to_toml()
+    );
+}
+
+#[test]
+fn no_sentiment_learns_from_the_words_only() {
+    let options = LearnOptions {
+        sentiment: false,
+        ..LearnOptions::default()
+    };
+    let learned = learn(&tone_corpus(40), &options);
+    assert_eq!(learned.side.sentiment_weight, None);
+    assert!(!learned.to_toml().contains("@sentiment"));
+}
+
+#[test]
+fn a_learned_sentiment_weight_loads_and_classifies_by_tone() {
+    let options = LearnOptions {
+        min_count: 1_000,
+        ..LearnOptions::default()
+    };
+    let lexicon = learn(&tone_corpus(40), &options).to_toml();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("tone.toml"), lexicon).expect("write lexicon");
+    let rules = r#"
+default_queue = "inbox"
+lexicon_files = ["tone.toml"]
+[[queue]]
+name = "inbox"
+[[rule]]
+id = "angry"
+stop = true
+when = { score = "side", at_least = 0.5 }
+then = { side = "reactive" }
+[[rule]]
+id = "happy"
+when = { score = "side", at_most = -0.5 }
+then = { side = "proactive" }
+"#;
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, rules).expect("write rules");
+    let rules = triage::rules::RuleSet::load(&path).expect("rules load");
+    let classify = |body: &str| {
+        let input = triage::ticket::TicketInput {
+            external_id: "t".into(),
+            source: "test".into(),
+            body: body.into(),
+            ..Default::default()
+        };
+        rules.classify(&input, &Default::default(), triage::clock::UnixMicros(0))
+    };
+    let angry = classify("Horrible. I hate this, it is awful!");
+    assert_eq!(angry.side, Side::Reactive);
+    let evidence = angry.evidence.first().expect("evidence");
+    assert_eq!(evidence.term, "@sentiment");
+    assert!(evidence.weight > 0.5, "{evidence:?}");
+    assert_eq!(classify("I love it, wonderful work").side, Side::Proactive);
+}

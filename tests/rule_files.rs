@@ -188,3 +188,14 @@ fn rule_set_reports_whether_it_reads_customer_history() {
         .expect("compiles")
         .reads_history());
 }
+
+#[test]
+fn an_unknown_special_lexicon_entry_names_the_line() {
+    let text = format!("{QUEUES}\n[lexicon.tone]\n\"@sentiment\" = -1.0\n\"@mood\" = 2.0\n");
+    let (_, line, reason) = rejection(&text);
+    assert_eq!(line, 7);
+    assert!(
+        reason.contains("@mood") && reason.contains("@sentiment"),
+        "{reason}"
+    );
+}

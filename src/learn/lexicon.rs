@@ -1,9 +1,9 @@
 //! Learned lexicons and the TOML file a person reads, edits and loads.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::{tokens, LearnOptions};
+use crate::rules::SENTIMENT_TERM;
 
 /// One weighted term.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +31,8 @@ pub struct Lexicon {
     pub examples: (usize, usize),
     /// The model's intercept.
     pub intercept: f64,
+    /// The weight on the compound sentiment (-1 to 1), when it was fitted.
+    pub sentiment_weight: Option<f64>,
     /// The kept terms, highest weight first.
     pub terms: Vec<TermWeight>,
     /// Coordinate-descent sweeps the fit took, and whether it converged.
@@ -43,14 +45,25 @@ impl Lexicon {
         -self.intercept
     }
 
-    /// The sum of the weights of the kept terms present in a ticket.
+    /// The sum of the weights of the kept terms present in a ticket, plus
+    /// the sentiment weight times the ticket's compound sentiment.
     pub fn score(&self, subject: Option<&str>, text: &str) -> f64 {
-        let present: BTreeSet<String> = tokens::terms(subject, text);
-        self.terms
+        let present = tokens::terms(subject, text);
+        let terms: f64 = self
+            .terms
             .iter()
-            .filter(|term| present.contains(&term.term))
-            .map(|term| term.weight)
-            .sum()
+            .filter_map(|term| present.get(&term.term).map(|value| term.weight * value))
+            .sum();
+        let sentiment = self.sentiment_weight.map_or(0.0, |weight| {
+            let example = super::Example {
+                subject: subject.map(str::to_string),
+                text: text.to_string(),
+                side: crate::ticket::Side::Unclassified,
+                category: None,
+            };
+            weight * super::features::customer_sentiment(&example)
+        });
+        terms + sentiment
     }
 }
 
@@ -138,8 +151,12 @@ impl Learned {
         );
         let _ = writeln!(
             out,
-            "# options: --min-count {} --max-terms {} --category-terms {} --l2 {}",
-            options.min_count, options.max_terms, options.category_terms, options.l2
+            "# options: --min-count {} --max-terms {} --category-terms {} --l2 {}{}",
+            options.min_count,
+            options.max_terms,
+            options.category_terms,
+            options.l2,
+            if options.sentiment { "" } else { " --no-sentiment" }
         );
         let _ = writeln!(
             out,
@@ -161,6 +178,12 @@ impl Learned {
             "# only by whitespace). In [lexicon.side] positive weights are evidence for reactive,\n",
         );
         out.push_str("# negative for proactive.\n");
+        if self.options.sentiment {
+            out.push_str(
+                "# \"@sentiment\" weighs the compound sentiment of the customer's words (-1 to 1)\n",
+            );
+            out.push_str("# instead of a term.\n");
+        }
         let _ = writeln!(
             out,
             "# intercept {:.3}: suggested decision: reactive when score >= {:.3}, otherwise proactive.\n",
@@ -205,6 +228,14 @@ fn write_table(out: &mut String, lexicon: &Lexicon) {
         );
     }
     let _ = writeln!(out, "[lexicon.{}]", lexicon.name);
+    if let Some(weight) = lexicon.sentiment_weight {
+        let _ = writeln!(
+            out,
+            "{} = {:.3}  # times the compound sentiment, -1 (angry) to 1 (happy)",
+            quoted(SENTIMENT_TERM),
+            rounded(weight)
+        );
+    }
     for term in &lexicon.terms {
         let _ = writeln!(
             out,

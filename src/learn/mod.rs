@@ -74,6 +74,9 @@ pub struct LearnOptions {
     pub l2: f64,
     /// Most coordinate-descent sweeps per model.
     pub max_sweeps: usize,
+    /// Fit a weight on each example's compound sentiment as well, written
+    /// as the lexicon's `"@sentiment"` entry.
+    pub sentiment: bool,
 }
 
 impl Default for LearnOptions {
@@ -84,6 +87,7 @@ impl Default for LearnOptions {
             category_terms: 60,
             l2: 1.0,
             max_sweeps: 300,
+            sentiment: true,
         }
     }
 }
@@ -101,7 +105,7 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Learned {
         .iter()
         .filter(|example| matches!(example.side, Side::Reactive | Side::Proactive))
         .collect();
-    let features = Features::index(&examples, options.min_count);
+    let features = Features::index(&examples, options.min_count, options.sentiment);
     let sides: Vec<Option<bool>> = examples
         .iter()
         .map(|example| Some(example.side == Side::Reactive))
@@ -172,7 +176,7 @@ fn fit_lexicon(
     options: &LearnOptions,
     target: Target,
 ) -> Lexicon {
-    let (documents, labels): (Vec<Vec<usize>>, Vec<f64>) = features
+    let (documents, labels): (Vec<Vec<(usize, f64)>>, Vec<f64>) = features
         .documents
         .iter()
         .zip(members)
@@ -185,12 +189,17 @@ fn fit_lexicon(
         max_sweeps: options.max_sweeps,
         tolerance: TOLERANCE,
     };
-    let fit = model::fit(&documents, &labels, features.vocabulary.len(), fit_options);
+    let fit = model::fit(&documents, &labels, features.len(), fit_options);
+    let sentiment_weight = features
+        .sentiment
+        .and_then(|number| fit.weights.get(number).copied())
+        .filter(|weight| (weight * 1000.0).round() != 0.0);
     let target_counts = features.counts(|document| members[document] == Some(true));
     let other_counts = features.counts(|document| members[document] == Some(false));
     let mut terms: Vec<TermWeight> = fit
         .weights
         .iter()
+        .take(features.vocabulary.len())
         .enumerate()
         .filter(|(_, weight)| (**weight * 1000.0).round() != 0.0)
         .filter(|(_, weight)| !target.positive_only || **weight > 0.0)
@@ -216,6 +225,7 @@ fn fit_lexicon(
         other: target.other,
         examples: (positives, labels.len() - positives),
         intercept: fit.intercept,
+        sentiment_weight,
         terms,
         fit: (fit.sweeps, fit.converged),
     }

@@ -1,7 +1,14 @@
 //! Tokenisation shared by learning and scoring: the terms of a text are the
-//! whole words the rule engine matches on normalised, lower-cased text.
+//! whole words the rule engine matches on normalised, lower-cased text, each
+//! with the value the rule engine gives it: 1, or, when every occurrence is
+//! negated ("not working"), the engine's negated factor.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+
+use crate::rules::{is_negated_at, NEGATED_FACTOR};
+
+/// A text's terms and their values.
+pub type Terms = BTreeMap<String, f64>;
 
 /// Lower-cases `text` and maps typographic apostrophes, quotes and dashes to
 /// their ASCII forms, so "Don’t" and "don't" are one term.
@@ -67,29 +74,48 @@ fn is_number(word: &str) -> bool {
     word.chars().all(char::is_numeric)
 }
 
+/// Records one occurrence of `term`: its value is the largest of its
+/// occurrences' (a plain occurrence outranks a negated one), as the rule
+/// engine counts each term once at its strongest.
+fn record(terms: &mut Terms, term: String, negated: bool) {
+    let value = if negated { f64::from(NEGATED_FACTOR) } else { 1.0 };
+    terms
+        .entry(term)
+        .and_modify(|known| *known = known.max(value))
+        .or_insert(value);
+}
+
+/// Byte offset of `word` (a slice of `text`) in `text`.
+fn offset(text: &str, word: &str) -> usize {
+    (word.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+}
+
 /// Adds the terms of one text to `terms`: its words, and each pair of
 /// consecutive words separated only by whitespace, joined by one space.
-/// Terms made only of digits are left out.
-pub fn add_terms(text: &str, terms: &mut BTreeSet<String>) {
+/// Terms made only of digits are left out. A term is negated when the rule
+/// engine would see a negator before it.
+pub fn add_terms(text: &str, terms: &mut Terms) {
     let normalised = normalise(text);
     let words = words(&normalised);
     for (at, word) in words.iter().enumerate() {
+        let negated = is_negated_at(&normalised, offset(&normalised, word.text));
         if !is_number(word.text) {
-            terms.insert(word.text.to_string());
+            record(terms, word.text.to_string(), negated);
         }
         let Some(previous) = at.checked_sub(1).and_then(|before| words.get(before)) else {
             continue;
         };
         if word.follows_space && !(is_number(previous.text) && is_number(word.text)) {
-            terms.insert(format!("{} {}", previous.text, word.text));
+            let negated = is_negated_at(&normalised, offset(&normalised, previous.text));
+            record(terms, format!("{} {}", previous.text, word.text), negated);
         }
     }
 }
 
-/// The distinct terms of a ticket: those of its subject and of its text
-/// (no pair spans the two).
-pub fn terms(subject: Option<&str>, text: &str) -> BTreeSet<String> {
-    let mut terms = BTreeSet::new();
+/// The distinct terms of a ticket and their values: those of its subject
+/// and of its text (no pair spans the two).
+pub fn terms(subject: Option<&str>, text: &str) -> Terms {
+    let mut terms = Terms::new();
     if let Some(subject) = subject {
         add_terms(subject, &mut terms);
     }
@@ -102,7 +128,7 @@ mod tests {
     use super::*;
 
     fn list(text: &str) -> Vec<String> {
-        terms(None, text).into_iter().collect()
+        terms(None, text).into_keys().collect()
     }
 
     #[test]
@@ -130,8 +156,19 @@ mod tests {
 
     #[test]
     fn subject_and_text_do_not_form_a_bigram() {
-        let terms: Vec<String> = terms(Some("refund"), "please").into_iter().collect();
+        let terms: Vec<String> = terms(Some("refund"), "please").into_keys().collect();
         assert_eq!(terms, ["please", "refund"]);
+    }
+
+    #[test]
+    fn a_negated_term_has_the_engines_negated_value_unless_it_also_occurs_plainly() {
+        let negated = f64::from(NEGATED_FACTOR);
+        let found = terms(None, "it is not working");
+        assert_eq!(found.get("working"), Some(&negated));
+        assert_eq!(found.get("is not"), Some(&1.0));
+        assert_eq!(found.get("not working"), Some(&1.0));
+        let found = terms(None, "not working. now working");
+        assert_eq!(found.get("working"), Some(&1.0));
     }
 
     #[test]

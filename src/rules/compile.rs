@@ -13,7 +13,7 @@ use super::format::{
     ActionsDoc, ConditionDoc, HistoryDoc, LexiconDoc, LexiconFileDoc, QueueDoc, RuleDoc, RuleFileDoc,
     SentimentDoc,
 };
-use super::lexicon::{Lexicons, Term};
+use super::lexicon::{Lexicons, Term, SENTIMENT_TERM};
 use super::prepare::Parts;
 use super::scanner::{ScannerBuilder, TextTarget};
 use super::select::Selector;
@@ -158,6 +158,7 @@ impl Compiler<'_> {
             }
             let lexicon = self.lexicons.names.len();
             self.lexicons.names.push(name.clone());
+            self.lexicons.sentiment_weights.push(0.0);
             for (term, weight) in doc.get_ref() {
                 let text = fold(&normalize(term));
                 let value = *weight.get_ref();
@@ -168,13 +169,24 @@ impl Compiler<'_> {
                     let reason = format!("weight of {term:?} must be a number between -1000 and 1000");
                     return Err(source.error(weight.span(), reason));
                 }
+                #[allow(clippy::cast_possible_truncation)] // bounded above
+                let value = value as f32;
+                if term.starts_with('@') {
+                    if term != SENTIMENT_TERM {
+                        let reason = format!(
+                            "unknown special entry {term:?}; the only one is {SENTIMENT_TERM:?} (a weight on the compound sentiment)"
+                        );
+                        return Err(source.error(weight.span(), reason));
+                    }
+                    self.lexicons.sentiment_weights[lexicon] = value;
+                    continue;
+                }
                 let index = self.lexicons.terms.len();
                 self.scanner.add_term(index, &text);
-                #[allow(clippy::cast_possible_truncation)] // bounded above
                 self.lexicons.terms.push(Term {
                     lexicon,
                     text,
-                    weight: value as f32,
+                    weight: value,
                 });
             }
         }

@@ -7,7 +7,11 @@
 //! times a factor: 1 in the body; [`REPLY_SUBJECT_FACTOR`] in the subject of
 //! a reply or forward (an old thread's title); and, when every occurrence is
 //! negated ("no problem", "not happy"), [`NEGATED_FACTOR`], which reverses
-//! and halves the weight as sentiment scorers do.
+//! and halves the weight as sentiment scorers do. A lexicon may also weigh
+//! the ticket's compound sentiment (-1 to 1) with the entry
+//! [`SENTIMENT_TERM`] (`"@sentiment" = -1.5`): it adds that weight times the
+//! sentiment, so one score combines words and tone (`triage rules learn`
+//! fits both together).
 
 use super::negation::is_negated_at;
 use super::prepare::Prepared;
@@ -20,6 +24,9 @@ pub(crate) const NEGATED_FACTOR: f32 = -0.5;
 
 /// What a term in a reply's subject adds, as a share of its weight.
 pub(crate) const REPLY_SUBJECT_FACTOR: f32 = 0.5;
+
+/// The lexicon entry that weighs the compound sentiment instead of a term.
+pub const SENTIMENT_TERM: &str = "@sentiment";
 
 /// Most evidence entries kept on a classification, strongest first.
 const MAX_EVIDENCE: usize = 24;
@@ -40,6 +47,9 @@ pub(crate) struct Term {
 pub(crate) struct Lexicons {
     pub(crate) names: Vec<String>,
     pub(crate) terms: Vec<Term>,
+    /// Per lexicon (by index), the weight of its [`SENTIMENT_TERM`]; 0 when
+    /// it has none.
+    pub(crate) sentiment_weights: Vec<f32>,
 }
 
 /// A ticket's lexicon scores and the evidence behind them.
@@ -72,9 +82,10 @@ impl Lexicons {
         self.names.iter().position(|known| known == name)
     }
 
-    /// Scores the term hits of one ticket. Evidence records are built only
-    /// for the [`MAX_EVIDENCE`] strongest terms.
-    pub(crate) fn score(&self, hits: &[TermHit], subject_is_reply: bool) -> Scored {
+    /// Scores the term hits and the compound `sentiment` of one ticket.
+    /// Evidence records are built only for the [`MAX_EVIDENCE`] strongest
+    /// entries.
+    pub(crate) fn score(&self, hits: &[TermHit], subject_is_reply: bool, sentiment: f32) -> Scored {
         // Each term once, at its strongest occurrence (the first of equals).
         let mut ranked: Vec<(usize, f32, usize)> = hits
             .iter()
@@ -100,7 +111,7 @@ impl Lexicons {
         // Strongest first; equally strong terms in term order.
         weighed.sort_unstable_by(|a, b| b.0.abs().total_cmp(&a.0.abs()).then(a.1.cmp(&b.1)));
         weighed.truncate(MAX_EVIDENCE);
-        let evidence = weighed
+        let mut evidence: Vec<Evidence> = weighed
             .into_iter()
             .map(|(weight, _, entry, hit)| Evidence {
                 lexicon: self.names.get(entry.lexicon).cloned().unwrap_or_default(),
@@ -110,7 +121,34 @@ impl Lexicons {
                 negated: hit.negated,
             })
             .collect();
+        self.add_sentiment(sentiment, &mut scores, &mut evidence);
         Scored { scores, evidence }
+    }
+
+    /// Adds each lexicon's sentiment weight times `sentiment` to its score,
+    /// with an evidence entry (no text part) where it moved the score.
+    fn add_sentiment(&self, sentiment: f32, scores: &mut [f32], evidence: &mut Vec<Evidence>) {
+        let mut added = false;
+        for ((score, weight), name) in scores.iter_mut().zip(&self.sentiment_weights).zip(&self.names) {
+            let moved = weight * sentiment;
+            if moved == 0.0 {
+                continue;
+            }
+            *score += moved;
+            added = true;
+            evidence.push(Evidence {
+                lexicon: name.clone(),
+                term: SENTIMENT_TERM.to_string(),
+                part: None,
+                weight: moved,
+                negated: false,
+            });
+        }
+        if added {
+            // Stable: equally strong entries keep their order, terms first.
+            evidence.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+            evidence.truncate(MAX_EVIDENCE);
+        }
     }
 
     /// Finds every term by searching the texts term by term: the slow
@@ -168,6 +206,7 @@ mod tests {
         Lexicons {
             names: vec!["problem".into()],
             terms: vec![term("problem", 1.0), term("crash", 2.0)],
+            sentiment_weights: vec![0.0],
         }
     }
 
@@ -182,14 +221,14 @@ mod tests {
             hit(1, TextPart::Body, false),
             hit(1, TextPart::Body, false),
         ];
-        let scored = lexicons().score(&hits, false);
+        let scored = lexicons().score(&hits, false, 0.0);
         assert_eq!(scored.scores, vec![2.0]);
         assert_eq!(scored.evidence.len(), 1);
     }
 
     #[test]
     fn a_negated_term_reverses_and_halves_its_weight() {
-        let scored = lexicons().score(&[hit(0, TextPart::Body, true)], false);
+        let scored = lexicons().score(&[hit(0, TextPart::Body, true)], false, 0.0);
         assert_eq!(scored.scores, vec![-0.5]);
         assert!(scored.evidence[0].negated);
     }
@@ -197,7 +236,30 @@ mod tests {
     #[test]
     fn a_replys_subject_weighs_half() {
         let hits = [hit(1, TextPart::Subject, false)];
-        assert_eq!(lexicons().score(&hits, true).scores, vec![1.0]);
-        assert_eq!(lexicons().score(&hits, false).scores, vec![2.0]);
+        assert_eq!(lexicons().score(&hits, true, 0.0).scores, vec![1.0]);
+        assert_eq!(lexicons().score(&hits, false, 0.0).scores, vec![2.0]);
+    }
+
+    #[test]
+    fn the_sentiment_entry_adds_its_weight_times_the_sentiment_with_evidence() {
+        let mut lexicons = lexicons();
+        lexicons.sentiment_weights = vec![-2.0];
+        let scored = lexicons.score(&[hit(0, TextPart::Body, false)], false, -0.75);
+        assert_eq!(scored.scores, vec![2.5]);
+        let first = &scored.evidence[0];
+        assert_eq!(
+            (first.term.as_str(), first.weight, first.part),
+            (SENTIMENT_TERM, 1.5, None)
+        );
+        assert_eq!(scored.evidence[1].term, "problem");
+    }
+
+    #[test]
+    fn neutral_sentiment_adds_no_evidence() {
+        let mut lexicons = lexicons();
+        lexicons.sentiment_weights = vec![-2.0];
+        let scored = lexicons.score(&[hit(1, TextPart::Body, false)], false, 0.0);
+        assert_eq!(scored.scores, vec![2.0]);
+        assert_eq!(scored.evidence.len(), 1);
     }
 }

@@ -35,6 +35,9 @@ use std::path::Path;
 
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
+pub(crate) use lexicon::NEGATED_FACTOR;
+pub use lexicon::SENTIMENT_TERM;
+pub(crate) use negation::is_negated_at;
 pub use text::normalize;
 
 use crate::clock::UnixMicros;
@@ -247,7 +250,9 @@ impl RuleSet {
         scanned: &dyn Fn(usize) -> bool,
     ) -> Classification {
         let sentiment = crate::sentiment::score(&ticket.prepared.customer_words());
-        let scored = self.lexicons.score(term_hits, ticket.prepared.subject_is_reply);
+        let scored = self
+            .lexicons
+            .score(term_hits, ticket.prepared.subject_is_reply, sentiment.compound);
         let facts = Facts {
             input: ticket.input,
             prepared: ticket.prepared,
