@@ -478,3 +478,73 @@ fn reactive_queues_have_a_first_response_target_and_escalate() {
         assert_eq!(queue.escalate_to.as_deref(), Some("escalations"), "{name}");
     }
 }
+
+fn side_of(body: &str) -> Side {
+    let result = default_rules().classify(&ticket("", body, "standard"), &CustomerHistory::default(), NOW);
+    result.side
+}
+
+#[test]
+fn a_bare_greeting_or_reference_number_stays_unclassified() {
+    for body in [
+        "hello",
+        "Hi there!",
+        "good morning",
+        "REF-20391",
+        "#48213",
+        "order 5512-88",
+    ] {
+        assert_eq!(side_of(body), Side::Unclassified, "{body:?}");
+    }
+    assert_eq!(side_of("hello, my parcel never arrived"), Side::Reactive);
+}
+
+#[test]
+fn a_zero_or_one_star_verdict_is_a_complaint() {
+    for body in [
+        "I'd give it zero stars if I could",
+        "1 star, avoid",
+        "Would rate 0* if the app allowed it",
+    ] {
+        assert_eq!(side_of(body), Side::Reactive, "{body:?}");
+    }
+}
+
+#[test]
+fn delays_are_reactive() {
+    assert_eq!(
+        side_of("Stuck at the gate again thanks to your endless delays"),
+        Side::Reactive
+    );
+}
+
+#[test]
+fn trying_to_stop_a_renewal_is_a_problem_not_a_renewal_lead() {
+    for body in [
+        "I can't turn off the automatic renewal on the website",
+        "You charged me for a renewal I never asked for",
+    ] {
+        assert_eq!(side_of(body), Side::Reactive, "{body:?}");
+    }
+    let lead = ticket(
+        "",
+        "When is my plan up for renewal? I'd like to renew for another year.",
+        "standard",
+    );
+    let result = default_rules().classify(&lead, &CustomerHistory::default(), NOW);
+    assert_eq!(
+        (result.side, result.category.as_str()),
+        (Side::Proactive, "renewal")
+    );
+}
+
+#[test]
+fn a_how_to_question_about_a_loss_or_an_angry_question_is_reactive() {
+    for body in [
+        "how do I report that my card was stolen?",
+        "what do I do about a payment I didn't make",
+        "How on earth do I get my stupid money back from this broken machine?",
+    ] {
+        assert_eq!(side_of(body), Side::Reactive, "{body:?}");
+    }
+}
