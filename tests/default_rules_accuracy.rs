@@ -548,3 +548,21 @@ fn a_how_to_question_about_a_loss_or_an_angry_question_is_reactive() {
         assert_eq!(side_of(body), Side::Reactive, "{body:?}");
     }
 }
+
+#[test]
+fn app_store_phrasings_of_a_missing_feature_are_feature_requests() {
+    for body in [
+        "There is no option to sort my notes by colour",
+        "Landscape mode is not supported on tablets",
+        "I want to be able to export my runs as GPX",
+        "Hoping the next update adds a widget for the home screen",
+    ] {
+        let result =
+            default_rules().classify(&ticket("", body, "standard"), &CustomerHistory::default(), NOW);
+        assert_eq!(
+            (result.side, result.category.as_str()),
+            (Side::Proactive, "feature_request"),
+            "{body:?}"
+        );
+    }
+}
