@@ -477,4 +477,55 @@ mod tests {
         let args = Args::try_parse_from(["triage", "--listen", "no-port"]);
         assert!(args.is_err(), "a host without a port is refused");
     }
+
+    #[test]
+    fn the_operations_port_defaults_to_loopback_9090_and_can_be_turned_off() {
+        let default = config(&[]).expect("defaults are valid");
+        assert_eq!(
+            default.http_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
+        let off = config(&["--http-listen", "off"]).expect("off is valid");
+        assert_eq!(off.http_listen, None);
+        assert!(Args::try_parse_from(["triage", "--http-listen", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn overload_limits_come_from_their_flags() {
+        let flags = [
+            "--max-concurrent-rpcs=8",
+            "--max-watchers=3",
+            "--http2-max-streams=16",
+            "--http2-keepalive-seconds=0",
+            "--classify-threads=1",
+            "--classify-budget-ms=0",
+        ];
+        let config = config(&flags).expect("valid");
+        let overload = config.overload;
+        assert_eq!(
+            (
+                overload.max_concurrent_rpcs,
+                overload.max_watchers,
+                overload.http2_max_streams
+            ),
+            (8, 3, 16)
+        );
+        assert_eq!(overload.http2_keepalive_interval, None);
+        assert_eq!(config.app.classify_threads, 1);
+        assert_eq!(config.app.classify_budget, None);
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused_with_the_flag_named() {
+        for flag in [
+            "--max-concurrent-rpcs",
+            "--max-watchers",
+            "--http2-max-streams",
+            "--http2-keepalive-timeout-seconds",
+            "--classify-threads",
+        ] {
+            let err = config(&[flag, "0"]).expect_err("zero refused");
+            assert!(err.to_string().contains(flag), "{flag}: {err}");
+        }
+    }
 }
