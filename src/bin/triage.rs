@@ -191,8 +191,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
     if let Some(http) = &http {
+        // Logged, not printed: stdout carries the one line above, and its
+        // reader may have gone once it has it.
         let address = http.local_addr()?;
-        println!("triage operations on http://{address}");
         tracing::info!(%address, "serving /metrics, /healthz and /readyz");
     }
     #[cfg(unix)]
