@@ -207,6 +207,31 @@ async fn probes_answer_on_the_operations_port() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn readyz_fails_once_the_store_cannot_make_writes_durable_while_healthz_stays_up() {
+    let mut server = TestServer::start().await;
+    ingest(&mut server.client, ticket("ok-1", "Question", "hello")).await;
+    // Make the next durable round fail, as a failing disk fails an fsync:
+    // the directory it syncs is replaced by a file.
+    let blobs = server.app_data_dir().join("v2").join("blobs");
+    std::fs::remove_dir_all(&blobs).expect("remove blobs dir");
+    std::fs::write(&blobs, b"not a directory").expect("plant a file");
+    let request = pb::IngestTicketRequest {
+        ticket: Some(ticket("lost-1", "Question", "hello")),
+    };
+    let status = server
+        .client
+        .ingest_ticket(request)
+        .await
+        .expect_err("not durable");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let (ready, reason) = http_get(server.http_address, "/readyz").await;
+    assert_eq!(ready, 503, "{reason}");
+    assert!(reason.contains("durable"), "{reason}");
+    assert_eq!(http_get(server.http_address, "/healthz").await.0, 200);
+    // No clean shutdown: its final sync fails too, as it must.
+}
+
 /// A new connection to `address`.
 async fn channel(address: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{address}"))

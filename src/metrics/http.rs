@@ -21,6 +21,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::app::App;
 use crate::shutdown::Shutdown;
@@ -31,6 +32,10 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections served at once; the next waits to be accepted (in the
+/// kernel's backlog, not in memory here) until one closes.
+const MAX_CONNECTIONS: usize = 64;
+
 /// How long to pause after a failed accept (e.g. out of file descriptors)
 /// before trying again, so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -38,7 +43,15 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Serves the operations port on `listener` until `shutdown` fires; open
 /// connections then finish the request they are on and close.
 pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: Shutdown) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            () = shutdown.wait() => return,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_closed) => return,
+            },
+        };
         let accepted = tokio::select! {
             () = shutdown.wait() => return,
             accepted = listener.accept() => accepted,
@@ -51,7 +64,11 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: Shutdown)
                 continue;
             }
         };
-        tokio::spawn(connection(Arc::clone(&app), stream, shutdown.clone()));
+        let served = connection(Arc::clone(&app), stream, shutdown.clone());
+        tokio::spawn(async move {
+            served.await;
+            drop(slot);
+        });
     }
 }
 
