@@ -18,7 +18,7 @@ use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{
     ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
-    TicketStore, Transition,
+    StoreObserver, TicketStore, Transition,
 };
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
@@ -117,7 +117,8 @@ impl App {
     ) -> App {
         let metrics = Arc::new(Metrics::new());
         metrics.rules_loaded(rules.version(), rules.source());
-        store.observe(Arc::clone(&metrics) as Arc<dyn crate::store::StoreObserver>);
+        let observer: Arc<dyn StoreObserver> = Arc::clone(&metrics) as _;
+        store.observe(observer);
         App {
             rules: RwLock::new(Arc::new(rules)),
             store: Arc::new(store),
