@@ -113,6 +113,11 @@ pub struct Args {
     /// closed.
     #[arg(long, env = "TRIAGE_HTTP2_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 20)]
     pub http2_keepalive_timeout_seconds: u64,
+    /// Longest a call may take to answer, in seconds (DEADLINE_EXCEEDED
+    /// after); 0: no limit beyond the caller's own deadline. Keep it above
+    /// 60, the longest ClaimNext wait.
+    #[arg(long, env = "TRIAGE_RPC_TIMEOUT_SECONDS", default_value_t = crate::overload::DEFAULT_RPC_TIMEOUT.as_secs())]
+    pub rpc_timeout_seconds: u64,
     /// Log lines as human-readable text or as JSON objects.
     #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -309,6 +314,7 @@ fn overload_settings(args: &Args) -> Result<OverloadSettings, ConfigError> {
         http2_keepalive_interval: (args.http2_keepalive_seconds > 0)
             .then(|| Duration::from_secs(args.http2_keepalive_seconds)),
         http2_keepalive_timeout: Duration::from_secs(keepalive_timeout),
+        rpc_timeout: (args.rpc_timeout_seconds > 0).then(|| Duration::from_secs(args.rpc_timeout_seconds)),
     })
 }
 
@@ -499,7 +505,10 @@ mod tests {
             "--http2-keepalive-seconds=0",
             "--classify-threads=1",
             "--classify-budget-ms=0",
+            "--rpc-timeout-seconds=0",
         ];
+        let default = config(&[]).expect("defaults are valid");
+        assert_eq!(default.overload.rpc_timeout, Some(Duration::from_secs(75)));
         let config = config(&flags).expect("valid");
         let overload = config.overload;
         assert_eq!(
@@ -513,6 +522,7 @@ mod tests {
         assert_eq!(overload.http2_keepalive_interval, None);
         assert_eq!(config.app.classify_threads, 1);
         assert_eq!(config.app.classify_budget, None);
+        assert_eq!(overload.rpc_timeout, None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Overload protection for the gRPC server: a global limit on calls in
-//! progress that sheds the excess at once, and HTTP/2 limits per
-//! connection.
+//! progress that sheds the excess at once, a time limit per call, and
+//! HTTP/2 limits per connection.
 //!
 //! Shedding instead of queueing: a call over the limit is answered
 //! RESOURCE_EXHAUSTED immediately, so memory stays bounded and a client's
@@ -40,7 +40,14 @@ pub struct OverloadSettings {
     /// How long a keepalive ping may go unanswered before the connection
     /// is closed.
     pub http2_keepalive_timeout: Duration,
+    /// How long a call may take to answer (a stream: to start); `None`:
+    /// no limit beyond the caller's own deadline.
+    pub rpc_timeout: Option<Duration>,
 }
+
+/// Default of `--rpc-timeout-seconds`: above the longest `ClaimNext` wait
+/// (60 s), so a long-poll ends by its own wait, not by this limit.
+pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(75);
 
 impl Default for OverloadSettings {
     fn default() -> Self {
@@ -50,6 +57,7 @@ impl Default for OverloadSettings {
             http2_max_streams: 256,
             http2_keepalive_interval: Some(Duration::from_secs(60)),
             http2_keepalive_timeout: Duration::from_secs(20),
+            rpc_timeout: Some(DEFAULT_RPC_TIMEOUT),
         }
     }
 }
@@ -135,6 +143,75 @@ where
             let answered = answer.await;
             drop(slot);
             answered
+        })
+    }
+}
+
+/// Answers a call that has not answered within its limit with
+/// DEADLINE_EXCEEDED, and drops its work. (tonic's `Server::timeout`
+/// answers CANCELLED, which tells the caller the wrong story.) A dropped
+/// call leaves nothing half done: writes are transactions, and a claim
+/// nobody hears of is given back.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutLayer {
+    limit: Option<Duration>,
+}
+
+impl TimeoutLayer {
+    /// Calls may take up to `limit`; `None`: no limit.
+    pub fn new(limit: Option<Duration>) -> TimeoutLayer {
+        TimeoutLayer { limit }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Timeout<S> {
+        Timeout {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+/// The service [`TimeoutLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct Timeout<S> {
+    inner: S,
+    limit: Option<Duration>,
+}
+
+impl<S, B, R> Service<http::Request<B>> for Timeout<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    R: Default + Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let answer = self.inner.call(request);
+        let Some(limit) = self.limit else {
+            return Box::pin(answer);
+        };
+        Box::pin(async move {
+            match tokio::time::timeout(limit, answer).await {
+                Ok(answered) => answered,
+                Err(_elapsed) => {
+                    let status = tonic::Status::deadline_exceeded(format!(
+                        "no answer within the server's limit of {} ms per call",
+                        limit.as_millis()
+                    ));
+                    Ok(status.into_http())
+                }
+            }
         })
     }
 }

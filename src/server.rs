@@ -5,8 +5,8 @@
 //!
 //! Every call passes, outermost first: its request-id span
 //! ([`logging`](crate::logging)), its timing ([`metrics::rpc`]), the gRPC
-//! status conventions ([`service`]), and the load-shedding limit
-//! ([`overload`](crate::overload)).
+//! status conventions ([`service`]), and the load-shedding limit and the
+//! time limit per call ([`overload`](crate::overload)).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::logging::RequestIdLayer;
 use crate::metrics::rpc::{KnownMethods, RpcMetricsLayer};
-use crate::overload::{OverloadSettings, ShedLayer};
+use crate::overload::{OverloadSettings, ShedLayer, TimeoutLayer};
 use crate::pb::triage_service_server::TriageServiceServer;
 use crate::rules::RuleError;
 use crate::service::{GrpcConventionsLayer, TriageApi};
@@ -141,6 +141,7 @@ pub async fn serve_with_http(
         ))
         .layer(GrpcConventionsLayer)
         .layer(ShedLayer::new(settings.overload.max_concurrent_rpcs))
+        .layer(TimeoutLayer::new(settings.overload.rpc_timeout))
         .into_inner();
     let probes = http.map(|listener| {
         tokio::spawn(crate::metrics::http::serve(

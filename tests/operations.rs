@@ -329,6 +329,35 @@ async fn calls_over_the_limit_are_shed_but_health_and_ping_are_not() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_call_over_the_time_limit_is_answered_deadline_exceeded() {
+    let mut server = TestServer::start_with(TEST_RULES, |config| {
+        config.overload.rpc_timeout = Some(Duration::from_millis(200));
+    })
+    .await;
+    let started = Instant::now();
+    let status = server
+        .client
+        .claim_next(waiting_claim("billing"))
+        .await
+        .expect_err("cut off by the limit, not by the 30 s wait");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // Nothing was left behind: the queue still has no claim waiting on it.
+    let app = std::sync::Arc::clone(&server.app);
+    poll_until("the cut-off claim stops waiting", || app.watchers() == 0).await;
+    server
+        .client
+        .ping(pb::PingRequest {})
+        .await
+        .expect("fast calls are unaffected");
+    server.shutdown().await;
+}
+
 /// A body of about 250 KiB with non-ASCII word characters: the slowest
 /// kind of text to scan.
 fn heavy_body() -> String {
