@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::App;
 use crate::error::Error;
+use crate::overload::OverloadSettings;
 use crate::pb;
 use crate::shutdown::Shutdown;
 use crate::store::{ClaimRequest, CustomerCursor, QueueCursor};
@@ -35,9 +36,6 @@ const MAX_LEASE_SECONDS: u32 = 86_400;
 const MAX_REQUEST_ID_BYTES: usize = 128;
 /// Longest a `ClaimNext` may wait for a ticket, in seconds.
 const MAX_CLAIM_WAIT_SECONDS: u32 = 60;
-
-/// Open `WatchQueue` streams allowed unless configured otherwise.
-const DEFAULT_MAX_WATCHERS: usize = 1024;
 
 /// The `TriageService` implementation.
 #[derive(Debug, Clone)]
@@ -52,11 +50,12 @@ pub struct TriageApi {
 impl TriageApi {
     /// Handlers over `app`; open watch streams end when `shutdown` fires.
     pub fn new(app: Arc<App>, shutdown: Shutdown) -> Self {
+        let max_watchers = OverloadSettings::default().max_watchers;
         Self {
             app,
             shutdown,
-            watch_slots: Arc::new(Semaphore::new(DEFAULT_MAX_WATCHERS)),
-            max_watchers: DEFAULT_MAX_WATCHERS,
+            watch_slots: Arc::new(Semaphore::new(max_watchers)),
+            max_watchers,
         }
     }
 
