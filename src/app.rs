@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::error::RecvError;
 
@@ -12,11 +12,13 @@ use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::labels::{self, LabelledTicket};
+use crate::metrics::Metrics;
+use crate::pool::{BlockingPool, PoolError};
 use crate::rules::{CustomerHistory, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{
     ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
-    TicketStore, Transition,
+    StoreObserver, TicketStore, Transition,
 };
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
 use crate::validate::{self, Limits};
@@ -43,6 +45,19 @@ pub struct AppSettings {
     pub watch_buffer: usize,
     /// Completed tickets older than this are deleted; `None` keeps them.
     pub retention: Option<Duration>,
+    /// Long tickets classified at once, on blocking threads.
+    pub classify_threads: usize,
+    /// How long a long ticket may wait for and take its classification
+    /// before the call is refused (RESOURCE_EXHAUSTED); `None`: no limit.
+    pub classify_budget: Option<Duration>,
+}
+
+/// Default of `--classify-budget-ms`.
+pub const DEFAULT_CLASSIFY_BUDGET: Duration = Duration::from_secs(5);
+
+/// Default of `--classify-threads`: one per core.
+pub fn default_classify_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl Default for AppSettings {
@@ -53,6 +68,8 @@ impl Default for AppSettings {
             history_limit: 200,
             watch_buffer: 1024,
             retention: Some(DEFAULT_RETENTION),
+            classify_threads: default_classify_threads(),
+            classify_budget: Some(DEFAULT_CLASSIFY_BUDGET),
         }
     }
 }
@@ -86,6 +103,8 @@ pub struct App {
     clock: SharedClock,
     events: EventBus,
     settings: AppSettings,
+    metrics: Arc<Metrics>,
+    classify_pool: BlockingPool,
 }
 
 impl App {
@@ -96,13 +115,24 @@ impl App {
         clock: SharedClock,
         settings: AppSettings,
     ) -> App {
+        let metrics = Arc::new(Metrics::new());
+        metrics.rules_loaded(rules.version(), rules.source());
+        let observer: Arc<dyn StoreObserver> = Arc::clone(&metrics) as _;
+        store.observe(observer);
         App {
             rules: RwLock::new(Arc::new(rules)),
             store: Arc::new(store),
             clock,
             events: EventBus::new(settings.watch_buffer),
+            classify_pool: BlockingPool::new(settings.classify_threads, settings.classify_budget),
             settings,
+            metrics,
         }
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The running rule set.
@@ -132,6 +162,7 @@ impl App {
                 )));
             }
         }
+        self.metrics.rules_loaded(rules.version(), rules.source());
         let mut guard = self
             .rules
             .write()
@@ -143,9 +174,12 @@ impl App {
     /// Loads a rule file and swaps it in; on any error the running rules
     /// stay and the error says what is wrong, where.
     pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
-        let rules = RuleSet::load(path)?;
-        self.replace_rules(rules).await?;
-        Ok(self.rules())
+        let reloaded = match RuleSet::load(path) {
+            Ok(rules) => self.replace_rules(rules).await,
+            Err(err) => Err(err.into()),
+        };
+        self.metrics.rule_reload(reloaded.is_ok());
+        reloaded.map(|()| self.rules())
     }
 
     /// The store (for tools and tests that need the domain verbs directly).
@@ -178,16 +212,23 @@ impl App {
         } else {
             CustomerHistory::default()
         };
-        let mut classification = if input.body.len() + input.subject.len() <= INLINE_CLASSIFY_BYTES {
-            rules.classify(input, &history, now)
+        let (mut classification, took) = if input.body.len() + input.subject.len() <= INLINE_CLASSIFY_BYTES {
+            timed(|| rules.classify(input, &history, now))
         } else {
             // Long texts take milliseconds to scan: off the async workers,
             // so health checks and other calls are not held up.
             let input = input.clone();
-            tokio::task::spawn_blocking(move || rules.classify(&input, &history, now))
+            self.classify_pool
+                .run(move || timed(|| rules.classify(&input, &history, now)))
                 .await
-                .map_err(|err| Error::Internal(format!("classification task failed: {err}")))?
+                .map_err(|err| match err {
+                    PoolError::OverBudget(_) => Error::Overloaded(format!("classification {err}")),
+                    PoolError::Failed(reason) => {
+                        Error::Internal(format!("classification task failed: {reason}"))
+                    }
+                })?
         };
+        self.metrics.classified(took);
         if classification.first_response_seconds.is_none() {
             classification.first_response_seconds = self
                 .settings
@@ -205,14 +246,17 @@ impl App {
         let now = self.now();
         let classification = self.classify_valid(&input, now).await?;
         let ingested = self.store.ingest(input, classification, now).await?;
+        let ticket = &ingested.ticket;
         if ingested.created {
-            let ticket = &ingested.ticket;
+            self.metrics.ticket_ingested(&ticket.classification);
             self.events.publish([QueueEvent {
                 kind: QueueEventKind::Added,
                 ticket_id: ticket.id,
                 queue: ticket.classification.queue.clone(),
                 at: now,
             }]);
+        } else {
+            self.metrics.duplicate_ingest();
         }
         Ok(ingested)
     }
@@ -480,6 +524,13 @@ async fn give_back(store: &dyn TicketStore, unheard: Transition, now: UnixMicros
             tracing::error!(ticket = %ticket.id, error = %err, "could not release a claim whose caller went away")
         }
     }
+}
+
+/// `work`'s result and how long it took.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let result = work();
+    (result, started.elapsed())
 }
 
 fn in_view(tickets: Vec<Ticket>, view: TicketView) -> Vec<Ticket> {

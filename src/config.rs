@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::AppSettings;
 use crate::learn::LearnOptions;
+use crate::logging::LogFormat;
+use crate::overload::OverloadSettings;
 use crate::rules::{RuleError, RuleSet};
 use crate::store::{Durability, StoreOptions};
 use crate::ticket::Priority;
@@ -81,6 +83,55 @@ pub struct Args {
     /// their index entries; 0 keeps them forever.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub retention_days: u64,
+    /// Address of the operations HTTP port (`/metrics`, `/healthz`,
+    /// `/readyz`): `IP:PORT`, `HOST:PORT`, or `off`.
+    #[arg(long, env = "TRIAGE_HTTP_LISTEN", default_value = "127.0.0.1:9090", value_parser = parse_http_listen)]
+    pub http_listen: HttpListen,
+    /// Calls in progress at once; more are answered RESOURCE_EXHAUSTED at
+    /// once (health checks and Ping are never refused).
+    #[arg(long, env = "TRIAGE_MAX_CONCURRENT_RPCS", default_value_t = OverloadSettings::default().max_concurrent_rpcs)]
+    pub max_concurrent_rpcs: usize,
+    /// Open WatchQueue streams at once; more are answered RESOURCE_EXHAUSTED.
+    #[arg(long, env = "TRIAGE_MAX_WATCHERS", default_value_t = OverloadSettings::default().max_watchers)]
+    pub max_watchers: usize,
+    /// Long tickets classified at once, on blocking threads (default: one
+    /// per core).
+    #[arg(long, env = "TRIAGE_CLASSIFY_THREADS")]
+    pub classify_threads: Option<usize>,
+    /// How long a long ticket may wait for and take its classification
+    /// before the call is answered RESOURCE_EXHAUSTED, in milliseconds;
+    /// 0: no limit.
+    #[arg(long, env = "TRIAGE_CLASSIFY_BUDGET_MS", default_value_t = 5000)]
+    pub classify_budget_ms: u64,
+    /// HTTP/2 streams (calls) one connection may have open at once.
+    #[arg(long, env = "TRIAGE_HTTP2_MAX_STREAMS", default_value_t = OverloadSettings::default().http2_max_streams)]
+    pub http2_max_streams: u32,
+    /// Seconds between HTTP/2 keepalive pings on a connection; 0: none.
+    #[arg(long, env = "TRIAGE_HTTP2_KEEPALIVE_SECONDS", default_value_t = 60)]
+    pub http2_keepalive_seconds: u64,
+    /// Seconds a keepalive ping may go unanswered before the connection is
+    /// closed.
+    #[arg(long, env = "TRIAGE_HTTP2_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 20)]
+    pub http2_keepalive_timeout_seconds: u64,
+    /// Longest a call may take to answer, in seconds (DEADLINE_EXCEEDED
+    /// after); 0: no limit beyond the caller's own deadline. Keep it above
+    /// 60, the longest ClaimNext wait.
+    #[arg(long, env = "TRIAGE_RPC_TIMEOUT_SECONDS", default_value_t = crate::overload::DEFAULT_RPC_TIMEOUT.as_secs())]
+    pub rpc_timeout_seconds: u64,
+    /// Log lines as human-readable text or as JSON objects.
+    #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+/// `--http-listen`: an address, or `None` for `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpListen(pub Option<SocketAddr>);
+
+fn parse_http_listen(text: &str) -> Result<HttpListen, String> {
+    match text {
+        "off" => Ok(HttpListen(None)),
+        address => parse_listen(address).map(|address| HttpListen(Some(address))),
+    }
 }
 
 /// Parses `--listen`: a socket address, or a host name and port resolved
@@ -243,6 +294,34 @@ fn byte_limit(flag: &'static str, value: usize, max: usize) -> Result<usize, Con
     Ok(value)
 }
 
+/// Checks a count given with `--{flag}`: at least 1.
+fn positive<T: Default + PartialEq>(flag: &'static str, value: T) -> Result<T, ConfigError> {
+    if value == T::default() {
+        return Err(ConfigError::Invalid {
+            flag,
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// The overload flags, checked.
+fn overload_settings(args: &Args) -> Result<OverloadSettings, ConfigError> {
+    let keepalive_timeout = positive(
+        "http2-keepalive-timeout-seconds",
+        args.http2_keepalive_timeout_seconds,
+    )?;
+    Ok(OverloadSettings {
+        max_concurrent_rpcs: positive("max-concurrent-rpcs", args.max_concurrent_rpcs)?,
+        max_watchers: positive("max-watchers", args.max_watchers)?,
+        http2_max_streams: positive("http2-max-streams", args.http2_max_streams)?,
+        http2_keepalive_interval: (args.http2_keepalive_seconds > 0)
+            .then(|| Duration::from_secs(args.http2_keepalive_seconds)),
+        http2_keepalive_timeout: Duration::from_secs(keepalive_timeout),
+        rpc_timeout: (args.rpc_timeout_seconds > 0).then(|| Duration::from_secs(args.rpc_timeout_seconds)),
+    })
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -260,6 +339,10 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// How long a shutdown waits for open connections.
     pub drain_timeout: Duration,
+    /// Where the operations HTTP port listens; `None`: not served.
+    pub http_listen: Option<SocketAddr>,
+    /// Concurrency and HTTP/2 limits.
+    pub overload: OverloadSettings,
 }
 
 impl Config {
@@ -288,6 +371,7 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let overload = overload_settings(&args)?;
         let durability = match args.durability {
             DurabilityArg::GroupCommit => Durability::GroupCommit,
             DurabilityArg::FlushPerWrite => Durability::FlushPerWrite,
@@ -306,10 +390,18 @@ impl Config {
                 watch_buffer: args.watch_buffer.max(1),
                 retention: (args.retention_days > 0)
                     .then(|| Duration::from_secs(args.retention_days.saturating_mul(86_400))),
+                classify_threads: match args.classify_threads {
+                    Some(threads) => positive("classify-threads", threads)?,
+                    None => crate::app::default_classify_threads(),
+                },
+                classify_budget: (args.classify_budget_ms > 0)
+                    .then(|| Duration::from_millis(args.classify_budget_ms)),
                 ..AppSettings::default()
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
             drain_timeout: Duration::from_secs(args.drain_seconds),
+            http_listen: args.http_listen.0,
+            overload,
         })
     }
 
@@ -323,6 +415,8 @@ impl Config {
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
             drain_timeout: Duration::from_secs(10),
+            http_listen: None,
+            overload: OverloadSettings::default(),
         }
     }
 
@@ -392,5 +486,60 @@ mod tests {
         assert_eq!(config.listen.port(), 50051);
         let args = Args::try_parse_from(["triage", "--listen", "no-port"]);
         assert!(args.is_err(), "a host without a port is refused");
+    }
+
+    #[test]
+    fn the_operations_port_defaults_to_loopback_9090_and_can_be_turned_off() {
+        let default = config(&[]).expect("defaults are valid");
+        assert_eq!(
+            default.http_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
+        let off = config(&["--http-listen", "off"]).expect("off is valid");
+        assert_eq!(off.http_listen, None);
+        assert!(Args::try_parse_from(["triage", "--http-listen", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn overload_limits_come_from_their_flags() {
+        let flags = [
+            "--max-concurrent-rpcs=8",
+            "--max-watchers=3",
+            "--http2-max-streams=16",
+            "--http2-keepalive-seconds=0",
+            "--classify-threads=1",
+            "--classify-budget-ms=0",
+            "--rpc-timeout-seconds=0",
+        ];
+        let default = config(&[]).expect("defaults are valid");
+        assert_eq!(default.overload.rpc_timeout, Some(Duration::from_secs(75)));
+        let config = config(&flags).expect("valid");
+        let overload = config.overload;
+        assert_eq!(
+            (
+                overload.max_concurrent_rpcs,
+                overload.max_watchers,
+                overload.http2_max_streams
+            ),
+            (8, 3, 16)
+        );
+        assert_eq!(overload.http2_keepalive_interval, None);
+        assert_eq!(config.app.classify_threads, 1);
+        assert_eq!(config.app.classify_budget, None);
+        assert_eq!(overload.rpc_timeout, None);
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused_with_the_flag_named() {
+        for flag in [
+            "--max-concurrent-rpcs",
+            "--max-watchers",
+            "--http2-max-streams",
+            "--http2-keepalive-timeout-seconds",
+            "--classify-threads",
+        ] {
+            let err = config(&[flag, "0"]).expect_err("zero refused");
+            assert!(err.to_string().contains(flag), "{flag}: {err}");
+        }
     }
 }

@@ -31,6 +31,10 @@ pub enum Error {
     /// was left changed on its behalf.
     #[error("the call's deadline passed before the answer was ready")]
     DeadlineExceeded,
+    /// The server is too busy to answer this call now (a limit on
+    /// concurrent work was reached); a later retry may succeed.
+    #[error("{0}")]
+    Overloaded(String),
     /// A rule file was rejected.
     #[error("{0}")]
     Rules(#[from] RuleError),
@@ -69,6 +73,7 @@ impl From<Error> for tonic::Status {
             Error::UnknownQueue(_) | Error::TicketNotFound(_) => tonic::Status::not_found(message),
             Error::FailedPrecondition(_) => tonic::Status::failed_precondition(message),
             Error::DeadlineExceeded => tonic::Status::deadline_exceeded(message),
+            Error::Overloaded(_) => tonic::Status::resource_exhausted(message),
             Error::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
                 tonic::Status::internal(message)

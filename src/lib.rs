@@ -20,6 +20,12 @@
 //! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
+//! - [`metrics`]: Prometheus metrics, the RPC timing layer, and the
+//!   operations HTTP port (`/metrics`, `/healthz`, `/readyz`);
+//! - [`overload`]: the load-shedding limit on calls and HTTP/2 limits;
+//! - [`pool`]: the bounded blocking pool, with a time budget per job, that
+//!   classifies long tickets;
+//! - [`logging`]: log format (pretty or JSON) and a request id span per call;
 //! - [`shutdown`]: the stop signal shared by background tasks.
 
 #![warn(missing_docs)]
@@ -32,6 +38,10 @@ pub mod error;
 pub mod events;
 pub mod labels;
 pub mod learn;
+pub mod logging;
+pub mod metrics;
+pub mod overload;
+pub mod pool;
 pub mod rules;
 pub mod sentiment;
 pub mod server;

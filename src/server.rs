@@ -1,6 +1,12 @@
 //! Builds the running service from a [`Config`]: opens the store, loads the
-//! rules, and serves gRPC (triage, health, reflection) until shutdown, with
-//! the maintenance loop (lease expiry, escalation) alongside.
+//! rules, and serves gRPC (triage, health, reflection v1 and v1alpha) until
+//! shutdown, with the maintenance loop (lease expiry, escalation) and the
+//! operations HTTP port (metrics, probes) alongside.
+//!
+//! Every call passes, outermost first: its request-id span
+//! ([`logging`](crate::logging)), its timing ([`metrics::rpc`]), the gRPC
+//! status conventions ([`service`]), and the load-shedding limit and the
+//! time limit per call ([`overload`](crate::overload)).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,9 +17,12 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::logging::RequestIdLayer;
+use crate::metrics::rpc::{KnownMethods, RpcMetricsLayer};
+use crate::overload::{OverloadSettings, ShedLayer, TimeoutLayer};
 use crate::pb::triage_service_server::TriageServiceServer;
 use crate::rules::RuleError;
-use crate::service::TriageApi;
+use crate::service::{GrpcConventionsLayer, TriageApi};
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
 
@@ -60,6 +69,8 @@ pub struct ServeSettings {
     /// closes them: an idle connection or an unread stream must not keep
     /// the process alive until its supervisor kills it.
     pub drain_timeout: Duration,
+    /// Concurrency and HTTP/2 limits.
+    pub overload: OverloadSettings,
 }
 
 impl From<&Config> for ServeSettings {
@@ -67,6 +78,7 @@ impl From<&Config> for ServeSettings {
         ServeSettings {
             maintenance_interval: config.maintenance_interval,
             drain_timeout: config.drain_timeout,
+            overload: config.overload,
         }
     }
 }
@@ -81,15 +93,63 @@ pub async fn serve(
     settings: ServeSettings,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_with_http(app, listener, None, settings, stop).await
+}
+
+/// The encoded file descriptor sets of every service served: what
+/// reflection describes and what metrics label.
+fn descriptor_sets() -> [&'static [u8]; 4] {
+    [
+        FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]
+}
+
+/// A reflection builder that knows the triage API and gRPC health (the
+/// reflection services describe themselves).
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Like [`serve`], and serves the operations HTTP port (`/metrics`,
+/// `/healthz`, `/readyz`) on `http` until the same shutdown.
+pub async fn serve_with_http(
+    app: Arc<App>,
+    listener: TcpListener,
+    http: Option<TcpListener>,
+    settings: ServeSettings,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let (trigger, shutdown) = shutdown::channel();
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<TriageServiceServer<TriageApi>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let max_message = app.limits().max_body_bytes.saturating_add(1024 * 1024);
-    let api = TriageServiceServer::new(TriageApi::new(Arc::clone(&app), shutdown.clone()))
-        .max_decoding_message_size(max_message);
+    let api =
+        TriageApi::new(Arc::clone(&app), shutdown.clone()).with_max_watchers(settings.overload.max_watchers);
+    let api = TriageServiceServer::new(api).max_decoding_message_size(max_message);
+    let layers = tower::ServiceBuilder::new()
+        .layer(RequestIdLayer)
+        .layer(RpcMetricsLayer::new(
+            Arc::clone(app.metrics()),
+            KnownMethods::from_descriptor_sets(&descriptor_sets()),
+        ))
+        .layer(GrpcConventionsLayer)
+        .layer(ShedLayer::new(settings.overload.max_concurrent_rpcs))
+        .layer(TimeoutLayer::new(settings.overload.rpc_timeout))
+        .into_inner();
+    let probes = http.map(|listener| {
+        tokio::spawn(crate::metrics::http::serve(
+            Arc::clone(&app),
+            listener,
+            shutdown.clone(),
+        ))
+    });
     let maintenance = tokio::spawn(maintain(
         Arc::clone(&app),
         settings.maintenance_interval,
@@ -104,9 +164,13 @@ pub async fn serve(
         trigger.fire();
         let _ = stopping.send(());
     };
-    let server = tonic::transport::Server::builder()
+    let server = settings
+        .overload
+        .http2_limits(tonic::transport::Server::builder())
+        .layer(layers)
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(api)
         .serve_with_incoming_shutdown(incoming(listener), drain);
     let drain_deadline = async move {
@@ -128,6 +192,11 @@ pub async fn serve(
     };
     if let Err(err) = maintenance.await {
         tracing::error!(error = %err, "maintenance task failed");
+    }
+    if let Some(probes) = probes {
+        if let Err(err) = probes.await {
+            tracing::error!(error = %err, "operations port task failed");
+        }
     }
     app.store().sync().await?;
     served?;

@@ -13,15 +13,8 @@ use triage::store::TicketStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let mut args = Args::parse();
+    triage::logging::init(args.log_format);
     if let Some(command) = args.command.take() {
         return run_tool(command);
     }
@@ -183,17 +176,31 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+    let http = match config.http_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|err| format!("cannot listen on {address} (--http-listen): {err}"))?,
+        ),
+        None => None,
+    };
     let app = server::build_app(&config, Arc::new(SystemClock))?;
     let address = listener.local_addr()?;
     let stop = stop_signal();
     // One plain line on stdout, so scripts and tests learn the bound port.
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
+    if let Some(http) = &http {
+        // Logged, not printed: stdout carries the one line above, and its
+        // reader may have gone once it has it.
+        let address = http.local_addr()?;
+        tracing::info!(%address, "serving /metrics, /healthz and /readyz");
+    }
     #[cfg(unix)]
     if let Some(path) = config.rules_path.clone() {
         tokio::spawn(server::reload_rules_on_sighup(Arc::clone(&app), path));
     }
-    server::serve(app, listener, (&config).into(), stop).await?;
+    server::serve_with_http(app, listener, http, (&config).into(), stop).await?;
     Ok(())
 }
 

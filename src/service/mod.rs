@@ -10,17 +10,21 @@ mod convert;
 mod deadline;
 mod labels;
 mod page;
+mod status;
 mod watch;
 
 pub use page::MAX_PAGE_BYTES;
+pub use status::{grpc_status, GrpcConventionsLayer};
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
 use crate::error::Error;
+use crate::overload::OverloadSettings;
 use crate::pb;
 use crate::shutdown::Shutdown;
 use crate::store::{ClaimRequest, CustomerCursor, QueueCursor};
@@ -38,12 +42,32 @@ const MAX_CLAIM_WAIT_SECONDS: u32 = 60;
 pub struct TriageApi {
     app: Arc<App>,
     shutdown: Shutdown,
+    /// One slot per open watch stream; a watch finding none is refused.
+    watch_slots: Arc<Semaphore>,
+    max_watchers: usize,
 }
 
 impl TriageApi {
     /// Handlers over `app`; open watch streams end when `shutdown` fires.
     pub fn new(app: Arc<App>, shutdown: Shutdown) -> Self {
-        Self { app, shutdown }
+        let max_watchers = OverloadSettings::default().max_watchers;
+        Self {
+            app,
+            shutdown,
+            watch_slots: Arc::new(Semaphore::new(max_watchers)),
+            max_watchers,
+        }
+    }
+
+    /// Allows at most `max` open `WatchQueue` streams (at least one); a
+    /// watch over the cap is answered RESOURCE_EXHAUSTED.
+    pub fn with_max_watchers(self, max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            watch_slots: Arc::new(Semaphore::new(max)),
+            max_watchers: max,
+            ..self
+        }
     }
 }
 
@@ -259,8 +283,22 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?.to_string();
+        let slot = Arc::clone(&self.watch_slots).try_acquire_owned().map_err(|_| {
+            Error::Overloaded(format!(
+                "{} queue watchers already open, the most allowed",
+                self.max_watchers
+            ))
+        })?;
         let events = self.app.watch(&queue)?;
-        let stream = watch::forward(Arc::clone(&self.app), queue, events, self.shutdown.clone());
+        let stream = watch::forward(
+            Arc::clone(&self.app),
+            queue,
+            events,
+            watch::Watcher {
+                shutdown: self.shutdown.clone(),
+                slot,
+            },
+        );
         Ok(Response::new(stream))
     }
 

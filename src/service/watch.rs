@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::Status;
@@ -24,15 +24,24 @@ const STREAM_BUFFER: usize = 16;
 /// The stream type `WatchQueue` returns.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
 
+/// What a forwarding task holds while it runs: the signal that ends it, and
+/// its slot under the cap on watchers (freed when the task ends).
+pub(crate) struct Watcher {
+    pub(crate) shutdown: Shutdown,
+    pub(crate) slot: OwnedSemaphorePermit,
+}
+
 /// Starts forwarding `queue`'s events to a new stream.
 pub(crate) fn forward(
     app: Arc<App>,
     queue: String,
     mut events: broadcast::Receiver<QueueEvent>,
-    mut shutdown: Shutdown,
+    watcher: Watcher,
 ) -> EventStream {
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+    let Watcher { mut shutdown, slot } = watcher;
     tokio::spawn(async move {
+        let _slot = slot;
         loop {
             let message = tokio::select! {
                 () = shutdown.wait() => break,

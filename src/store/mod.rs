@@ -8,6 +8,8 @@ mod sled_store;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use sled_store::{Durability, Store, StoreOptions, FORMAT_VERSION};
 
@@ -233,6 +235,13 @@ impl ConsistencyReport {
     }
 }
 
+/// Hears how a store makes writes durable (for metrics), whatever the
+/// backend: a "round" is one durability step that may cover many writes.
+pub trait StoreObserver: Send + Sync + Debug {
+    /// One durable round made `writes` writes durable in `took`.
+    fn flushed(&self, writes: usize, took: Duration);
+}
+
 /// A lazily read sequence of stored tickets.
 pub type TicketIter = Box<dyn Iterator<Item = Result<Ticket, StoreError>> + Send>;
 
@@ -351,6 +360,12 @@ pub trait TicketStore: Send + Sync + Debug {
     /// `Err` with the reason once the store can no longer make writes
     /// durable (a failed fsync, a storage error): health turns NOT_SERVING.
     fn health(&self) -> Result<(), String>;
+
+    /// Reports every durable round to `observer` from now on. A backend
+    /// with nothing to report ignores it.
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = observer;
+    }
 
     /// Checks every index against the tickets. Reads everything.
     async fn verify(&self) -> Result<ConsistencyReport, StoreError>;

@@ -32,6 +32,8 @@ pub struct TestServer {
     pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
     pub address: std::net::SocketAddr,
+    /// The operations HTTP port (`/metrics`, `/healthz`, `/readyz`).
+    pub http_address: std::net::SocketAddr,
     data_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -56,6 +58,10 @@ impl TestServer {
         let app = Arc::new(App::new(rules, store, clock.clone(), config.app.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind http");
+        let http_address = http.local_addr().expect("http address");
         let (stop, stopped) = oneshot::channel::<()>();
         let served = Arc::clone(&app);
         let settings = server::ServeSettings::from(&config);
@@ -63,7 +69,7 @@ impl TestServer {
             let stop = async {
                 let _ = stopped.await;
             };
-            server::serve(served, listener, settings, stop)
+            server::serve_with_http(served, listener, Some(http), settings, stop)
                 .await
                 .expect("server runs");
         });
@@ -73,6 +79,7 @@ impl TestServer {
             app,
             clock,
             address,
+            http_address,
             data_dir: config.data_dir.clone(),
             stop: Some(stop),
             task: Some(task),
@@ -293,6 +300,8 @@ impl ServerProcess {
             .arg(data_dir)
             .args(extra_args)
             .env("RUST_LOG", "warn")
+            // Not the default 127.0.0.1:9090: tests run servers side by side.
+            .env("TRIAGE_HTTP_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -101,7 +101,7 @@ fn run(trees: &Trees, committer: &Committer, queue: &mpsc::Receiver<IngestJob>) 
             Ok(found)
         });
         let outcome = outcome.and_then(|found| {
-            committer.flush_now().map_err(StoreError::Durability)?;
+            committer.flush_now(batch.len()).map_err(StoreError::Durability)?;
             Ok(found)
         });
         match outcome {

@@ -16,8 +16,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
+
+use crate::store::StoreObserver;
 
 /// How writes are made durable before an RPC is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +52,8 @@ struct Disk {
     dirs: Mutex<Vec<SyncedDir>>,
     /// Set once a round failed; every later wait fails with it.
     poisoned: OnceLock<String>,
+    /// Hears of every round once set (metrics).
+    observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
 #[derive(Debug)]
@@ -72,6 +77,7 @@ impl Disk {
             log_file,
             dirs: Mutex::new(dirs),
             poisoned: OnceLock::new(),
+            observer: OnceLock::new(),
         };
         // The data directory itself may be new: make its entry durable too.
         if let Some(parent) = dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
@@ -80,12 +86,18 @@ impl Disk {
         Ok(disk)
     }
 
-    /// One durable round, or the poison of an earlier failed one.
-    fn flush(&self) -> Result<(), String> {
+    /// One durable round for `writes` waiting writes, or the poison of an
+    /// earlier failed one.
+    fn flush(&self, writes: usize) -> Result<(), String> {
         if let Some(reason) = self.poisoned.get() {
             return Err(format!("store is poisoned by an earlier failure: {reason}"));
         }
-        self.make_durable().map_err(|err| {
+        let started = Instant::now();
+        let outcome = self.make_durable();
+        if let Some(observer) = self.observer.get() {
+            observer.flushed(writes, started.elapsed());
+        }
+        outcome.map_err(|err| {
             let reason = err.to_string();
             tracing::error!(error = %reason, "making writes durable failed; the store accepts no more writes until restarted");
             self.poisoned.get_or_init(|| reason.clone());
@@ -178,7 +190,7 @@ impl Committer {
         let disk = Arc::new(Disk::open(db, dir)?);
         // Whatever sled wrote while opening (config, an empty log) is made
         // durable before the first write is acknowledged.
-        disk.flush().map_err(std::io::Error::other)?;
+        disk.flush(0).map_err(std::io::Error::other)?;
         let (waiters, queue) = mpsc::channel::<Waiter>();
         let flusher_disk = Arc::clone(&disk);
         let thread = thread::Builder::new()
@@ -206,16 +218,23 @@ impl Committer {
             }
             Durability::FlushPerWrite => {
                 let disk = Arc::clone(&self.disk);
-                tokio::task::spawn_blocking(move || disk.flush())
+                tokio::task::spawn_blocking(move || disk.flush(1))
                     .await
                     .map_err(|err| err.to_string())?
             }
         }
     }
 
-    /// Makes everything written so far durable on this thread (for start-up).
-    pub(crate) fn flush_now(&self) -> Result<(), String> {
-        self.disk.flush()
+    /// Makes everything written so far, `writes` writes, durable on this
+    /// thread (for start-up and the ingest writer).
+    pub(crate) fn flush_now(&self, writes: usize) -> Result<(), String> {
+        self.disk.flush(writes)
+    }
+
+    /// Reports every durable round to `observer` from now on; the first
+    /// observer set stays.
+    pub(crate) fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.disk.observer.set(observer);
     }
 
     /// `Err` with the reason once a durable round has failed.
@@ -233,7 +252,7 @@ fn flush_loop(disk: &Disk, queue: &mpsc::Receiver<Waiter>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         batch.extend(queue.try_iter());
-        let outcome = disk.flush();
+        let outcome = disk.flush(batch.len());
         for waiter in batch {
             // A waiter whose request was cancelled has gone; nothing to tell.
             let _ = waiter.send(outcome.clone());

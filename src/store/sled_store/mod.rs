@@ -33,7 +33,7 @@ pub use commit::Durability;
 
 use super::{
     ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, QueueCursor, QueueStats,
-    StoreError, TicketIter, TicketStore, Transition,
+    StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::QueueEvent;
@@ -123,7 +123,7 @@ impl Store {
         store
             .inner
             .committer
-            .flush_now()
+            .flush_now(0)
             .map_err(StoreError::Durability)?;
         Ok(store)
     }
@@ -655,6 +655,10 @@ impl TicketStore for Store {
 
     fn health(&self) -> Result<(), String> {
         self.inner.committer.health()
+    }
+
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        self.inner.committer.observe(observer);
     }
 
     async fn verify(&self) -> Result<ConsistencyReport, StoreError> {
