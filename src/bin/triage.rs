@@ -145,6 +145,13 @@ async fn verify_store(config: &Config) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    if !triage::store::Store::exists_in(&config.data_dir) {
+        eprintln!(
+            "triage --verify: {}: holds no triage store (nothing was created)",
+            config.data_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let report = match triage::store::Store::open(&config.data_dir, config.store) {
         Ok(store) => store.verify().await,
         Err(err) => Err(err),

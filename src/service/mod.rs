@@ -118,7 +118,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
-        let cursor = page::cursor(&request.page_token)?;
+        let cursor = page::cursor(&request.page_token, queue)?;
         let view = convert::ticket_view(request.view)?;
         let listed = self
             .app
@@ -128,7 +128,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let next = cut_after.or(listed.next);
         Ok(Response::new(pb::ListTicketsResponse {
             tickets,
-            next_page_token: next.map(|cursor| cursor.to_token()).unwrap_or_default(),
+            next_page_token: next
+                .map(|cursor| page::queue_token(cursor, queue))
+                .unwrap_or_default(),
         }))
     }
 
@@ -139,7 +141,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let request = request.into_inner();
         let customer_id = convert::required("customer_id", &request.customer_id)?;
         let view = convert::ticket_view(request.view)?;
-        let cursor = page::customer_cursor(&request.page_token)?;
+        let cursor = page::customer_cursor(&request.page_token, customer_id)?;
         let listed = self
             .app
             .customer_tickets(customer_id, page::size(request.page_size), cursor, view)
@@ -148,7 +150,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let next = cut_after.or(listed.next);
         Ok(Response::new(pb::ListCustomerTicketsResponse {
             tickets,
-            next_page_token: next.map(CustomerCursor::to_token).unwrap_or_default(),
+            next_page_token: next
+                .map(|cursor| page::customer_token(cursor, customer_id))
+                .unwrap_or_default(),
         }))
     }
 
