@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::AppSettings;
+use crate::auth::Tokens;
 use crate::learn::LearnOptions;
 use crate::rules::{RuleError, RuleSet};
 use crate::store::{Durability, StoreOptions};
 use crate::ticket::Priority;
+use crate::tls::TlsFiles;
 use crate::validate::Limits;
 
 /// Raw command-line flags (each also readable from a `TRIAGE_*` variable).
@@ -81,6 +84,27 @@ pub struct Args {
     /// their index entries; 0 keeps them forever.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub retention_days: u64,
+    /// Bearer tokens, one `ROLE:TOKEN` a line (roles: ingest, agent,
+    /// admin; `ROLE:sha256:HEX` gives a token by its hash). Tokens can
+    /// also come from `TRIAGE_TOKENS` (comma-separated); with either, every
+    /// triage RPC needs a token.
+    #[arg(long, env = "TRIAGE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Serve without authentication on a non-loopback address (refused
+    /// otherwise when no tokens are configured).
+    #[arg(long, env = "TRIAGE_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// TLS certificate chain (PEM); serves TLS with `--tls-key`. Reloaded
+    /// on SIGHUP and when the file changes.
+    #[arg(long, env = "TRIAGE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "TRIAGE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM): clients must present a certificate signed by
+    /// one (mutual TLS). Needs `--tls-cert`.
+    #[arg(long, env = "TRIAGE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Parses `--listen`: a socket address, or a host name and port resolved
@@ -210,6 +234,12 @@ pub enum ConfigError {
     /// The rule file is unusable.
     #[error("rules: {0}")]
     Rules(#[from] RuleError),
+    /// Authentication is misconfigured (or missing where it is required).
+    #[error("{0}")]
+    Auth(#[from] crate::auth::SetupError),
+    /// The TLS files are unusable.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// A value is out of range.
     #[error("--{flag}: {reason}")]
     Invalid {
@@ -218,6 +248,19 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// The value of `TRIAGE_TOKENS`, read here rather than as a flag so that
+/// tokens never appear on a command line (`ps` shows those to everyone).
+fn tokens_env() -> Result<Option<String>, ConfigError> {
+    match std::env::var("TRIAGE_TOKENS") {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid {
+            flag: "tokens-file",
+            reason: "TRIAGE_TOKENS is not valid UTF-8".into(),
+        }),
+    }
 }
 
 /// Largest `--max-body-bytes` accepted.
@@ -256,6 +299,10 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// How long a shutdown waits for open connections.
     pub drain_timeout: Duration,
+    /// Bearer tokens required on every triage RPC; `None` for none.
+    pub tokens: Option<Arc<Tokens>>,
+    /// Certificate files for TLS; `None` for plain HTTP/2.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -288,6 +335,23 @@ impl Config {
             DurabilityArg::GroupCommit => Durability::GroupCommit,
             DurabilityArg::FlushPerWrite => Durability::FlushPerWrite,
         };
+        let tokens = crate::auth::setup(
+            args.listen,
+            args.tokens_file.as_deref(),
+            tokens_env()?.as_deref(),
+            args.insecure_no_auth,
+        )?;
+        let tls = match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        };
+        if let Some(files) = &tls {
+            files.load()?;
+        }
         Ok(Config {
             listen: args.listen,
             data_dir: args.data_dir,
@@ -306,6 +370,8 @@ impl Config {
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
             drain_timeout: Duration::from_secs(args.drain_seconds),
+            tokens,
+            tls,
         })
     }
 
@@ -319,6 +385,8 @@ impl Config {
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
             drain_timeout: Duration::from_secs(10),
+            tokens: None,
+            tls: None,
         }
     }
 

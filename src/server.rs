@@ -1,6 +1,8 @@
 //! Builds the running service from a [`Config`]: opens the store, loads the
 //! rules, and serves gRPC (triage, health, reflection) until shutdown, with
-//! the maintenance loop (lease expiry, escalation) alongside.
+//! the maintenance loop (lease expiry, escalation) alongside. The triage
+//! service sits behind the token check ([`crate::auth`]); health and
+//! reflection stay open. With TLS files, connections are TLS ([`crate::tls`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::app::App;
+use crate::auth::{self, Tokens};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pb::triage_service_server::TriageServiceServer;
@@ -16,6 +19,7 @@ use crate::rules::RuleError;
 use crate::service::TriageApi;
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
+use crate::tls::{self, Acceptor, TlsError, TlsFiles};
 
 /// The API's file descriptor set, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage_descriptor.bin"));
@@ -35,6 +39,9 @@ pub enum ServerError {
     /// Reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Opens the store and loads the rules named by `config`.
@@ -51,8 +58,9 @@ pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, Server
     Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))
 }
 
-/// How the server paces its background work and its shutdown.
-#[derive(Debug, Clone, Copy)]
+/// How the server paces its background work and its shutdown, and who
+/// may call it over what.
+#[derive(Debug, Clone)]
 pub struct ServeSettings {
     /// How often leases are expired and deadlines escalated.
     pub maintenance_interval: Duration,
@@ -60,6 +68,11 @@ pub struct ServeSettings {
     /// closes them: an idle connection or an unread stream must not keep
     /// the process alive until its supervisor kills it.
     pub drain_timeout: Duration,
+    /// Bearer tokens every triage RPC must present; `None` serves without
+    /// authentication.
+    pub tokens: Option<Arc<Tokens>>,
+    /// Certificate files to serve TLS with; `None` serves plain HTTP/2.
+    pub tls: Option<TlsFiles>,
 }
 
 impl From<&Config> for ServeSettings {
@@ -67,6 +80,8 @@ impl From<&Config> for ServeSettings {
         ServeSettings {
             maintenance_interval: config.maintenance_interval,
             drain_timeout: config.drain_timeout,
+            tokens: config.tokens.clone(),
+            tls: config.tls.clone(),
         }
     }
 }
@@ -90,6 +105,12 @@ pub async fn serve(
     let max_message = app.limits().max_body_bytes.saturating_add(1024 * 1024);
     let api = TriageServiceServer::new(TriageApi::new(Arc::clone(&app), shutdown.clone()))
         .max_decoding_message_size(max_message);
+    let api = auth::guard(settings.tokens.clone(), api);
+    let acceptor = settings.tls.clone().map(Acceptor::new).transpose()?;
+    if let Some(acceptor) = &acceptor {
+        tokio::spawn(tls::reload_on_change(Arc::clone(acceptor), shutdown.clone()));
+    }
+    let drain_timeout = settings.drain_timeout;
     let maintenance = tokio::spawn(maintain(
         Arc::clone(&app),
         settings.maintenance_interval,
@@ -108,10 +129,10 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(api)
-        .serve_with_incoming_shutdown(incoming(listener), drain);
+        .serve_with_incoming_shutdown(tls::incoming(listener, acceptor), drain);
     let drain_deadline = async move {
         if stopped.await.is_ok() {
-            tokio::time::sleep(settings.drain_timeout).await;
+            tokio::time::sleep(drain_timeout).await;
         } else {
             std::future::pending::<()>().await;
         }
@@ -120,7 +141,7 @@ pub async fn serve(
         served = server => served,
         () = drain_deadline => {
             tracing::warn!(
-                timeout = ?settings.drain_timeout,
+                timeout = ?drain_timeout,
                 "connections still open after the drain timeout; closing them"
             );
             Ok(())
@@ -133,13 +154,6 @@ pub async fn serve(
     served?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Accepted connections with Nagle's algorithm off: tonic applies its own
-/// `tcp_nodelay` only to listeners it binds, and without it replies that
-/// span several segments wait ~40 ms for a delayed ACK.
-fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Expires leases, escalates breached deadlines and purges expired

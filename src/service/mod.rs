@@ -2,6 +2,9 @@
 //! request, calls the domain ([`App`]), and maps the result; errors become
 //! statuses through `From<Error> for Status` in one place.
 //!
+//! Refused calls (see [`crate::auth`]) become UNAUTHENTICATED or
+//! PERMISSION_DENIED here too, through `From<Denied> for Status`.
+//!
 //! Lease tokens go only to their holder: `ClaimNext` answers with
 //! `convert::claimed_ticket`, every other response with `convert::ticket`,
 //! which shows the lease's holder and expiry but not its token.
@@ -20,6 +23,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
+use crate::auth::Denied;
 use crate::error::Error;
 use crate::pb;
 use crate::shutdown::Shutdown;
@@ -44,6 +48,19 @@ impl TriageApi {
     /// Handlers over `app`; open watch streams end when `shutdown` fires.
     pub fn new(app: Arc<App>, shutdown: Shutdown) -> Self {
         Self { app, shutdown }
+    }
+}
+
+impl From<Denied> for Status {
+    /// No usable token is UNAUTHENTICATED; a token without the role the
+    /// method needs is PERMISSION_DENIED.
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Missing | Denied::Malformed | Denied::Unknown => {
+                Status::unauthenticated(denied.to_string())
+            }
+            Denied::Forbidden { .. } => Status::permission_denied(denied.to_string()),
+        }
     }
 }
 
