@@ -202,21 +202,28 @@ impl Acceptor {
 }
 
 /// Reloads `acceptor` on every SIGHUP, and when one of its files changes
-/// (checked every few seconds), until `shutdown`.
-pub async fn reload_on_change(acceptor: Arc<Acceptor>, mut shutdown: Shutdown) {
+/// (checked every few seconds), until `shutdown`. The SIGHUP handler is
+/// installed when this is called, not when the future first runs, so a
+/// SIGHUP right after start-up reloads rather than ends the process.
+pub fn reload_on_change(
+    acceptor: Arc<Acceptor>,
+    mut shutdown: Shutdown,
+) -> impl std::future::Future<Output = ()> + Send {
     let mut hangups = hangups();
-    let mut checks = tokio::time::interval(FILE_CHECK_INTERVAL);
-    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seen = acceptor.files.stamps();
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = next_hangup(&mut hangups) => acceptor.reload_logged("SIGHUP"),
-            _ = checks.tick() => {
-                let stamps = acceptor.files.stamps();
-                if stamps != seen {
-                    seen = stamps;
-                    acceptor.reload_logged("files changed");
+    async move {
+        let mut checks = tokio::time::interval(FILE_CHECK_INTERVAL);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => return,
+                () = next_hangup(&mut hangups) => acceptor.reload_logged("SIGHUP"),
+                _ = checks.tick() => {
+                    let stamps = acceptor.files.stamps();
+                    if stamps != seen {
+                        seen = stamps;
+                        acceptor.reload_logged("files changed");
+                    }
                 }
             }
         }
