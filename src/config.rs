@@ -1,5 +1,5 @@
-//! Configuration in two stages: [`Args`] are the raw flags and environment
-//! variables; [`Config`] is the validated result that knows how to build the
+//! Configuration in two stages: [`Args`] are the raw flags, environment
+//! variables and config file ([`file`]); [`Config`] is the validated result that knows how to build the
 //! parts (rules, store, domain settings).
 
 use std::collections::BTreeMap;
@@ -18,6 +18,8 @@ use crate::store::{Durability, StoreOptions};
 use crate::ticket::Priority;
 use crate::tls::TlsFiles;
 use crate::validate::Limits;
+
+pub mod file;
 
 /// Raw command-line flags (each also readable from a `TRIAGE_*` variable).
 #[derive(Debug, Clone, Parser)]
@@ -105,6 +107,14 @@ pub struct Args {
     /// one (mutual TLS). Needs `--tls-cert`.
     #[arg(long, env = "TRIAGE_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// TOML config file: keys are these flags' long names (`data-dir =
+    /// "/var/lib/triage"`); flags and environment variables override it.
+    #[arg(long, env = "TRIAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML (with where each value
+    /// came from), check it, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 /// Parses `--listen`: a socket address, or a host name and port resolved
@@ -271,7 +281,12 @@ const MAX_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// history, so each must stay far below the 4 MiB clients can receive.
 const MAX_NOTE_LIMIT: usize = 256 * 1024;
 
-/// Checks a byte limit given with `--{flag}`: between 1 and `max`.
+/// Largest `--watch-buffer` accepted (events held per watcher; a huge
+/// value made the event channel panic at start).
+const MAX_WATCH_BUFFER: usize = 1 << 20;
+
+/// Checks a byte limit (or other count) given with `--{flag}`: between 1
+/// and `max`.
 fn byte_limit(flag: &'static str, value: usize, max: usize) -> Result<usize, ConfigError> {
     if value == 0 || value > max {
         return Err(ConfigError::Invalid {
@@ -363,7 +378,7 @@ impl Config {
             app: AppSettings {
                 limits,
                 default_first_response_minutes: args.sla.into_iter().collect::<BTreeMap<_, _>>(),
-                watch_buffer: args.watch_buffer.max(1),
+                watch_buffer: byte_limit("watch-buffer", args.watch_buffer, MAX_WATCH_BUFFER)?,
                 retention: (args.retention_days > 0)
                     .then(|| Duration::from_secs(args.retention_days.saturating_mul(86_400))),
                 ..AppSettings::default()
@@ -447,6 +462,18 @@ mod tests {
         let err = config(&["--cache-mb", "0"]).expect_err("refused");
         assert!(err.to_string().contains("cache-mb"), "{err}");
         assert!(config(&["--cache-mb", "64"]).is_ok());
+    }
+
+    #[test]
+    fn a_zero_or_huge_watch_buffer_is_refused_with_the_flag_named() {
+        for value in ["0", "18446744073709551615"] {
+            let err = config(&["--watch-buffer", value]).expect_err("refused");
+            assert!(err.to_string().contains("--watch-buffer"), "{err}");
+        }
+        assert_eq!(
+            config(&["--watch-buffer", "8"]).expect("valid").app.watch_buffer,
+            8
+        );
     }
 
     #[test]

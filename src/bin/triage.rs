@@ -5,9 +5,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
+use triage::config::{self, Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
 use triage::server;
 use triage::store::TicketStore;
 
@@ -21,9 +20,19 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let mut args = Args::parse();
+    let mut args = match config::file::load() {
+        Ok(args) => args,
+        Err(config::file::LoadError::Flags(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("triage: {err}");
+            return ExitCode::from(2);
+        }
+    };
     if let Some(command) = args.command.take() {
         return run_tool(command);
+    }
+    if args.print_config {
+        return print_config(args);
     }
     let check_only = args.check_rules;
     let verify_only = args.verify;
@@ -45,6 +54,25 @@ async fn main() -> ExitCode {
         Err(err) => {
             eprintln!("triage: {err}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--print-config`: the effective configuration on stdout, then the
+/// same checks as a start (exit 2 on a bad value).
+fn print_config(args: Args) -> ExitCode {
+    match config::file::print_config(std::env::args_os()) {
+        Ok(text) => print!("{text}"),
+        Err(err) => {
+            eprintln!("triage: {err}");
+            return ExitCode::from(2);
+        }
+    }
+    match Config::from_args(args) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("triage: {err}");
+            ExitCode::from(2)
         }
     }
 }
