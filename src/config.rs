@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::AppSettings;
-use crate::auth::Tokens;
+use crate::auth::Keyring;
 use crate::learn::LearnOptions;
 use crate::rules::{RuleError, RuleSet};
 use crate::store::{Durability, StoreOptions};
@@ -315,7 +315,7 @@ pub struct Config {
     /// How long a shutdown waits for open connections.
     pub drain_timeout: Duration,
     /// Bearer tokens required on every triage RPC; `None` for none.
-    pub tokens: Option<Arc<Tokens>>,
+    pub tokens: Option<Arc<Keyring>>,
     /// Certificate files for TLS; `None` for plain HTTP/2.
     pub tls: Option<TlsFiles>,
 }

@@ -23,7 +23,8 @@
 //! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
-//! - [`shutdown`]: the stop signal shared by background tasks.
+//! - [`shutdown`]: the stop signal shared by background tasks;
+//! - [`hangup`]: SIGHUP as a stream, for TLS and token reloads.
 
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod hangup;
 pub mod labels;
 pub mod learn;
 pub mod rules;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::auth::{self, Tokens};
+use crate::auth::{self, Keyring};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pb::triage_service_server::TriageServiceServer;
@@ -70,7 +70,7 @@ pub struct ServeSettings {
     pub drain_timeout: Duration,
     /// Bearer tokens every triage RPC must present; `None` serves without
     /// authentication.
-    pub tokens: Option<Arc<Tokens>>,
+    pub tokens: Option<Arc<Keyring>>,
     /// Certificate files to serve TLS with; `None` serves plain HTTP/2.
     pub tls: Option<TlsFiles>,
 }
@@ -106,6 +106,9 @@ pub async fn serve(
     let api = TriageServiceServer::new(TriageApi::new(Arc::clone(&app), shutdown.clone()))
         .max_decoding_message_size(max_message);
     let api = auth::guard(settings.tokens.clone(), api);
+    if let Some(keyring) = &settings.tokens {
+        tokio::spawn(auth::reload_on_change(Arc::clone(keyring), shutdown.clone()));
+    }
     let acceptor = settings.tls.clone().map(Acceptor::new).transpose()?;
     if let Some(acceptor) = &acceptor {
         tokio::spawn(tls::reload_on_change(Arc::clone(acceptor), shutdown.clone()));

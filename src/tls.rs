@@ -29,6 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 
+use crate::hangup::Hangups;
 use crate::shutdown::Shutdown;
 
 /// Longest a client may take to finish its TLS handshake.
@@ -209,7 +210,7 @@ pub fn reload_on_change(
     acceptor: Arc<Acceptor>,
     mut shutdown: Shutdown,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let mut hangups = hangups();
+    let mut hangups = Hangups::install("TLS certificates reload on file change only");
     let mut seen = acceptor.files.stamps();
     async move {
         let mut checks = tokio::time::interval(FILE_CHECK_INTERVAL);
@@ -217,7 +218,7 @@ pub fn reload_on_change(
         loop {
             tokio::select! {
                 () = shutdown.wait() => return,
-                () = next_hangup(&mut hangups) => acceptor.reload_logged("SIGHUP"),
+                () = hangups.next() => acceptor.reload_logged("SIGHUP"),
                 _ = checks.tick() => {
                     let stamps = acceptor.files.stamps();
                     if stamps != seen {
@@ -228,42 +229,6 @@ pub fn reload_on_change(
             }
         }
     }
-}
-
-#[cfg(unix)]
-type Hangups = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-type Hangups = ();
-
-#[cfg(unix)]
-fn hangups() -> Hangups {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::hangup()) {
-        Ok(stream) => Some(stream),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot listen for SIGHUP; TLS reloads on file change only");
-            None
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn hangups() -> Hangups {}
-
-#[cfg(unix)]
-async fn next_hangup(hangups: &mut Hangups) {
-    let received = match hangups {
-        Some(stream) => stream.recv().await.is_some(),
-        None => false,
-    };
-    if !received {
-        std::future::pending::<()>().await;
-    }
-}
-
-#[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangups) {
-    std::future::pending().await
 }
 
 /// The server's incoming connections: plain TCP, or TLS when `acceptor`

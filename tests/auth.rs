@@ -13,7 +13,7 @@ use common::{TestServer, TEST_RULES};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use triage::auth::Tokens;
+use triage::auth::{Keyring, Tokens};
 use triage::pb;
 use triage::pb::triage_service_client::TriageServiceClient;
 
@@ -51,7 +51,10 @@ fn token_of(role: &str) -> &'static str {
 
 async fn start() -> TestServer {
     let tokens = Tokens::parse_env(&format!("ingest:{INGEST},agent:{AGENT},admin:{ADMIN}")).expect("tokens");
-    TestServer::start_with(TEST_RULES, |config| config.tokens = Some(Arc::new(tokens))).await
+    TestServer::start_with(TEST_RULES, |config| {
+        config.tokens = Some(Arc::new(Keyring::fixed(tokens)))
+    })
+    .await
 }
 
 /// `message` with `authorization` set to `header` (none when `None`).
@@ -300,8 +303,10 @@ async fn every_rpc_with_an_allowed_role_reaches_its_handler() {
 #[tokio::test]
 async fn a_token_listed_under_two_roles_has_both() {
     let tokens = Tokens::parse_env(&format!("ingest:{INGEST},agent:{INGEST}")).expect("tokens");
-    let mut server =
-        TestServer::start_with(TEST_RULES, |config| config.tokens = Some(Arc::new(tokens))).await;
+    let mut server = TestServer::start_with(TEST_RULES, |config| {
+        config.tokens = Some(Arc::new(Keyring::fixed(tokens)))
+    })
+    .await;
     let header = format!("Bearer {INGEST}");
     for rpc in ["IngestTicket", "ClaimNext"] {
         let outcome = call(&mut server.client, rpc, Some(&header)).await;
@@ -437,6 +442,40 @@ fn the_binary_enforces_a_tokens_file_and_never_logs_tokens() {
     for secret in [AGENT, INGEST, "wrong-secret"] {
         assert!(!stderr.contains(secret), "a token was logged: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn tokens_rotate_on_sighup_without_a_restart() {
+    use common::{KillOnDrop, ServerProcess};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens_file = dir.path().join("tokens");
+    std::fs::write(&tokens_file, format!("agent:{AGENT}\n")).expect("write tokens");
+    let file_arg = tokens_file.display().to_string();
+    let server = ServerProcess::start(&dir.path().join("data"), &["--tokens-file", &file_arg]);
+    let server = KillOnDrop(Some(server));
+    let mut client = common::connect(server.server().address).await;
+    let old = format!("Bearer {AGENT}");
+    let new_token = "rotated-agent-secret-0123456789";
+    let new = format!("Bearer {new_token}");
+    assert!(
+        call(&mut client, "Ping", Some(&old)).await.is_ok(),
+        "the old token works before"
+    );
+
+    std::fs::write(&tokens_file, format!("agent:{new_token}\n")).expect("rotate");
+    let pid = server.server().child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while call(&mut client, "Ping", Some(&new)).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the new token never worked");
+        tokio::task::yield_now().await;
+    }
+    let status = call(&mut client, "Ping", Some(&old)).await;
+    expect_code(status, Code::Unauthenticated, "the old token after rotation");
 }
 
 /// A child process killed when dropped, so a failing test leaves no

@@ -13,18 +13,18 @@ use tonic::codegen::{BoxFuture, Service};
 use tonic::server::NamedService;
 use tonic::Status;
 
-use super::{allowed, Denied, Tokens};
+use super::{allowed, Denied, Keyring};
 
 /// `inner` guarded by `tokens`; with `None`, every call passes (loopback
 /// or `--insecure-no-auth`).
-pub fn guard<S>(tokens: Option<Arc<Tokens>>, inner: S) -> Guarded<S> {
+pub fn guard<S>(tokens: Option<Arc<Keyring>>, inner: S) -> Guarded<S> {
     Guarded { tokens, inner }
 }
 
 /// A gRPC service whose calls are checked against the token table first.
 #[derive(Debug, Clone)]
 pub struct Guarded<S> {
-    tokens: Option<Arc<Tokens>>,
+    tokens: Option<Arc<Keyring>>,
     inner: S,
 }
 

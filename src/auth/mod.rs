@@ -3,6 +3,8 @@
 //!
 //! - [`tokens`]: the token table (file or environment), kept as SHA-256
 //!   hashes and compared in constant time;
+//! - [`keyring`]: the table in force, read again from the file on SIGHUP
+//!   or when it changes;
 //! - [`layer`]: the tower service that checks every call before it
 //!   reaches a handler;
 //! - [`POLICY`]: which roles may call which RPC, in one table.
@@ -10,6 +12,7 @@
 //! Health and reflection are separate services and are never wrapped, so
 //! they stay open to probes and tools without a token.
 
+pub mod keyring;
 pub mod layer;
 pub mod tokens;
 
@@ -18,6 +21,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use keyring::{reload_on_change, Keyring};
 pub use layer::{guard, Guarded};
 pub use tokens::{TokenError, Tokens};
 
@@ -200,8 +204,8 @@ pub enum SetupError {
     Contradiction,
 }
 
-/// The token table the server should enforce, from `--tokens-file` and
-/// the value of `TRIAGE_TOKENS` (both may be given; their tokens add up).
+/// The tokens the server should enforce, from `--tokens-file` and the
+/// value of `TRIAGE_TOKENS` (both may be given; their tokens add up).
 /// `None` means no authentication, allowed only on a loopback `listen`
 /// address or with `insecure_no_auth`.
 pub fn setup(
@@ -209,19 +213,15 @@ pub fn setup(
     tokens_file: Option<&Path>,
     tokens_env: Option<&str>,
     insecure_no_auth: bool,
-) -> Result<Option<Arc<Tokens>>, SetupError> {
-    let from_file = tokens_file.map(Tokens::read_file).transpose()?;
+) -> Result<Option<Arc<Keyring>>, SetupError> {
     let from_env = tokens_env
         .filter(|value| !value.trim().is_empty())
         .map(Tokens::parse_env)
         .transpose()?;
-    let tokens = match (from_file, from_env) {
-        (Some(file), Some(env)) => Some(file.merge(env)),
-        (file, env) => file.or(env),
-    };
-    match (tokens, insecure_no_auth) {
+    let keyring = Keyring::load(tokens_file.map(Path::to_path_buf), from_env)?;
+    match (keyring, insecure_no_auth) {
         (Some(_), true) => Err(SetupError::Contradiction),
-        (Some(tokens), false) => Ok(Some(Arc::new(tokens))),
+        (Some(keyring), false) => Ok(Some(Arc::new(keyring))),
         (None, false) if !listen.ip().is_loopback() => Err(SetupError::NoTokens(listen)),
         (None, _) => Ok(None),
     }
