@@ -1,6 +1,7 @@
 //! Configuration in two stages: [`Args`] are the raw flags, environment
-//! variables and config file ([`file`]); [`Config`] is the validated result that knows how to build the
-//! parts (rules, store, domain settings).
+//! variables and config file ([`file`]); [`Config`] is the validated result
+//! that knows how to build the parts (rules, store, domain settings, tokens,
+//! TLS).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

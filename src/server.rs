@@ -113,6 +113,9 @@ pub async fn serve(
     if let Some(acceptor) = &acceptor {
         tokio::spawn(tls::reload_on_change(Arc::clone(acceptor), shutdown.clone()));
     }
+    if let Ok(address) = listener.local_addr() {
+        auth::warn_if_clear_text(address, settings.tokens.is_some(), acceptor.is_some());
+    }
     let drain_timeout = settings.drain_timeout;
     let maintenance = tokio::spawn(maintain(
         Arc::clone(&app),

@@ -227,6 +227,18 @@ pub fn setup(
     }
 }
 
+/// Warns when bearer tokens would cross the network in clear text: tokens
+/// required, no TLS, and a non-loopback `address`.
+pub fn warn_if_clear_text(address: SocketAddr, tokens: bool, tls: bool) {
+    if tokens && !tls && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "bearer tokens travel in clear text on this address: serve TLS (--tls-cert, --tls-key) \
+             unless every client shares the host or pod"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ const MAX_PAGE_SIZE: u32 = 500;
 pub const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Bytes kept free in a page for everything but its tickets (the next-page
-/// token is 36 bytes encoded).
+/// token is at most 51 bytes encoded).
 const PAGE_TOKEN_ROOM: usize = 64;
 
 /// The page size to use for a requested one (0 asks for the default).
