@@ -200,7 +200,9 @@ impl App {
     /// Classifies a ticket without storing it.
     pub async fn classify(&self, input: &TicketInput) -> Result<Classification, Error> {
         validate::ticket_input(input, &self.settings.limits)?;
-        self.classify_valid(input, self.now()).await
+        let now = self.now();
+        validate::created_at(input.created_at, now)?;
+        self.classify_valid(input, now).await
     }
 
     async fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
@@ -240,10 +242,11 @@ impl App {
     }
 
     /// Classifies and durably stores a ticket (idempotent on source and
-    /// external id).
-    pub async fn ingest(&self, input: TicketInput) -> Result<Ingested, Error> {
+    /// external id); an unset `created_at` becomes the time of ingest.
+    pub async fn ingest(&self, mut input: TicketInput) -> Result<Ingested, Error> {
         validate::ticket_input(&input, &self.settings.limits)?;
         let now = self.now();
+        input.created_at = Some(validate::created_at(input.created_at, now)?);
         let classification = self.classify_valid(&input, now).await?;
         let ingested = self.store.ingest(input, classification, now).await?;
         let ticket = &ingested.ticket;

@@ -1,22 +1,28 @@
-//! Configuration in two stages: [`Args`] are the raw flags and environment
-//! variables; [`Config`] is the validated result that knows how to build the
-//! parts (rules, store, domain settings).
+//! Configuration in two stages: [`Args`] are the raw flags, environment
+//! variables and config file ([`file`]); [`Config`] is the validated result
+//! that knows how to build the parts (rules, store, domain settings, tokens,
+//! TLS).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::AppSettings;
+use crate::auth::Keyring;
 use crate::learn::LearnOptions;
 use crate::logging::LogFormat;
 use crate::overload::OverloadSettings;
 use crate::rules::{RuleError, RuleSet};
 use crate::store::{Durability, StoreOptions};
 use crate::ticket::Priority;
+use crate::tls::TlsFiles;
 use crate::validate::Limits;
+
+pub mod file;
 
 /// Raw command-line flags (each also readable from a `TRIAGE_*` variable).
 #[derive(Debug, Clone, Parser)]
@@ -121,6 +127,35 @@ pub struct Args {
     /// Log lines as human-readable text or as JSON objects.
     #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+    /// Bearer tokens, one `ROLE:TOKEN` a line (roles: ingest, agent,
+    /// admin; `ROLE:sha256:HEX` gives a token by its hash). Tokens can
+    /// also come from `TRIAGE_TOKENS` (comma-separated); with either, every
+    /// triage RPC needs a token.
+    #[arg(long, env = "TRIAGE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Serve without authentication on a non-loopback address (refused
+    /// otherwise when no tokens are configured).
+    #[arg(long, env = "TRIAGE_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// TLS certificate chain (PEM); serves TLS with `--tls-key`. Reloaded
+    /// on SIGHUP and when the file changes.
+    #[arg(long, env = "TRIAGE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "TRIAGE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM): clients must present a certificate signed by
+    /// one (mutual TLS). Needs `--tls-cert`.
+    #[arg(long, env = "TRIAGE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// TOML config file: keys are these flags' long names (`data-dir =
+    /// "/var/lib/triage"`); flags and environment variables override it.
+    #[arg(long, env = "TRIAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML (with where each value
+    /// came from), check it, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 /// `--http-listen`: an address, or `None` for `off`.
@@ -265,6 +300,12 @@ pub enum ConfigError {
     /// The rule file is unusable.
     #[error("rules: {0}")]
     Rules(#[from] RuleError),
+    /// Authentication is misconfigured (or missing where it is required).
+    #[error("{0}")]
+    Auth(#[from] crate::auth::SetupError),
+    /// The TLS files are unusable.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// A value is out of range.
     #[error("--{flag}: {reason}")]
     Invalid {
@@ -275,6 +316,19 @@ pub enum ConfigError {
     },
 }
 
+/// The value of `TRIAGE_TOKENS`, read here rather than as a flag so that
+/// tokens never appear on a command line (`ps` shows those to everyone).
+fn tokens_env() -> Result<Option<String>, ConfigError> {
+    match std::env::var("TRIAGE_TOKENS") {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid {
+            flag: "tokens-file",
+            reason: "TRIAGE_TOKENS is not valid UTF-8".into(),
+        }),
+    }
+}
+
 /// Largest `--max-body-bytes` accepted.
 const MAX_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
@@ -283,7 +337,12 @@ const MAX_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// history, so each must stay far below the 4 MiB clients can receive.
 const MAX_NOTE_LIMIT: usize = 256 * 1024;
 
-/// Checks a byte limit given with `--{flag}`: between 1 and `max`.
+/// Largest `--watch-buffer` accepted (events held per watcher; a huge
+/// value made the event channel panic at start).
+const MAX_WATCH_BUFFER: usize = 1 << 20;
+
+/// Checks a byte limit (or other count) given with `--{flag}`: between 1
+/// and `max`.
 fn byte_limit(flag: &'static str, value: usize, max: usize) -> Result<usize, ConfigError> {
     if value == 0 || value > max {
         return Err(ConfigError::Invalid {
@@ -343,6 +402,10 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// Concurrency and HTTP/2 limits.
     pub overload: OverloadSettings,
+    /// Bearer tokens required on every triage RPC; `None` for none.
+    pub tokens: Option<Arc<Keyring>>,
+    /// Certificate files for TLS; `None` for plain HTTP/2.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -376,6 +439,23 @@ impl Config {
             DurabilityArg::GroupCommit => Durability::GroupCommit,
             DurabilityArg::FlushPerWrite => Durability::FlushPerWrite,
         };
+        let tokens = crate::auth::setup(
+            args.listen,
+            args.tokens_file.as_deref(),
+            tokens_env()?.as_deref(),
+            args.insecure_no_auth,
+        )?;
+        let tls = match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        };
+        if let Some(files) = &tls {
+            files.load()?;
+        }
         Ok(Config {
             listen: args.listen,
             data_dir: args.data_dir,
@@ -387,7 +467,7 @@ impl Config {
             app: AppSettings {
                 limits,
                 default_first_response_minutes: args.sla.into_iter().collect::<BTreeMap<_, _>>(),
-                watch_buffer: args.watch_buffer.max(1),
+                watch_buffer: byte_limit("watch-buffer", args.watch_buffer, MAX_WATCH_BUFFER)?,
                 retention: (args.retention_days > 0)
                     .then(|| Duration::from_secs(args.retention_days.saturating_mul(86_400))),
                 classify_threads: match args.classify_threads {
@@ -402,6 +482,8 @@ impl Config {
             drain_timeout: Duration::from_secs(args.drain_seconds),
             http_listen: args.http_listen.0,
             overload,
+            tokens,
+            tls,
         })
     }
 
@@ -417,6 +499,8 @@ impl Config {
             drain_timeout: Duration::from_secs(10),
             http_listen: None,
             overload: OverloadSettings::default(),
+            tokens: None,
+            tls: None,
         }
     }
 
@@ -477,6 +561,18 @@ mod tests {
         let err = config(&["--cache-mb", "0"]).expect_err("refused");
         assert!(err.to_string().contains("cache-mb"), "{err}");
         assert!(config(&["--cache-mb", "64"]).is_ok());
+    }
+
+    #[test]
+    fn a_zero_or_huge_watch_buffer_is_refused_with_the_flag_named() {
+        for value in ["0", "18446744073709551615"] {
+            let err = config(&["--watch-buffer", value]).expect_err("refused");
+            assert!(err.to_string().contains("--watch-buffer"), "{err}");
+        }
+        assert_eq!(
+            config(&["--watch-buffer", "8"]).expect("valid").app.watch_buffer,
+            8
+        );
     }
 
     #[test]

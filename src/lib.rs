@@ -7,6 +7,9 @@
 //!
 //! - [`config`]: raw flags/env -> validated [`config::Config`];
 //! - [`server`]: builds the service from a config; `serve(app, listener, stop)`;
+//! - [`auth`]: bearer tokens with roles, checked on every triage RPC;
+//! - [`tls`]: rustls acceptor for `--tls-cert`/`--tls-key` (mTLS with
+//!   `--tls-client-ca`), reloaded on SIGHUP;
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
 //!   list pages capped in bytes; lease tokens only in the claim answer;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
@@ -26,16 +29,19 @@
 //! - [`pool`]: the bounded blocking pool, with a time budget per job, that
 //!   classifies long tickets;
 //! - [`logging`]: log format (pretty or JSON) and a request id span per call;
-//! - [`shutdown`]: the stop signal shared by background tasks.
+//! - [`shutdown`]: the stop signal shared by background tasks;
+//! - [`hangup`]: SIGHUP as a stream, for TLS and token reloads.
 
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod hangup;
 pub mod labels;
 pub mod learn;
 pub mod logging;
@@ -49,6 +55,7 @@ pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod ticket;
+pub mod tls;
 pub mod validate;
 
 /// Generated protobuf messages and gRPC stubs for `triage.v1`.

@@ -7,6 +7,10 @@
 //! ([`logging`](crate::logging)), its timing ([`metrics::rpc`]), the gRPC
 //! status conventions ([`service`]), and the load-shedding limit and the
 //! time limit per call ([`overload`](crate::overload)).
+//!
+//! The triage service sits behind the token check ([`crate::auth`]);
+//! health and reflection stay open. With TLS files, connections are TLS
+//! ([`crate::tls`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::app::App;
+use crate::auth::{self, Keyring};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::logging::RequestIdLayer;
@@ -25,6 +30,7 @@ use crate::rules::RuleError;
 use crate::service::{GrpcConventionsLayer, TriageApi};
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
+use crate::tls::{self, Acceptor, TlsError, TlsFiles};
 
 /// The API's file descriptor set, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage_descriptor.bin"));
@@ -44,6 +50,9 @@ pub enum ServerError {
     /// Reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Opens the store and loads the rules named by `config`.
@@ -60,8 +69,9 @@ pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, Server
     Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))
 }
 
-/// How the server paces its background work and its shutdown.
-#[derive(Debug, Clone, Copy)]
+/// How the server paces its background work and its shutdown, and who
+/// may call it over what.
+#[derive(Debug, Clone)]
 pub struct ServeSettings {
     /// How often leases are expired and deadlines escalated.
     pub maintenance_interval: Duration,
@@ -71,6 +81,11 @@ pub struct ServeSettings {
     pub drain_timeout: Duration,
     /// Concurrency and HTTP/2 limits.
     pub overload: OverloadSettings,
+    /// Bearer tokens every triage RPC must present; `None` serves without
+    /// authentication.
+    pub tokens: Option<Arc<Keyring>>,
+    /// Certificate files to serve TLS with; `None` serves plain HTTP/2.
+    pub tls: Option<TlsFiles>,
 }
 
 impl From<&Config> for ServeSettings {
@@ -79,6 +94,8 @@ impl From<&Config> for ServeSettings {
             maintenance_interval: config.maintenance_interval,
             drain_timeout: config.drain_timeout,
             overload: config.overload,
+            tokens: config.tokens.clone(),
+            tls: config.tls.clone(),
         }
     }
 }
@@ -133,6 +150,7 @@ pub async fn serve_with_http(
     let api =
         TriageApi::new(Arc::clone(&app), shutdown.clone()).with_max_watchers(settings.overload.max_watchers);
     let api = TriageServiceServer::new(api).max_decoding_message_size(max_message);
+    let api = auth::guard(settings.tokens.clone(), api);
     let layers = tower::ServiceBuilder::new()
         .layer(RequestIdLayer)
         .layer(RpcMetricsLayer::new(
@@ -150,6 +168,17 @@ pub async fn serve_with_http(
             shutdown.clone(),
         ))
     });
+    if let Some(keyring) = &settings.tokens {
+        tokio::spawn(auth::reload_on_change(Arc::clone(keyring), shutdown.clone()));
+    }
+    let acceptor = settings.tls.clone().map(Acceptor::new).transpose()?;
+    if let Some(acceptor) = &acceptor {
+        tokio::spawn(tls::reload_on_change(Arc::clone(acceptor), shutdown.clone()));
+    }
+    if let Ok(address) = listener.local_addr() {
+        auth::warn_if_clear_text(address, settings.tokens.is_some(), acceptor.is_some());
+    }
+    let drain_timeout = settings.drain_timeout;
     let maintenance = tokio::spawn(maintain(
         Arc::clone(&app),
         settings.maintenance_interval,
@@ -172,10 +201,10 @@ pub async fn serve_with_http(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
-        .serve_with_incoming_shutdown(incoming(listener), drain);
+        .serve_with_incoming_shutdown(tls::incoming(listener, acceptor), drain);
     let drain_deadline = async move {
         if stopped.await.is_ok() {
-            tokio::time::sleep(settings.drain_timeout).await;
+            tokio::time::sleep(drain_timeout).await;
         } else {
             std::future::pending::<()>().await;
         }
@@ -184,7 +213,7 @@ pub async fn serve_with_http(
         served = server => served,
         () = drain_deadline => {
             tracing::warn!(
-                timeout = ?settings.drain_timeout,
+                timeout = ?drain_timeout,
                 "connections still open after the drain timeout; closing them"
             );
             Ok(())
@@ -202,13 +231,6 @@ pub async fn serve_with_http(
     served?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Accepted connections with Nagle's algorithm off: tonic applies its own
-/// `tcp_nodelay` only to listeners it binds, and without it replies that
-/// span several segments wait ~40 ms for a delayed ACK.
-fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Expires leases, escalates breached deadlines and purges expired

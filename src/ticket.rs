@@ -267,10 +267,14 @@ pub struct TicketId(pub u64);
 impl TicketId {
     const PREFIX: &'static str = "tkt_";
 
-    /// Parses the public form `tkt_<number>`.
+    /// Parses the public form `tkt_<number>`, canonical only: `tkt_0001`
+    /// is not `tkt_1`, so one ticket has one name (in logs, caches, links).
     pub fn parse(text: &str) -> Option<TicketId> {
         let digits = text.strip_prefix(Self::PREFIX)?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if digits.len() > 1 && digits.starts_with('0') {
             return None;
         }
         digits.parse().ok().map(TicketId)

@@ -3,6 +3,9 @@
 //! API's field names in every error. Every stored text is bounded, so a
 //! ticket stays readable by clients with the default 4 MiB receive limit.
 
+use std::time::Duration;
+
+use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::ticket::TicketInput;
 
@@ -57,14 +60,83 @@ fn at_most(field: &str, value: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks an identifier-like field: present and visible, without control
+/// or bidirectional-control characters, within `max` bytes. An id made only
+/// of zero-width characters looks empty to a person, and one with a
+/// right-to-left override displays as a different id (Trojan Source).
 fn required(field: &str, value: &str, max: usize) -> Result<(), Error> {
-    if value.trim().is_empty() {
+    if value.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }
-    if value.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "must not contain control characters"));
+    if value.chars().all(is_invisible) {
+        return Err(Error::invalid(
+            field,
+            "is required (holds only invisible characters)",
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        let reason = format!(
+            "must not contain control or bidirectional-control characters (found U+{:04X})",
+            u32::from(c)
+        );
+        return Err(Error::invalid(field, reason));
     }
     at_most(field, value, max)
+}
+
+/// Characters that draw nothing: white space, zero-width spaces and
+/// joiners, invisible operators, the byte-order mark, soft hyphen, and the
+/// Hangul and Mongolian fillers.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Bidirectional controls: marks, embeddings, overrides and isolates,
+/// which change the order in which the text around them is displayed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// How far ahead of the server's clock a ticket's `created_at` may be:
+/// helpdesks' clocks drift and time zones get mixed up, but a ticket from
+/// next year (or 9999) is a bug in the caller.
+pub const MAX_CREATED_AHEAD: Duration = Duration::from_secs(24 * 3600);
+
+/// Checks request field `ticket.created_at` against the clock: `None` (unset)
+/// means the ticket was created when it is ingested, `now`; a time more than
+/// [`MAX_CREATED_AHEAD`] after `now` is refused.
+pub fn created_at(created_at: Option<UnixMicros>, now: UnixMicros) -> Result<UnixMicros, Error> {
+    let Some(at) = created_at else {
+        return Ok(now);
+    };
+    let ahead = Duration::from_micros(u64::try_from(at.0.saturating_sub(now.0)).unwrap_or(0));
+    if ahead > MAX_CREATED_AHEAD {
+        let reason = format!(
+            "is {} hours after the server's clock; at most {} hours ahead is accepted",
+            ahead.as_secs() / 3600,
+            MAX_CREATED_AHEAD.as_secs() / 3600
+        );
+        return Err(Error::invalid("ticket.created_at", reason));
+    }
+    Ok(at)
 }
 
 /// Checks a ticket against the limits; the error names the offending field.
@@ -114,8 +186,9 @@ pub fn ticket_input(input: &TicketInput, limits: &Limits) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks an agent id (request field `agent_id`): present, without control
-/// characters, within the limit.
+/// Checks an agent id (request field `agent_id`): present and visible,
+/// without control (NUL included) or bidirectional-control characters,
+/// within the limit.
 pub fn agent_id(agent_id: &str, limits: &Limits) -> Result<(), Error> {
     required("agent_id", agent_id, limits.max_agent_id_bytes)
 }

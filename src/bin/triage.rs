@@ -5,18 +5,27 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
+use triage::config::{self, Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
 use triage::server;
 use triage::store::TicketStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args = Args::parse();
+    let mut args = match config::file::load() {
+        Ok(args) => args,
+        Err(config::file::LoadError::Flags(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("triage: {err}");
+            return ExitCode::from(2);
+        }
+    };
     triage::logging::init(args.log_format);
     if let Some(command) = args.command.take() {
         return run_tool(command);
+    }
+    if args.print_config {
+        return print_config(args);
     }
     let check_only = args.check_rules;
     let verify_only = args.verify;
@@ -38,6 +47,25 @@ async fn main() -> ExitCode {
         Err(err) => {
             eprintln!("triage: {err}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--print-config`: the effective configuration on stdout, then the
+/// same checks as a start (exit 2 on a bad value).
+fn print_config(args: Args) -> ExitCode {
+    match config::file::print_config(std::env::args_os()) {
+        Ok(text) => print!("{text}"),
+        Err(err) => {
+            eprintln!("triage: {err}");
+            return ExitCode::from(2);
+        }
+    }
+    match Config::from_args(args) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("triage: {err}");
+            ExitCode::from(2)
         }
     }
 }
@@ -134,6 +162,13 @@ async fn verify_store(config: &Config) -> ExitCode {
     if !config.data_dir.is_dir() {
         eprintln!(
             "triage --verify: {}: no such data directory (nothing was created)",
+            config.data_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if !triage::store::Store::exists_in(&config.data_dir) {
+        eprintln!(
+            "triage --verify: {}: holds no triage store (nothing was created)",
             config.data_dir.display()
         );
         return ExitCode::FAILURE;

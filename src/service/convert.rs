@@ -92,8 +92,12 @@ pub(crate) fn ticket_id(field: &str, text: &str) -> Result<TicketId, Error> {
     if text.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }
-    TicketId::parse(text)
-        .ok_or_else(|| Error::invalid(field, format!("{text:?} is not a ticket id (tkt_<number>)")))
+    TicketId::parse(text).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("{text:?} is not a ticket id (tkt_<number>, no leading zeros)"),
+        )
+    })
 }
 
 /// Checks that a required text field is present.

@@ -2,6 +2,9 @@
 //! request, calls the domain ([`App`]), and maps the result; errors become
 //! statuses through `From<Error> for Status` in one place.
 //!
+//! Refused calls (see [`crate::auth`]) become UNAUTHENTICATED or
+//! PERMISSION_DENIED here too, through `From<Denied> for Status`.
+//!
 //! Lease tokens go only to their holder: `ClaimNext` answers with
 //! `convert::claimed_ticket`, every other response with `convert::ticket`,
 //! which shows the lease's holder and expiry but not its token.
@@ -23,6 +26,7 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
+use crate::auth::Denied;
 use crate::error::Error;
 use crate::overload::OverloadSettings;
 use crate::pb;
@@ -67,6 +71,19 @@ impl TriageApi {
             watch_slots: Arc::new(Semaphore::new(max)),
             max_watchers: max,
             ..self
+        }
+    }
+}
+
+impl From<Denied> for Status {
+    /// No usable token is UNAUTHENTICATED; a token without the role the
+    /// method needs is PERMISSION_DENIED.
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Missing | Denied::Malformed | Denied::Unknown => {
+                Status::unauthenticated(denied.to_string())
+            }
+            Denied::Forbidden { .. } => Status::permission_denied(denied.to_string()),
         }
     }
 }
@@ -142,7 +159,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
-        let cursor = page::cursor(&request.page_token)?;
+        let cursor = page::cursor(&request.page_token, queue)?;
         let view = convert::ticket_view(request.view)?;
         let listed = self
             .app
@@ -152,7 +169,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let next = cut_after.or(listed.next);
         Ok(Response::new(pb::ListTicketsResponse {
             tickets,
-            next_page_token: next.map(|cursor| cursor.to_token()).unwrap_or_default(),
+            next_page_token: next
+                .map(|cursor| page::queue_token(cursor, queue))
+                .unwrap_or_default(),
         }))
     }
 
@@ -163,7 +182,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let request = request.into_inner();
         let customer_id = convert::required("customer_id", &request.customer_id)?;
         let view = convert::ticket_view(request.view)?;
-        let cursor = page::customer_cursor(&request.page_token)?;
+        let cursor = page::customer_cursor(&request.page_token, customer_id)?;
         let listed = self
             .app
             .customer_tickets(customer_id, page::size(request.page_size), cursor, view)
@@ -172,7 +191,9 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let next = cut_after.or(listed.next);
         Ok(Response::new(pb::ListCustomerTicketsResponse {
             tickets,
-            next_page_token: next.map(CustomerCursor::to_token).unwrap_or_default(),
+            next_page_token: next
+                .map(|cursor| page::customer_token(cursor, customer_id))
+                .unwrap_or_default(),
         }))
     }
 

@@ -90,6 +90,12 @@ fn store_dir(data_dir: &Path) -> PathBuf {
 }
 
 impl Store {
+    /// Whether `dir` holds a store (of this format or format 1) that
+    /// [`open`](Self::open) would open rather than create.
+    pub fn exists_in(dir: &Path) -> bool {
+        store_dir(dir).join("conf").is_file() || dir.join("conf").is_file()
+    }
+
     /// Opens (or creates) the store in `dir`, migrating a format-1 store
     /// found there (its files are left in place).
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
