@@ -133,7 +133,8 @@ pub(crate) fn fold_into(text: &str, folded: &mut String) {
     }
 }
 
-fn is_word_char(c: char) -> bool {
+/// Whether `c` is a word character for whole-word matching.
+pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
