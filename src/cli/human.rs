@@ -70,12 +70,13 @@ fn classification_fields(out: &mut String, classification: &Classification) {
             classification.rules_version
         ),
     };
-    let terms: Vec<String> = classification
-        .sentiment_terms
-        .iter()
-        .take(5)
-        .map(|term| format!("{} {:+.2}", term.name, term.weight))
-        .collect();
+    let mut terms: Vec<String> = Vec::new();
+    for term in &classification.sentiment_terms {
+        let shown = format!("{} {:+.2}", term.name, term.weight);
+        if terms.len() < 5 && !terms.contains(&shown) {
+            terms.push(shown);
+        }
+    }
     let sentiment = match terms.is_empty() {
         true => format!("{:+.2}", classification.sentiment),
         false => format!("{:+.2} ({})", classification.sentiment, terms.join(", ")),
