@@ -448,3 +448,96 @@ async fn usage_errors_exit_2_with_the_missing_flag_named() {
     assert!(stderr(&output).contains("KEY=VALUE"), "{}", stderr(&output));
     server.shutdown().await;
 }
+
+/// A certificate authority made for one test, and the PEM files of a
+/// certificate it issued.
+mod certs {
+    use std::path::{Path, PathBuf};
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+
+    pub struct Ca(CertifiedIssuer<'static, KeyPair>);
+
+    impl Ca {
+        pub fn new(name: &str) -> Ca {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+            Ca(CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA"))
+        }
+
+        /// Writes the CA certificate to `dir/NAME.crt`.
+        pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+            let path = dir.join(format!("{name}.crt"));
+            std::fs::write(&path, self.0.pem()).expect("write CA");
+            path
+        }
+
+        /// Issues a certificate for `name` and writes `dir/NAME.crt` and `.key`.
+        pub fn issue(&self, dir: &Path, name: &str, purpose: ExtendedKeyUsagePurpose) -> (PathBuf, PathBuf) {
+            let mut params = CertificateParams::new(vec![name.to_string()]).expect("params");
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.extended_key_usages = vec![purpose];
+            let key = KeyPair::generate().expect("key");
+            let cert = params.signed_by(&key, &self.0).expect("signed");
+            let (cert_path, key_path) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+            std::fs::write(&cert_path, cert.pem()).expect("write cert");
+            std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+            (cert_path, key_path)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_mutual_tls_work_with_the_ca_and_client_certificate_flags() {
+    use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+    let dir = tempfile::tempdir().expect("dir");
+    let (server_ca, client_ca) = (certs::Ca::new("server CA"), certs::Ca::new("client CA"));
+    let (cert, key) = server_ca.issue(dir.path(), "localhost", ServerAuth);
+    let files = triage::tls::TlsFiles {
+        cert,
+        key,
+        client_ca: Some(client_ca.write(dir.path(), "clients")),
+    };
+    let server = TestServer::start_with(TEST_RULES, |config| config.tls = Some(files)).await;
+    let ca = server_ca.write(dir.path(), "server-ca");
+    let (agent_cert, agent_key) = client_ca.issue(dir.path(), "agent-tool", ClientAuth);
+    let path = |path: &std::path::Path| path.to_string_lossy().into_owned();
+    let tls = [
+        "--tls-ca",
+        &path(&ca),
+        "--tls-domain",
+        "localhost",
+        "--tls-cert",
+        &path(&agent_cert),
+        "--tls-key",
+        &path(&agent_key),
+    ];
+    let mut args = tls.to_vec();
+    args.push("ping");
+    assert!(ok(cli(&server, &args).await).starts_with("pong from "));
+
+    let without_client_cert = cli(&server, &[&tls[..4], &["ping"]].concat()).await;
+    assert!(
+        !without_client_cert.status.success(),
+        "mTLS refuses a client without a certificate"
+    );
+    let plain = cli(&server, &["ping"]).await;
+    assert!(
+        !plain.status.success(),
+        "plaintext gets no answer from a TLS port"
+    );
+    for refused in [&without_client_cert, &plain] {
+        assert_eq!(refused.status.code(), Some(3));
+        let message = stderr(refused);
+        assert!(
+            message.contains("--tls-ca") && message.contains("--tls-cert"),
+            "{message}"
+        );
+    }
+    server.shutdown().await;
+}

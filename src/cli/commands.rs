@@ -350,7 +350,12 @@ async fn watch(
                 continue;
             }
             Ok(None) => "the stream closed (triage stopping or restarting?)".to_string(),
-            Err(status) => context.error(&status).to_string(),
+            Err(status) => match context.error(&status) {
+                CliError::Connect { cause, .. } => {
+                    format!("the connection closed ({cause}): triage stopping or restarting?")
+                }
+                other => other.to_string(),
+            },
         };
         return Err(CliError::WatchEnded { queue, reason });
     }

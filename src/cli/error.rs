@@ -61,6 +61,13 @@ impl CliError {
     /// answered with `status`; `with_token` says whether a token was sent.
     pub fn from_status(status: &Status, addr: &str, with_token: bool) -> CliError {
         let message = status.message();
+        if let Some((advice, cause)) = connect_cause(status) {
+            return CliError::Connect {
+                addr: addr.to_string(),
+                advice,
+                cause,
+            };
+        }
         match status.code() {
             Code::Unauthenticated if with_token => CliError::Server(format!(
                 "the server refused the token ({message}): check --token or TRIAGE_TOKEN"
@@ -71,14 +78,7 @@ impl CliError {
             Code::PermissionDenied => CliError::Server(format!(
                 "permission denied: {message}; use a token with one of those roles"
             )),
-            Code::Unavailable => match connect_cause(status) {
-                Some((advice, cause)) => CliError::Connect {
-                    addr: addr.to_string(),
-                    advice,
-                    cause,
-                },
-                None => CliError::Server(format!("triage at {addr} is unavailable: {message}")),
-            },
+            Code::Unavailable => CliError::Server(format!("triage at {addr} is unavailable: {message}")),
             Code::ResourceExhausted => CliError::Server(format!(
                 "the server is overloaded or the request too large: {message}"
             )),
@@ -98,11 +98,18 @@ impl CliError {
     }
 }
 
-/// For an UNAVAILABLE status made by the client's transport (no server
-/// answered), what to check and why.
+/// For a status made by the client's transport (no server answered: the
+/// connection failed or closed), what to check and why.
 fn connect_cause(status: &Status) -> Option<(&'static str, String)> {
     let source = status.source()?;
-    Some(advice_for(source))
+    let mut current = Some(source);
+    while let Some(error) = current {
+        if error.is::<tonic::transport::Error>() {
+            return Some(advice_for(source));
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// Walks an error's sources to the root cause: what to check and the cause.
@@ -127,7 +134,8 @@ fn advice_for(err: &(dyn std::error::Error + 'static)) -> (&'static str, String)
         _ if cause.contains("lookup") || cause.contains("resolve") || cause.contains("dns") => {
             "is the host name right?"
         }
-        _ => "is triage running and is the address right?",
+        // Connected, then closed or garbled: most often TLS on one side only.
+        _ => "is this triage's gRPC port, and does it serve TLS (--tls-ca) or want a client certificate (--tls-cert/--tls-key)?",
     };
     let cause = match io_kind {
         Some(io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
