@@ -32,6 +32,9 @@ fn command(addr: &str, args: &[&str], envs: &[(&str, &str)]) -> Command {
         .env("TZ", "UTC")
         .env_remove("TRIAGE_ADDR")
         .env_remove("TRIAGE_TOKEN")
+        .env_remove("TRIAGE_TLS_CA")
+        .env_remove("TRIAGE_CLIENT_CERT")
+        .env_remove("TRIAGE_CLIENT_KEY")
         .envs(envs.iter().copied())
         .stdin(Stdio::null());
     command
@@ -435,6 +438,68 @@ async fn watch_prints_events_and_fails_when_the_server_stops() {
         errors.contains("the server ended the watch of queue incidents"),
         "{errors}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_shows_the_decision_without_storing_the_ticket() {
+    let server = TestServer::start().await;
+    let args = [
+        "classify",
+        "--subject",
+        "Outage",
+        "--body",
+        "the site is down",
+        "--tier",
+        "vip",
+    ];
+    let text = ok(cli(&server, &args).await);
+    assert!(text.starts_with("Classification (not stored)\n"), "{text}");
+    assert!(text.contains("  class        reactive / outage\n"), "{text}");
+    assert!(
+        text.contains("  queue        incidents, priority urgent\n"),
+        "{text}"
+    );
+    let json_args = [&args[..], &["--json"]].concat();
+    let classification: view::Classification = json(cli(&server, &json_args).await);
+    assert_eq!(classification.rule_ids, ["outage"]);
+    let queues: view::Queues = json(cli(&server, &["queues", "--json"]).await);
+    assert!(
+        queues.queues.iter().all(|queue| queue.depth == 0),
+        "nothing stored"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_labels_writes_one_json_line_per_corrected_ticket() {
+    let server = TestServer::start().await;
+    ok(cli(&server, CHARGED).await);
+    let claimed: view::Claimed = json(cli(&server, &["claim", "billing", "--agent", "ann", "--json"]).await);
+    let token = claimed.lease_token.expect("token");
+    let correct = [
+        "complete",
+        "tkt_0",
+        "--lease",
+        &token,
+        "--side",
+        "proactive",
+        "--category",
+        "praise",
+    ];
+    ok(cli(&server, &correct).await);
+    let output = cli(&server, &["export-labels"]).await;
+    let text = ok(output);
+    let labels: Vec<view::Label> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(
+        (labels[0].side.as_str(), labels[0].category.as_str()),
+        ("proactive", "praise")
+    );
+    assert_eq!(labels[0].source, "corrected");
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

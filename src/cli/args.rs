@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// Command-line client for a triage server: ingest and classify tickets,
 /// work the queues, watch them live.
 #[derive(Debug, Parser)]
-#[command(name = "triage-cli", version, about, long_about = None)]
+#[command(name = "triage-cli", version)]
 pub struct Cli {
     /// Where and how to reach the server.
     #[command(flatten)]
@@ -34,11 +34,12 @@ pub struct Connection {
     /// CA certificate(s) (PEM) to check the server's TLS certificate; turns TLS on.
     #[arg(long, env = "TRIAGE_TLS_CA", global = true)]
     pub tls_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS, with `--tls-key`.
-    #[arg(long, env = "TRIAGE_TLS_CERT", global = true, requires = "tls_key")]
+    /// Client certificate (PEM) for mutual TLS, with `--tls-key`. (Not
+    /// `TRIAGE_TLS_CERT`: that is the server's own certificate.)
+    #[arg(long, env = "TRIAGE_CLIENT_CERT", global = true, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// Client private key (PEM) for `--tls-cert`.
-    #[arg(long, env = "TRIAGE_TLS_KEY", global = true, requires = "tls_cert")]
+    #[arg(long, env = "TRIAGE_CLIENT_KEY", global = true, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Name to expect in the server's certificate, when it differs from
     /// the host in `--addr` (e.g. connecting by IP).

@@ -100,7 +100,10 @@ pub async fn run(
                 output.show(&ingested, human::ingested)
             }
         },
-        Command::Classify(args) => {
+        Command::Classify(mut args) => {
+            // The server validates a classified ticket like a stored one;
+            // nothing is stored, so any id will do.
+            args.external_id.get_or_insert_with(|| "cli-classify".to_string());
             let ticket = Some(args.to_input().map_err(CliError::Usage)?);
             let answer = client
                 .classify_ticket(pb::ClassifyTicketRequest { ticket })
