@@ -14,7 +14,8 @@
 //! - [`human`]: tables and key-value blocks with local times for people;
 //! - [`time`]: timestamp formatting (local for people, RFC 3339 for scripts);
 //! - [`bulk`]: `ingest FILE.jsonl` with a progress bar and a summary;
-//! - [`commands`]: runs one subcommand: request, answer, output.
+//! - [`commands`]: runs one subcommand: request, answer, output;
+//! - [`lease`]: claim, and the verbs that need its lease token.
 
 pub mod args;
 pub mod bulk;
@@ -23,6 +24,7 @@ pub mod connect;
 pub mod error;
 pub mod human;
 pub mod input;
+pub mod lease;
 pub mod time;
 pub mod view;
 
