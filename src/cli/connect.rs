@@ -87,12 +87,29 @@ pub async fn connect(connection: &Connection) -> Result<Client, CliError> {
             .tls_config(tls)
             .map_err(|err| CliError::from_transport(&err, &connection.addr))?;
     }
+    let bearer = Bearer::new(connection.token.as_deref())?;
+    if bearer.0.is_some()
+        && !endpoint
+            .uri()
+            .scheme_str()
+            .is_some_and(|scheme| scheme == "https")
+    {
+        warn_if_clear_text(endpoint.uri().host().unwrap_or(""));
+    }
     let channel = endpoint
         .connect()
         .await
         .map_err(|err| CliError::from_transport(&err, &connection.addr))?;
-    let bearer = Bearer::new(connection.token.as_deref())?;
     Ok(TriageServiceClient::with_interceptor(channel, bearer))
+}
+
+/// Warns on stderr when a token would cross the network unencrypted.
+fn warn_if_clear_text(host: &str) {
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+    if !loopback {
+        eprintln!("triage-cli: warning: sending the token to {host} without TLS; anyone on the path can read it (use --tls-ca)");
+    }
 }
 
 /// The client TLS configuration, when `--tls-ca` is given.
