@@ -88,12 +88,7 @@ pub async fn connect(connection: &Connection) -> Result<Client, CliError> {
             .map_err(|err| CliError::from_transport(&err, &connection.addr))?;
     }
     let bearer = Bearer::new(connection.token.as_deref())?;
-    if bearer.0.is_some()
-        && !endpoint
-            .uri()
-            .scheme_str()
-            .is_some_and(|scheme| scheme == "https")
-    {
+    if bearer.0.is_some() && endpoint.uri().scheme_str() != Some("https") {
         warn_if_clear_text(endpoint.uri().host().unwrap_or(""));
     }
     let channel = endpoint
