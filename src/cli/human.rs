@@ -103,7 +103,7 @@ fn classification_fields(out: &mut String, classification: &Classification) {
     );
 }
 
-/// A ticket as a key-value block; with `body`, its text and history too.
+/// A ticket as a key-value block, then its body and history when the view holds them.
 pub fn ticket(ticket: &Ticket) -> String {
     let mut out = format!("Ticket {}  [{}]\n", ticket.id, ticket.state);
     let customer = [
