@@ -8,6 +8,8 @@
 //! - [`config`]: raw flags/env -> validated [`config::Config`];
 //! - [`server`]: builds the service from a config; `serve(app, listener, stop)`;
 //! - [`auth`]: bearer tokens with roles, checked on every triage RPC;
+//! - [`cli`]: `triage-cli`, the command-line agent tool (tables for people,
+//!   `--json` for scripts);
 //! - [`tls`]: rustls acceptor for `--tls-cert`/`--tls-key` (mTLS with
 //!   `--tls-client-ca`), reloaded on SIGHUP;
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
@@ -36,6 +38,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod email;
