@@ -83,7 +83,7 @@ impl CliError {
                 "the server is overloaded or the request too large: {message}"
             )),
             Code::DeadlineExceeded => CliError::Server(format!("the server took too long: {message}")),
-            code => CliError::Server(format!("{}: {message}", code_name(code))),
+            code => CliError::Server(format!("{}: {message}", crate::metrics::code_name(code))),
         }
     }
 
@@ -144,25 +144,3 @@ fn advice_for(err: &(dyn std::error::Error + 'static)) -> (&'static str, String)
     (advice, cause)
 }
 
-/// The gRPC name of `code`, e.g. NOT_FOUND.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
