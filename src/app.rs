@@ -174,9 +174,10 @@ impl App {
     /// Loads a rule file and swaps it in; on any error the running rules
     /// stay and the error says what is wrong, where.
     pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
-        let reloaded = match RuleSet::load(path) {
+        let path = path.to_path_buf();
+        let reloaded = match compile_off_workers(move || RuleSet::load(&path)).await {
             Ok(rules) => self.replace_rules(rules).await,
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         };
         self.metrics.rule_reload(reloaded.is_ok());
         reloaded.map(|()| self.rules())
@@ -524,6 +525,17 @@ async fn give_back(store: &dyn TicketStore, unheard: Transition, now: UnixMicros
             tracing::error!(ticket = %ticket.id, error = %err, "could not release a claim whose caller went away")
         }
     }
+}
+
+/// Compiles a rule set on a blocking thread: a large file takes seconds to
+/// compile, and on an async worker it would hold up every call on it.
+pub async fn compile_off_workers(
+    compile: impl FnOnce() -> Result<RuleSet, crate::rules::RuleError> + Send + 'static,
+) -> Result<RuleSet, Error> {
+    tokio::task::spawn_blocking(compile)
+        .await
+        .map_err(|err| Error::Internal(format!("rule compilation failed: {err}")))?
+        .map_err(Error::from)
 }
 
 /// `work`'s result and how long it took.

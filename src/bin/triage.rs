@@ -187,6 +187,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = server::build_app(&config, Arc::new(SystemClock))?;
     let address = listener.local_addr()?;
     let stop = stop_signal();
+    // Installed before the "listening" line: from then on a SIGHUP reloads
+    // (or, without a rule file, is ignored) and never ends the process.
+    #[cfg(unix)]
+    tokio::spawn(server::reload_rules_on_sighup(
+        Arc::clone(&app),
+        config.rules_path.clone(),
+    ));
     // One plain line on stdout, so scripts and tests learn the bound port.
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
@@ -195,10 +202,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         // reader may have gone once it has it.
         let address = http.local_addr()?;
         tracing::info!(%address, "serving /metrics, /healthz and /readyz");
-    }
-    #[cfg(unix)]
-    if let Some(path) = config.rules_path.clone() {
-        tokio::spawn(server::reload_rules_on_sighup(Arc::clone(&app), path));
     }
     server::serve_with_http(app, listener, http, (&config).into(), stop).await?;
     Ok(())

@@ -24,6 +24,13 @@ use crate::ticket::{Channel, Priority, Side};
 /// Deepest nesting of `all`/`any`/`not` accepted (guards the evaluator's stack).
 const MAX_DEPTH: usize = 32;
 
+/// Longest `version`, in bytes: it is stamped on every stored classification.
+pub const MAX_VERSION_BYTES: usize = 128;
+
+/// Largest `within_days` of a history test: a thousand years, far beyond any
+/// retention, and small enough that its microseconds fit an `i64` many times.
+pub const MAX_WITHIN_DAYS: u32 = 365_000;
+
 /// Reads a file a rule file names (`lexicon_files`), by its path as written.
 pub(crate) type ReadFile<'a> = &'a dyn Fn(&str) -> std::io::Result<(String, String)>;
 
@@ -95,6 +102,11 @@ impl Compiler<'_> {
                 self.known_queue(target)?;
             }
         }
+        self.check_escalation_cycles(&doc.queues)?;
+        let version = match &doc.version {
+            Some(version) => self.version(version)?,
+            None => content_version(text),
+        };
         let default_queue = self.known_queue(&doc.default_queue)?;
         let default_priority = match &doc.default_priority {
             Some(priority) => self.priority(priority)?,
@@ -114,7 +126,6 @@ impl Compiler<'_> {
             .scanner
             .build()
             .map_err(|reason| self.source.error(0..0, reason))?;
-        let version = doc.version.unwrap_or_else(|| content_version(text));
         let selector = Selector::new(rules.iter().map(|rule| &rule.condition));
         Ok(RuleSet {
             version,
@@ -129,6 +140,54 @@ impl Compiler<'_> {
             reads_history: self.reads_history,
             lexicons: self.lexicons,
         })
+    }
+
+    /// Checks the declared `version`: it is stamped on every classification
+    /// and shown in logs and metrics, so it must be short and printable.
+    fn version(&self, version: &Spanned<String>) -> Result<String> {
+        let text = version.get_ref();
+        let reason = if text.trim().is_empty() {
+            "version must not be empty (leave it out to get a content hash)".to_string()
+        } else if text.len() > MAX_VERSION_BYTES {
+            format!(
+                "version is {} bytes, over the limit of {MAX_VERSION_BYTES}",
+                text.len()
+            )
+        } else if text.chars().any(char::is_control) {
+            "version must not contain control characters (line breaks, tabs ...)".to_string()
+        } else {
+            return Ok(text.clone());
+        };
+        Err(self.source.error(version.span(), reason))
+    }
+
+    /// Refuses escalations that lead back to where they started (`a -> a`,
+    /// `a -> b -> a`): a breaching ticket would move round them for ever.
+    fn check_escalation_cycles(&self, queues: &[Spanned<QueueDoc>]) -> Result<()> {
+        let next: BTreeMap<&str, &Spanned<String>> = queues
+            .iter()
+            .filter_map(|queue| {
+                let queue = queue.get_ref();
+                Some((queue.name.get_ref().as_str(), queue.escalate_to.as_ref()?))
+            })
+            .collect();
+        for queue in queues {
+            let start = queue.get_ref().name.get_ref().as_str();
+            let mut path = vec![start];
+            let mut at = start;
+            while let Some(target) = next.get(at) {
+                at = target.get_ref().as_str();
+                path.push(at);
+                if at == start {
+                    let reason = format!("escalation cycle: {}", path.join(" -> "));
+                    return Err(self.source.error(target.span(), reason));
+                }
+                if path.len() > next.len() + 1 {
+                    break; // a cycle that does not pass through `start`
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads the `[lexicon.*]` tables of a lexicon file.
@@ -474,6 +533,10 @@ impl Compiler<'_> {
         let history = doc.get_ref();
         if history.at_least.is_none() && history.at_most.is_none() {
             return Err(self.source.error(doc.span(), "history needs at_least or at_most"));
+        }
+        if let Some(days) = history.within_days.filter(|days| *days > MAX_WITHIN_DAYS) {
+            let reason = format!("within_days is {days}, over the limit of {MAX_WITHIN_DAYS}");
+            return Err(self.source.error(doc.span(), reason));
         }
         Ok(Condition::History(HistoryTest {
             within_days: history.within_days,

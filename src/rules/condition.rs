@@ -176,9 +176,12 @@ pub(crate) struct HistoryTest {
 
 impl HistoryTest {
     fn holds(&self, history: &CustomerHistory, now: UnixMicros) -> bool {
-        let since = self
-            .within_days
-            .map(|days| UnixMicros(now.0.saturating_sub(i64::from(days) * 86_400_000_000)));
+        let since = self.within_days.map(|days| {
+            UnixMicros(
+                now.0
+                    .saturating_sub(i64::from(days).saturating_mul(86_400_000_000)),
+            )
+        });
         let count = history
             .tickets
             .iter()

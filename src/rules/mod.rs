@@ -33,6 +33,7 @@ mod text;
 
 use std::path::Path;
 
+pub use compile::{MAX_VERSION_BYTES, MAX_WITHIN_DAYS};
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
 pub(crate) use lexicon::NEGATED_FACTOR;
