@@ -14,7 +14,7 @@ use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::labels::{self, LabelledTicket};
 use crate::metrics::Metrics;
 use crate::pool::{BlockingPool, PoolError};
-use crate::rules::{CustomerHistory, RuleSet};
+use crate::rules::{CustomerHistory, RuleLimits, RuleSet};
 use crate::shutdown::Shutdown;
 use crate::store::{
     ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
@@ -50,6 +50,8 @@ pub struct AppSettings {
     /// How long a long ticket may wait for and take its classification
     /// before the call is refused (RESOURCE_EXHAUSTED); `None`: no limit.
     pub classify_budget: Option<Duration>,
+    /// Bounds on rule files loaded, reloaded or validated while running.
+    pub rule_limits: RuleLimits,
 }
 
 /// Default of `--classify-budget-ms`.
@@ -70,6 +72,7 @@ impl Default for AppSettings {
             retention: Some(DEFAULT_RETENTION),
             classify_threads: default_classify_threads(),
             classify_budget: Some(DEFAULT_CLASSIFY_BUDGET),
+            rule_limits: RuleLimits::default(),
         }
     }
 }
@@ -175,7 +178,8 @@ impl App {
     /// stay and the error says what is wrong, where.
     pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
         let path = path.to_path_buf();
-        let reloaded = match compile_off_workers(move || RuleSet::load(&path)).await {
+        let limits = self.settings.rule_limits;
+        let reloaded = match compile_off_workers(move || RuleSet::load_within(&path, &limits)).await {
             Ok(rules) => self.replace_rules(rules).await,
             Err(err) => Err(err),
         };

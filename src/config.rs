@@ -423,7 +423,7 @@ impl Config {
     /// Loads the configured rule set (or the embedded default).
     pub fn load_rules(&self) -> Result<RuleSet, RuleError> {
         match &self.rules_path {
-            Some(path) => RuleSet::load(path),
+            Some(path) => RuleSet::load_within(path, &self.app.rule_limits),
             None => RuleSet::default_rules(),
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use regex::Regex;
+use regex::RegexBuilder;
 use serde_spanned::Spanned;
 
 use super::condition::{Condition, Field, HistoryTest, ValueTest};
@@ -14,6 +14,7 @@ use super::format::{
     SentimentDoc,
 };
 use super::lexicon::{Lexicons, Term, SENTIMENT_TERM};
+use super::limits::RuleLimits;
 use super::prepare::Parts;
 use super::scanner::{ScannerBuilder, TextTarget};
 use super::select::Selector;
@@ -50,19 +51,45 @@ pub(crate) fn compile(
     file: &str,
     text: &str,
     read_file: ReadFile<'_>,
+    limits: &RuleLimits,
 ) -> std::result::Result<RuleSet, RuleError> {
     let source = SourceMap::new(file, text);
+    check_file_size(&source, text, limits)?;
     let doc: RuleFileDoc = parse_toml(&source, text)?;
+    if let Some(over) = doc.rules.get(limits.max_rules) {
+        let reason = format!(
+            "{} rules, over the limit of {} (max_rules)",
+            doc.rules.len(),
+            limits.max_rules
+        );
+        return Err(source.error(over.span(), reason));
+    }
     Compiler {
         source,
         file: file.to_string(),
-        scanner: ScannerBuilder::default(),
+        scanner: ScannerBuilder::with_regex_size_limit(limits.max_regex_bytes),
         text_tests: Vec::new(),
         queue_names: HashSet::new(),
         reads_history: false,
         lexicons: Lexicons::default(),
+        limits: *limits,
+        literals: 0,
+        regexes: 0,
     }
     .compile(doc, text, read_file)
+}
+
+/// Refuses a file over [`RuleLimits::max_file_bytes`] before parsing it.
+fn check_file_size(source: &SourceMap<'_>, text: &str, limits: &RuleLimits) -> Result<()> {
+    if text.len() <= limits.max_file_bytes {
+        return Ok(());
+    }
+    let reason = format!(
+        "file is {} bytes, over the limit of {} (max_file_bytes)",
+        text.len(),
+        limits.max_file_bytes
+    );
+    Err(source.error(0..0, reason))
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(source: &SourceMap<'_>, text: &str) -> Result<T> {
@@ -81,6 +108,11 @@ struct Compiler<'a> {
     /// Whether any condition tests the customer's history.
     reads_history: bool,
     lexicons: Lexicons,
+    limits: RuleLimits,
+    /// Keyword literals so far (lexicon terms included).
+    literals: usize,
+    /// Regex conditions so far.
+    regexes: usize,
 }
 
 type Result<T> = std::result::Result<T, RuleError>;
@@ -130,6 +162,8 @@ impl Compiler<'_> {
         Ok(RuleSet {
             version,
             source: self.file,
+            text: text.to_string(),
+            lexicon_files: super::LexiconFiles::Embedded,
             queues,
             default_queue,
             default_priority,
@@ -197,6 +231,7 @@ impl Compiler<'_> {
             self.source.error(name.span(), reason)
         })?;
         let source = SourceMap::new(&file, &text);
+        check_file_size(&source, &text, &self.limits)?;
         let doc: LexiconFileDoc = parse_toml(&source, &text)?;
         self.add_lexicons(&source, &doc.lexicons)
     }
@@ -240,6 +275,7 @@ impl Compiler<'_> {
                     self.lexicons.sentiment_weights[lexicon] = value;
                     continue;
                 }
+                self.count_literals(1, source, weight.span())?;
                 let index = self.lexicons.terms.len();
                 self.scanner.add_term(index, &text);
                 self.lexicons.terms.push(Term {
@@ -414,7 +450,7 @@ impl Compiler<'_> {
             );
             self.source.error(field_name.span(), reason)
         })?;
-        let test = self.value_test(&field, cond, span)?;
+        let test = self.value_test(&field, cond, span.clone())?;
         let target = match (&field, field.part()) {
             (Field::Text, _) => Some(Parts::TEXT),
             (_, Some(part)) => Some(Parts::of(part)),
@@ -422,14 +458,33 @@ impl Compiler<'_> {
         };
         match (target, &test) {
             (Some(target), ValueTest::Contains(_) | ValueTest::AnyOf(_) | ValueTest::Regex(_)) => {
-                Ok(self.scanned(field, test, target))
+                self.scanned(field, test, target, span)
             }
             _ => Ok(Condition::Value { field, test }),
         }
     }
 
     /// Registers a text condition with the scanner.
-    fn scanned(&mut self, field: Field, test: ValueTest, target: TextTarget) -> Condition {
+    fn scanned(
+        &mut self,
+        field: Field,
+        test: ValueTest,
+        target: TextTarget,
+        span: std::ops::Range<usize>,
+    ) -> Result<Condition> {
+        let source = self.source;
+        match &test {
+            ValueTest::Contains(_) => self.count_literals(1, &source, span)?,
+            ValueTest::AnyOf(words) => self.count_literals(words.len(), &source, span)?,
+            ValueTest::Regex(_) => {
+                self.regexes += 1;
+                if self.regexes > self.limits.max_regexes {
+                    let reason = format!("more than {} regexes (max_regexes)", self.limits.max_regexes);
+                    return Err(source.error(span, reason));
+                }
+            }
+            _ => {}
+        }
         let index = self.scanner.new_condition();
         match &test {
             ValueTest::Contains(needle) => self.scanner.add_literal(index, needle, false, target),
@@ -442,7 +497,25 @@ impl Compiler<'_> {
             _ => {}
         }
         self.text_tests.push((field, test));
-        Condition::Scanned(index)
+        Ok(Condition::Scanned(index))
+    }
+
+    /// Counts `added` keyword literals against [`RuleLimits::max_literals`].
+    fn count_literals(
+        &mut self,
+        added: usize,
+        source: &SourceMap<'_>,
+        span: std::ops::Range<usize>,
+    ) -> Result<()> {
+        self.literals += added;
+        if self.literals <= self.limits.max_literals {
+            return Ok(());
+        }
+        let reason = format!(
+            "more than {} keyword literals (max_literals; contains and any_of entries and lexicon terms count)",
+            self.limits.max_literals
+        );
+        Err(source.error(span, reason))
     }
 
     fn value_test(
@@ -473,8 +546,10 @@ impl Compiler<'_> {
         }
         if let Some(pattern) = &cond.regex {
             let marks_mapped: String = pattern.get_ref().chars().filter_map(map_mark).collect();
-            let regex = Regex::new(&marks_mapped)
-                .map_err(|err| self.source.error(pattern.span(), format!("bad regex: {err}")))?;
+            let regex = RegexBuilder::new(&marks_mapped)
+                .size_limit(self.limits.max_regex_bytes)
+                .build()
+                .map_err(|err| self.source.error(pattern.span(), regex_error(&err, &self.limits)))?;
             return Ok(ValueTest::Regex(regex));
         }
         let (values, span) = match (&cond.equals, &cond.one_of) {
@@ -593,6 +668,17 @@ impl Compiler<'_> {
             above: bounds.above.map(|value| value as f32),
             below: bounds.below.map(|value| value as f32),
         })
+    }
+}
+
+/// Why a regex was refused, naming the size limit when that is the reason.
+fn regex_error(err: &regex::Error, limits: &RuleLimits) -> String {
+    match err {
+        regex::Error::CompiledTooBig(limit) => format!(
+            "regex compiles to more than {limit} bytes, over the limit of {} (max_regex_bytes); simplify it or split it into several conditions",
+            limits.max_regex_bytes
+        ),
+        other => format!("bad regex: {other}"),
     }
 }
 

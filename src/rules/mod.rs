@@ -24,6 +24,7 @@ mod condition;
 mod error;
 mod format;
 mod lexicon;
+mod limits;
 mod negation;
 mod pattern;
 mod prepare;
@@ -31,13 +32,14 @@ mod scanner;
 mod select;
 mod text;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use compile::{MAX_VERSION_BYTES, MAX_WITHIN_DAYS};
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
 pub(crate) use lexicon::NEGATED_FACTOR;
 pub use lexicon::SENTIMENT_TERM;
+pub use limits::RuleLimits;
 pub(crate) use negation::is_negated_at;
 pub use text::normalize;
 
@@ -113,11 +115,34 @@ struct Reading<'a> {
     prepared: &'a prepare::Prepared,
 }
 
+/// Where the files a rule file names in `lexicon_files` are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexiconFiles {
+    /// From disk, relative to this directory (the rule file's).
+    Dir(PathBuf),
+    /// Only the lexicon shipped in the binary ([`DEFAULT_LEXICON_FILE`]).
+    Embedded,
+}
+
+/// Reads the lexicon files embedded in the binary.
+fn read_embedded(name: &str) -> std::io::Result<(String, String)> {
+    match name {
+        DEFAULT_LEXICON_FILE => Ok((format!("<embedded rules/{name}>"), DEFAULT_LEXICON.to_string())),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the embedded default rules ship only default-lexicon.toml",
+        )),
+    }
+}
+
 /// A compiled, validated rule set. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
     version: String,
     source: String,
+    /// The rule file's text.
+    text: String,
+    lexicon_files: LexiconFiles,
     queues: Vec<QueueSpec>,
     default_queue: String,
     default_priority: Priority,
@@ -134,33 +159,85 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Compiles rule-file text; `file` names it in error messages.
-    /// `lexicon_files` it names are read relative to the current directory.
+    /// Compiles rule-file text with the default [`RuleLimits`]; `file` names
+    /// it in error messages. `lexicon_files` it names are read relative to
+    /// the current directory.
     pub fn parse(file: &str, text: &str) -> Result<RuleSet, RuleError> {
-        compile::compile(file, text, &compile::read_relative_to(Path::new("")))
+        Self::compile_text(
+            file,
+            text,
+            &LexiconFiles::Dir(PathBuf::new()),
+            &RuleLimits::default(),
+        )
     }
 
-    /// Reads and compiles a rule file.
+    /// Compiles rule-file text within `limits`; `file` names it in error
+    /// messages and `lexicon_files` tells where the files it names are.
+    pub fn compile_text(
+        file: &str,
+        text: &str,
+        lexicon_files: &LexiconFiles,
+        limits: &RuleLimits,
+    ) -> Result<RuleSet, RuleError> {
+        match lexicon_files {
+            LexiconFiles::Dir(dir) => {
+                let mut rules = compile::compile(file, text, &compile::read_relative_to(dir), limits)?;
+                rules.lexicon_files = lexicon_files.clone();
+                Ok(rules)
+            }
+            LexiconFiles::Embedded => compile::compile(file, text, &read_embedded, limits),
+        }
+    }
+
+    /// Reads and compiles a rule file with the default [`RuleLimits`].
     pub fn load(path: &Path) -> Result<RuleSet, RuleError> {
+        Self::load_within(path, &RuleLimits::default())
+    }
+
+    /// Reads and compiles a rule file within `limits`; a file over
+    /// `max_file_bytes` is refused before it is read.
+    pub fn load_within(path: &Path, limits: &RuleLimits) -> Result<RuleSet, RuleError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        let read_error = |source| RuleError::Read {
             file: file.clone(),
             source,
-        })?;
-        let base_dir = path.parent().unwrap_or(Path::new(""));
-        compile::compile(&file, &text, &compile::read_relative_to(base_dir))
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if usize::try_from(size).map_or(true, |size| size > limits.max_file_bytes) {
+            return Err(RuleError::Invalid {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                reason: format!(
+                    "file is {size} bytes, over the limit of {} (max_file_bytes)",
+                    limits.max_file_bytes
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let base_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        Self::compile_text(&file, &text, &LexiconFiles::Dir(base_dir), limits)
     }
 
     /// The shipped default rule set, with its lexicon files embedded too.
     pub fn default_rules() -> Result<RuleSet, RuleError> {
-        let embedded = |name: &str| match name {
-            DEFAULT_LEXICON_FILE => Ok((format!("<embedded rules/{name}>"), DEFAULT_LEXICON.to_string())),
-            _ => Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the embedded default rules ship only default-lexicon.toml",
-            )),
-        };
-        compile::compile(DEFAULT_RULES_NAME, DEFAULT_RULES, &embedded)
+        compile::compile(
+            DEFAULT_RULES_NAME,
+            DEFAULT_RULES,
+            &read_embedded,
+            &RuleLimits::default(),
+        )
+    }
+
+    /// Where the `lexicon_files` of this set were read from: candidates
+    /// given as text (validate, reload) read theirs from the same place.
+    pub fn lexicon_files(&self) -> &LexiconFiles {
+        &self.lexicon_files
+    }
+
+    /// The rule file's text, as compiled.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The version stamped on classifications.
