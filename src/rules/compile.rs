@@ -164,6 +164,11 @@ impl Compiler<'_> {
             source: self.file,
             text: text.to_string(),
             lexicon_files: super::LexiconFiles::Embedded,
+            queue_lines: doc
+                .queues
+                .iter()
+                .map(|queue| self.source.position(queue.span().start).0)
+                .collect(),
             queues,
             default_queue,
             default_priority,
@@ -359,6 +364,7 @@ impl Compiler<'_> {
         let actions = self.actions(&rule.then)?;
         Ok(Rule {
             id: id.to_string(),
+            line: self.source.position(doc.span().start).0,
             description: rule.description.clone(),
             condition,
             actions,

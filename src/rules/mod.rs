@@ -22,6 +22,7 @@ mod bits;
 mod compile;
 mod condition;
 mod error;
+mod explain;
 mod format;
 mod lexicon;
 mod limits;
@@ -31,17 +32,20 @@ mod prepare;
 mod scanner;
 mod select;
 mod text;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
 pub use compile::{MAX_VERSION_BYTES, MAX_WITHIN_DAYS};
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
+pub use explain::{ConditionTrace, Explanation, RuleTrace, StopReason, TextMatch};
 pub(crate) use lexicon::NEGATED_FACTOR;
 pub use lexicon::SENTIMENT_TERM;
 pub use limits::RuleLimits;
 pub(crate) use negation::is_negated_at;
 pub use text::normalize;
+pub use validate::{validate, Diagnostic, Validation};
 
 use crate::clock::UnixMicros;
 use crate::ticket::{Classification, Priority, Side, TicketInput};
@@ -100,6 +104,8 @@ impl Actions {
 #[derive(Debug, Clone)]
 struct Rule {
     id: String,
+    /// Where its `[[rule]]` table starts in the file, 1-based.
+    line: usize,
     #[allow(dead_code)] // kept for explain and listing tools
     description: String,
     condition: Condition,
@@ -144,6 +150,8 @@ pub struct RuleSet {
     text: String,
     lexicon_files: LexiconFiles,
     queues: Vec<QueueSpec>,
+    /// The line each queue is declared on, in declaration order.
+    queue_lines: Vec<usize>,
     default_queue: String,
     default_priority: Priority,
     rules: Vec<Rule>,
@@ -348,6 +356,13 @@ impl RuleSet {
     }
 
     fn run_rules<'r>(&self, rules: impl Iterator<Item = &'r Rule>, facts: &Facts<'_>) -> Classification {
+        self.outcome(rules.filter(|rule| rule.condition.holds(facts)))
+    }
+
+    /// Applies the actions of the rules that fire, in order, up to and
+    /// including the first with `stop` (`fired` is lazy: what follows it
+    /// is never evaluated).
+    fn outcome<'r>(&self, fired: impl Iterator<Item = &'r Rule>) -> Classification {
         let mut result = Classification {
             side: Side::Unclassified,
             queue: self.default_queue.clone(),
@@ -357,10 +372,7 @@ impl RuleSet {
             ..Classification::default()
         };
         let mut deadline_minutes = None;
-        for rule in rules {
-            if !rule.condition.holds(facts) {
-                continue;
-            }
+        for rule in fired {
             apply(&rule.actions, &mut result, &mut deadline_minutes);
             result.rule_ids.push(rule.id.clone());
             if rule.stop {
