@@ -274,6 +274,11 @@ impl RuleSet {
         self.reads_history
     }
 
+    /// The weighted lexicons' names.
+    pub fn lexicon_names(&self) -> &[String] {
+        &self.lexicons.names
+    }
+
     /// How many rules the set has.
     pub fn rule_count(&self) -> usize {
         self.rules.len()

@@ -172,6 +172,7 @@ impl RuleSet {
     fn implies(&self, a: &Condition, b: &Condition) -> bool {
         match (a, b) {
             _ if self.same(a, b) => true,
+            (Condition::Scanned(a), Condition::Scanned(b)) => self.keywords_within(*a, *b),
             (_, Condition::All(parts)) => parts.iter().all(|part| self.implies(a, part)),
             (Condition::Any(parts), _) => parts.iter().all(|part| self.implies(part, b)),
             (Condition::All(parts), _) => parts.iter().any(|part| self.implies(part, b)),
@@ -198,6 +199,17 @@ impl RuleSet {
                 lexicon == b_lexicon
                     && at_least_as_tight(*at_least, *b_least, true)
                     && at_least_as_tight(*at_most, *b_most, false)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether text condition `a` is an `any_of` on the same field as `b`'s
+    /// with only keywords `b` has too (so `a` holding means `b` holds).
+    fn keywords_within(&self, a: usize, b: usize) -> bool {
+        match (self.text_tests.get(a), self.text_tests.get(b)) {
+            (Some((a_field, ValueTest::AnyOf(a_words))), Some((b_field, ValueTest::AnyOf(b_words)))) => {
+                a_field == b_field && a_words.iter().all(|word| b_words.contains(word))
             }
             _ => false,
         }

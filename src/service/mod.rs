@@ -82,6 +82,23 @@ fn lease_seconds(requested: u32) -> Result<u32, Error> {
     }
 }
 
+/// Longest name rule-file text may be given under, in bytes.
+const MAX_RULE_FILE_NAME_BYTES: usize = 256;
+
+/// The name inline rule-file text goes by in messages (`default` when none).
+fn rule_file_name<'a>(name: &'a str, default: &'a str) -> Result<&'a str, Error> {
+    match name {
+        "" => Ok(default),
+        name if name.len() > MAX_RULE_FILE_NAME_BYTES || name.chars().any(char::is_control) => {
+            Err(Error::invalid(
+                "name",
+                format!("must be at most {MAX_RULE_FILE_NAME_BYTES} bytes of printable text"),
+            ))
+        }
+        name => Ok(name),
+    }
+}
+
 fn ticket_response(ticket: crate::ticket::Ticket) -> Option<pb::Ticket> {
     Some(convert::ticket(ticket))
 }
@@ -315,5 +332,63 @@ impl pb::triage_service_server::TriageService for TriageApi {
 
     async fn ping(&self, _: Request<pb::PingRequest>) -> Result<Response<pb::PingResponse>, Status> {
         Ok(Response::new(pb::PingResponse {}))
+    }
+
+    async fn validate_rule_set(
+        &self,
+        request: Request<pb::ValidateRuleSetRequest>,
+    ) -> Result<Response<pb::ValidateRuleSetResponse>, Status> {
+        let request = request.into_inner();
+        convert::required("text", &request.text)?;
+        let name = rule_file_name(&request.name, "candidate.toml")?;
+        let validation = self.app.validate_rules(name, request.text).await?;
+        Ok(Response::new(convert::validation(validation)))
+    }
+
+    async fn explain_ticket(
+        &self,
+        request: Request<pb::ExplainTicketRequest>,
+    ) -> Result<Response<pb::ExplainTicketResponse>, Status> {
+        let explanation = match request.into_inner().ticket {
+            Some(pb::explain_ticket_request::Ticket::TicketId(id)) => {
+                let id = convert::ticket_id("ticket_id", &id)?;
+                self.app.explain_ticket(id).await?
+            }
+            Some(pb::explain_ticket_request::Ticket::Input(input)) => {
+                let input = convert::ticket_input(Some(input))?;
+                self.app.explain(input).await?
+            }
+            None => return Err(Error::invalid("ticket", "give ticket_id or input").into()),
+        };
+        Ok(Response::new(convert::explanation(explanation)))
+    }
+
+    async fn get_rule_set(
+        &self,
+        _: Request<pb::GetRuleSetRequest>,
+    ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
+        let active = self.app.active_rules();
+        Ok(Response::new(convert::get_rule_set(&active, MAX_PAGE_BYTES)))
+    }
+
+    async fn reload_rules(
+        &self,
+        request: Request<pb::ReloadRulesRequest>,
+    ) -> Result<Response<pb::ReloadRulesResponse>, Status> {
+        let request = request.into_inner();
+        let previous = self.app.rules().version().to_string();
+        let active = match request.source {
+            Some(pb::reload_rules_request::Source::Path(path)) => {
+                let path = convert::required("path", &path)?;
+                self.app.reload_rules_path(std::path::Path::new(path)).await?
+            }
+            Some(pb::reload_rules_request::Source::Text(text)) => {
+                convert::required("text", &text)?;
+                let name = rule_file_name(&request.name, "api.toml")?;
+                self.app.reload_rules_text(name, text).await?
+            }
+            None => return Err(Error::invalid("source", "give path or text").into()),
+        };
+        Ok(Response::new(convert::reloaded(&active, previous)))
     }
 }
