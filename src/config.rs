@@ -169,6 +169,21 @@ pub enum RulesCommand {
     /// Fit weighted lexicons (reactive vs proactive, and per category) from
     /// labelled JSONL tickets and write them as a TOML lexicon file.
     Learn(LearnArgs),
+    /// Parse and compile a rule file without running it: its error (with
+    /// line, column and reason) or its warnings (rules that can never fire,
+    /// unused queues). Exits non-zero on an error.
+    Validate(RuleFileArgs),
+    /// Explain, rule by rule, how a rule file classifies the ticket read as
+    /// JSON from standard input ({"subject": ..., "body": ..., "channel":
+    /// ..., "customer": {"tier": ...}, ...}; no customer history).
+    Explain(RuleFileArgs),
+}
+
+/// The rule file a `triage rules` tool reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleFileArgs {
+    /// The rule file (TOML); its lexicon_files are read beside it.
+    pub file: PathBuf,
 }
 
 /// Flags of `triage rules learn`.

@@ -10,7 +10,9 @@
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
 //!   list pages capped in bytes; lease tokens only in the claim answer;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
-//! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
+//! - [`rules`]: rule files, compiler, one-pass scanner, evaluator,
+//!   validation (errors and warnings) and explanations;
+//! - [`rule_tools`]: the offline `triage rules validate` and `explain` tools;
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
 //! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
@@ -42,6 +44,7 @@ pub mod logging;
 pub mod metrics;
 pub mod overload;
 pub mod pool;
+pub mod rule_tools;
 pub mod rules;
 pub mod sentiment;
 pub mod server;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
+use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RuleFileArgs, RulesCommand};
 use triage::server;
 use triage::store::TicketStore;
 
@@ -45,7 +45,47 @@ async fn main() -> ExitCode {
 fn run_tool(command: Command) -> ExitCode {
     match command {
         Command::Rules(RulesCommand::Learn(args)) => learn_lexicon(&args),
+        Command::Rules(RulesCommand::Validate(args)) => validate_rules(&args),
+        Command::Rules(RulesCommand::Explain(args)) => explain_ticket(&args),
         Command::ExportLabels(args) => export_labels(&args),
+    }
+}
+
+fn validate_rules(args: &RuleFileArgs) -> ExitCode {
+    let (report, valid) =
+        triage::rule_tools::validate_file(&args.file, &triage::rules::RuleLimits::default());
+    print!("{report}");
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn explain_ticket(args: &RuleFileArgs) -> ExitCode {
+    const TOOL: &str = "triage rules explain";
+    let rules = match triage::rules::RuleSet::load(&args.file) {
+        Ok(rules) => rules,
+        Err(err) => {
+            eprintln!("{TOOL}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut json = String::new();
+    if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut json) {
+        eprintln!("{TOOL}: standard input: {err}");
+        return ExitCode::FAILURE;
+    }
+    let now = triage::clock::Clock::now(&SystemClock);
+    match triage::rule_tools::explain_json(&rules, &json, now) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{TOOL}: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 
