@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::backtest::{self, BacktestFilter, BacktestReport, Progress};
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
@@ -234,6 +235,54 @@ impl App {
         };
         self.metrics.rule_reload(activated.is_ok());
         activated
+    }
+
+    /// Re-classifies the stored tickets `filter` admits with candidate
+    /// rule-file `text`, changing nothing (see [`backtest`](crate::backtest)).
+    /// Runs on a blocking thread; `progress` is called as it goes, and a
+    /// `false` from it stops the scan (the answer is then `None`).
+    pub async fn backtest(
+        &self,
+        name: &str,
+        text: String,
+        filter: BacktestFilter,
+        samples_per_move: usize,
+        progress: impl FnMut(Progress) -> bool + Send + 'static,
+    ) -> Result<Option<BacktestReport>, Error> {
+        let name = name.to_string();
+        let limits = self.settings.rule_limits;
+        let lexicon_files = self.rules().lexicon_files().clone();
+        let candidate =
+            compile_off_workers(move || RuleSet::compile_text(&name, &text, &lexicon_files, &limits)).await?;
+        let store = Arc::clone(&self.store);
+        let history_limit = self.settings.history_limit;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut progress = progress;
+            let history = |ticket: &Ticket| {
+                let customer = &ticket.input.customer.id;
+                let mut history = runtime.block_on(store.customer_history(customer, history_limit))?;
+                history
+                    .tickets
+                    .retain(|prior| prior.ingested_at < ticket.ingested_at);
+                Ok(history)
+            };
+            backtest::backtest(
+                store.as_ref(),
+                &candidate,
+                &filter,
+                samples_per_move,
+                &history,
+                &mut progress,
+            )
+        })
+        .await
+        .map_err(|err| Error::Internal(format!("backtest failed: {err}")))?
+    }
+
+    /// How many tickets the store holds.
+    pub fn ticket_count(&self) -> usize {
+        self.store.ticket_count()
     }
 
     /// Compiles and checks a candidate rule file without activating it.

@@ -177,6 +177,34 @@ pub enum RulesCommand {
     /// JSON from standard input ({"subject": ..., "body": ..., "channel":
     /// ..., "customer": {"tier": ...}, ...}; no customer history).
     Explain(RuleFileArgs),
+    /// Re-classify the tickets stored in a data directory with a rule file
+    /// and count how many would move where, changing nothing. Stop the
+    /// server first: the store allows one process at a time.
+    Backtest(BacktestArgs),
+}
+
+/// Flags of `triage rules backtest`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BacktestArgs {
+    /// The candidate rule file (TOML); its lexicon_files are read beside it.
+    pub file: PathBuf,
+    /// Directory of the store (the server must be stopped).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Only tickets now in this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only tickets on this side (reactive, proactive, unclassified).
+    #[arg(long, value_parser = parse_side)]
+    pub side: Option<crate::ticket::Side>,
+    /// Ticket ids shown per move.
+    #[arg(long, default_value_t = crate::backtest::DEFAULT_SAMPLES_PER_MOVE)]
+    pub samples: usize,
+}
+
+fn parse_side(text: &str) -> Result<crate::ticket::Side, String> {
+    crate::ticket::Side::parse(text)
+        .ok_or_else(|| format!("{text:?}: expected reactive, proactive or unclassified"))
 }
 
 /// The rule file a `triage rules` tool reads.

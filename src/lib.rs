@@ -12,6 +12,8 @@
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
 //! - [`rules`]: rule files, compiler, one-pass scanner, evaluator,
 //!   validation (errors and warnings) and explanations;
+//! - [`backtest`]: re-classifies stored tickets with a candidate rule set
+//!   and counts the moves, changing nothing;
 //! - [`rule_tools`]: the offline `triage rules validate` and `explain` tools;
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod backtest;
 pub mod clock;
 pub mod config;
 pub mod email;

@@ -201,3 +201,55 @@ fn condition_lines(trace: &ConditionTrace, depth: usize, out: &mut String) {
         condition_lines(part, depth + 1, out);
     }
 }
+
+/// Backtests the rule file at `file` on the tickets stored in `data_dir`
+/// (the server must be stopped: the store allows one process at a time),
+/// as text for a person.
+pub async fn backtest_data_dir(
+    file: &Path,
+    data_dir: &Path,
+    filter: crate::backtest::BacktestFilter,
+    samples_per_move: usize,
+) -> Result<String, String> {
+    let text = std::fs::read_to_string(file).map_err(|err| format!("{}: {err}", file.display()))?;
+    let owned = file.to_path_buf();
+    let rules = crate::app::compile_off_workers(move || RuleSet::load(&owned))
+        .await
+        .map_err(|err| err.to_string())?;
+    let store = crate::store::Store::open(data_dir, crate::store::StoreOptions::default())
+        .map_err(|err| format!("{}: {err} (is the server still running?)", data_dir.display()))?;
+    let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+    let app = crate::app::App::new(rules, store, clock, crate::app::AppSettings::default());
+    let name = file.display().to_string();
+    let report = app
+        .backtest(&name, text, filter, samples_per_move, |_| true)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or("the backtest was stopped")?;
+    Ok(backtest_report(&report))
+}
+
+/// A backtest's result as text: the counts, then one line per move.
+pub fn backtest_report(report: &crate::backtest::BacktestReport) -> String {
+    let counts = report.progress;
+    let mut out = format!(
+        "candidate {}: {} tickets read, {} re-classified, {} would move\n",
+        report.candidate_version, counts.scanned, counts.matched, counts.changed
+    );
+    for moved in &report.moves {
+        let samples: Vec<String> = moved.samples.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "{:>8}  {}/{:?}/{} -> {}/{:?}/{}  e.g. {}",
+            moved.count,
+            moved.from.side.name(),
+            moved.from.category,
+            moved.from.queue,
+            moved.to.side.name(),
+            moved.to.category,
+            moved.to.queue,
+            samples.join(", ")
+        );
+    }
+    out
+}

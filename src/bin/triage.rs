@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use triage::clock::SystemClock;
-use triage::config::{Args, Command, Config, ExportLabelsArgs, LearnArgs, RuleFileArgs, RulesCommand};
+use triage::config::{
+    Args, BacktestArgs, Command, Config, ExportLabelsArgs, LearnArgs, RuleFileArgs, RulesCommand,
+};
 use triage::server;
 use triage::store::TicketStore;
 
@@ -16,7 +18,7 @@ async fn main() -> ExitCode {
     let mut args = Args::parse();
     triage::logging::init(args.log_format);
     if let Some(command) = args.command.take() {
-        return run_tool(command);
+        return run_tool(command).await;
     }
     let check_only = args.check_rules;
     let verify_only = args.verify;
@@ -42,11 +44,12 @@ async fn main() -> ExitCode {
     }
 }
 
-fn run_tool(command: Command) -> ExitCode {
+async fn run_tool(command: Command) -> ExitCode {
     match command {
         Command::Rules(RulesCommand::Learn(args)) => learn_lexicon(&args),
         Command::Rules(RulesCommand::Validate(args)) => validate_rules(&args),
         Command::Rules(RulesCommand::Explain(args)) => explain_ticket(&args),
+        Command::Rules(RulesCommand::Backtest(args)) => backtest_rules(args).await,
         Command::ExportLabels(args) => export_labels(&args),
     }
 }
@@ -59,6 +62,24 @@ fn validate_rules(args: &RuleFileArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+async fn backtest_rules(args: BacktestArgs) -> ExitCode {
+    let filter = triage::backtest::BacktestFilter {
+        queue: args.queue,
+        side: args.side,
+        ..Default::default()
+    };
+    match triage::rule_tools::backtest_data_dir(&args.file, &args.data_dir, filter, args.samples).await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("triage rules backtest: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

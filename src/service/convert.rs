@@ -4,6 +4,7 @@
 use prost_types::Timestamp;
 
 use crate::app::{ActiveRules, QueueOverview};
+use crate::backtest::{BacktestFilter, BacktestReport, Progress};
 use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
@@ -477,5 +478,75 @@ fn text_match(found: TextMatch) -> pb::TextMatch {
         end: u32::try_from(found.end).unwrap_or(u32::MAX),
         text: found.text,
         term: found.term,
+    }
+}
+
+/// Which tickets a backtest reads, from the request's fields.
+pub(crate) fn backtest_filter(request: &pb::BacktestRuleSetRequest) -> Result<BacktestFilter, Error> {
+    let side = match pb::Side::try_from(request.side) {
+        Ok(pb::Side::Unspecified) => None,
+        Ok(pb::Side::Reactive) => Some(Side::Reactive),
+        Ok(pb::Side::Proactive) => Some(Side::Proactive),
+        Ok(pb::Side::Unclassified) => Some(Side::Unclassified),
+        Err(_) => return Err(Error::invalid("side", format!("unknown value {}", request.side))),
+    };
+    Ok(BacktestFilter {
+        ingested_from: request
+            .ingested_from
+            .as_ref()
+            .map(|at| micros("ingested_from", at))
+            .transpose()?,
+        ingested_before: request
+            .ingested_before
+            .as_ref()
+            .map(|at| micros("ingested_before", at))
+            .transpose()?,
+        queue: (!request.queue.is_empty()).then(|| request.queue.clone()),
+        side,
+    })
+}
+
+/// A backtest's progress, out of `total` stored tickets.
+pub(crate) fn backtest_progress(progress: Progress, total: u64) -> pb::BacktestRuleSetResponse {
+    pb::BacktestRuleSetResponse {
+        event: Some(pb::backtest_rule_set_response::Event::Progress(counts(
+            progress, total,
+        ))),
+    }
+}
+
+fn counts(progress: Progress, total: u64) -> pb::BacktestProgress {
+    pb::BacktestProgress {
+        scanned: progress.scanned,
+        matched: progress.matched,
+        changed: progress.changed,
+        total,
+    }
+}
+
+/// A backtest's result.
+pub(crate) fn backtest_result(report: BacktestReport, total: u64) -> pb::BacktestRuleSetResponse {
+    let moves = report
+        .moves
+        .into_iter()
+        .map(|moved| pb::BacktestMove {
+            from_side: side_to_proto(moved.from.side).into(),
+            from_category: moved.from.category,
+            from_queue: moved.from.queue,
+            to_side: side_to_proto(moved.to.side).into(),
+            to_category: moved.to.category,
+            to_queue: moved.to.queue,
+            count: moved.count,
+            sample_ticket_ids: moved.samples.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    pb::BacktestRuleSetResponse {
+        event: Some(pb::backtest_rule_set_response::Event::Result(
+            pb::BacktestResult {
+                candidate_version: report.candidate_version,
+                counts: Some(counts(report.progress, total)),
+                moves,
+            },
+        )),
     }
 }

@@ -6,6 +6,7 @@
 //! `convert::claimed_ticket`, every other response with `convert::ticket`,
 //! which shows the lease's holder and expiry but not its token.
 
+mod backtest;
 mod convert;
 mod deadline;
 mod labels;
@@ -390,5 +391,23 @@ impl pb::triage_service_server::TriageService for TriageApi {
             None => return Err(Error::invalid("source", "give path or text").into()),
         };
         Ok(Response::new(convert::reloaded(&active, previous)))
+    }
+
+    type BacktestRuleSetStream = backtest::BacktestStream;
+
+    async fn backtest_rule_set(
+        &self,
+        request: Request<pb::BacktestRuleSetRequest>,
+    ) -> Result<Response<Self::BacktestRuleSetStream>, Status> {
+        let request = request.into_inner();
+        convert::required("text", &request.text)?;
+        let name = rule_file_name(&request.name, "candidate.toml")?.to_string();
+        let filter = convert::backtest_filter(&request)?;
+        let samples = match request.samples_per_move {
+            0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let stream = backtest::stream(Arc::clone(&self.app), name, request.text, filter, samples);
+        Ok(Response::new(stream))
     }
 }
