@@ -135,10 +135,14 @@ impl RuleSet {
             scanned: &scanned,
         };
         let mut rules = Vec::new();
+        let mut fired = Vec::new();
         let mut stop = StopReason::EndOfRules;
         for rule in &self.rules {
             let trace = self.trace_rule(rule, &facts);
             let stops = trace.fired && rule.stop;
+            if trace.fired {
+                fired.push(rule);
+            }
             rules.push(trace);
             if stops {
                 stop = StopReason::StopRule {
@@ -148,9 +152,7 @@ impl RuleSet {
                 break;
             }
         }
-        let fired = rules.iter().filter(|trace| trace.fired);
-        let mut classification =
-            self.outcome(fired.filter_map(|trace| self.rules.iter().find(|rule| rule.id == trace.rule_id)));
+        let mut classification = self.outcome(fired.into_iter());
         classification.scores = self.lexicons.named_scores(&scored.scores);
         classification.evidence = scored.evidence;
         let compound = sentiment.compound;

@@ -427,11 +427,15 @@ pub(crate) fn get_rule_set(active: &ActiveRules, max_text_bytes: usize) -> pb::G
 }
 
 /// The rules now running after a reload.
-pub(crate) fn reloaded(active: &ActiveRules, previous_version: String) -> pb::ReloadRulesResponse {
+pub(crate) fn reloaded(
+    active: &ActiveRules,
+    previous_version: String,
+    warnings: Vec<Diagnostic>,
+) -> pb::ReloadRulesResponse {
     pb::ReloadRulesResponse {
         summary: Some(rule_set_summary(&active.rules)),
         loaded_at: Some(timestamp(active.loaded_at)),
-        warnings: active.rules.warnings().into_iter().map(rule_diagnostic).collect(),
+        warnings: warnings.into_iter().map(rule_diagnostic).collect(),
         previous_version,
     }
 }

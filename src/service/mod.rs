@@ -390,7 +390,12 @@ impl pb::triage_service_server::TriageService for TriageApi {
             }
             None => return Err(Error::invalid("source", "give path or text").into()),
         };
-        Ok(Response::new(convert::reloaded(&active, previous)))
+        // Warnings compare rules pairwise: off the async workers too.
+        let rules = Arc::clone(&active.rules);
+        let warnings = tokio::task::spawn_blocking(move || rules.warnings())
+            .await
+            .map_err(|err| Error::Internal(format!("rule warnings failed: {err}")))?;
+        Ok(Response::new(convert::reloaded(&active, previous, warnings)))
     }
 
     type BacktestRuleSetStream = backtest::BacktestStream;
