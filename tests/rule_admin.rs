@@ -331,3 +331,43 @@ async fn a_reload_under_concurrent_ingest_gives_each_ticket_one_version() {
     assert!(versions.contains("test-1") || versions.contains("test-2"));
     server.shutdown().await;
 }
+
+/// The test rules and `extra` more rules, each with its own regex.
+fn many_rules(extra: usize) -> String {
+    let mut text = common::TEST_RULES.replace("version = \"test-1\"", "version = \"many\"");
+    for n in 0..extra {
+        text.push_str(&format!(
+            "\n[[rule]]\nid = \"extra-{n}\"\nwhen = {{ field = \"text\", regex = \"(?i)\\\\b(word{n}|other{n})\\\\s+\\\\w+ing\\\\b\" }}\nthen = {{ add_tags = [\"extra\"] }}\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_reload_compiles_off_the_async_workers() {
+    // One runtime thread: were the compilation on it, nothing else would
+    // run until it finished.
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("many.toml");
+    std::fs::write(&path, many_rules(3000)).expect("write");
+    let mut client = common::connect(server.address).await;
+    let app = std::sync::Arc::clone(&server.app);
+    let started = std::time::Instant::now();
+    let reload = tokio::spawn(async move {
+        let reloaded = app.reload_rules(&path).await;
+        (reloaded, started.elapsed())
+    });
+    // Let the reload start (on this one thread, it runs now), then ping.
+    tokio::task::yield_now().await;
+    client.ping(pb::PingRequest {}).await.expect("ping answered");
+    let ping_took = started.elapsed();
+    let (reloaded, reload_took) = reload.await.expect("task");
+    assert_eq!(reloaded.expect("reloaded").version(), "many");
+    // Inline, the compilation would hold the ping for all of its time.
+    assert!(
+        ping_took * 4 < reload_took,
+        "ping took {ping_took:?} while the reload took {reload_took:?}"
+    );
+    server.shutdown().await;
+}
