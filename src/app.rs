@@ -238,7 +238,7 @@ impl App {
     }
 
     /// Re-classifies the stored tickets `filter` admits with candidate
-    /// rule-file `text`, changing nothing (see [`backtest`](crate::backtest)).
+    /// rule-file `text`, changing nothing (see [`crate::backtest`]).
     /// Runs on a blocking thread; `progress` is called as it goes, and a
     /// `false` from it stops the scan (the answer is then `None`).
     pub async fn backtest(

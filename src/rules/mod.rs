@@ -11,12 +11,18 @@
 //! - `pattern`: what the scanner reads from a regex's source (triggers);
 //! - `select`: which rules a ticket's scan could have made true;
 //! - `condition`: compiled condition trees and their evaluation;
-//! - `text`: case folding and whole-word matching shared by both paths.
+//! - `text`: case folding and whole-word matching shared by both paths;
+//! - `limits`: bounds on a rule file ([`RuleLimits`]);
+//! - `validate`: warnings about what compiles but cannot work (rules that
+//!   can never fire, unused queues), for `ValidateRuleSet` and
+//!   `triage rules validate`;
+//! - `explain`: every rule and condition's outcome for one ticket.
 //!
-//! Rules run top to bottom. Every rule whose condition holds *fires*: it
-//! sets the side, category, queue, priority and deadline it names (a later
-//! rule overrides an earlier one) and adds its tags. A rule with
-//! `stop = true` ends evaluation when it fires.
+//! Rules run top to bottom, in one pass. Every rule whose condition holds
+//! *fires*: it sets the side, category, queue, priority and deadline it
+//! names (a later rule overrides an earlier one) and adds its tags.
+//! Conditions read the ticket, never the classification so far. A rule with
+//! `stop = true` ends evaluation when it fires. Nothing recurses.
 
 mod bits;
 mod compile;
