@@ -208,14 +208,10 @@ impl App {
     }
 
     /// Compiles rule-file `text` (named `name` in messages) and swaps it
-    /// in; on any error the running rules stay. Its `lexicon_files` are
-    /// read from where the running rules read theirs.
+    /// in; on any error the running rules stay. Its `lexicon_files` may
+    /// only name files beside the running rule file.
     pub async fn reload_rules_text(&self, name: &str, text: String) -> Result<ActiveRules, Error> {
-        let name = name.to_string();
-        let limits = self.settings.rule_limits;
-        let lexicon_files = self.rules().lexicon_files().clone();
-        let compiled =
-            compile_off_workers(move || RuleSet::compile_text(&name, &text, &lexicon_files, &limits)).await;
+        let compiled = self.compile_candidate(name, text).await;
         self.activate(compiled).await
     }
 
@@ -237,23 +233,27 @@ impl App {
         activated
     }
 
-    /// Re-classifies the stored tickets `filter` admits with candidate
-    /// rule-file `text`, changing nothing (see [`crate::backtest`]).
-    /// Runs on a blocking thread; `progress` is called as it goes, and a
-    /// `false` from it stops the scan (the answer is then `None`).
+    /// Compiles candidate rule-file `text` (named `name` in messages)
+    /// without activating it, on a blocking thread. Its `lexicon_files` may
+    /// only name files beside the running rule file.
+    pub async fn compile_candidate(&self, name: &str, text: String) -> Result<RuleSet, Error> {
+        let name = name.to_string();
+        let limits = self.settings.rule_limits;
+        let lexicon_files = self.rules().lexicon_files().confined();
+        compile_off_workers(move || RuleSet::compile_text(&name, &text, &lexicon_files, &limits)).await
+    }
+
+    /// Re-classifies the stored tickets `filter` admits with `candidate`,
+    /// changing nothing (see [`crate::backtest`]). Runs on a blocking
+    /// thread; `progress` is called as it goes, and a `false` from it stops
+    /// the scan (the answer is then `None`).
     pub async fn backtest(
         &self,
-        name: &str,
-        text: String,
+        candidate: RuleSet,
         filter: BacktestFilter,
         samples_per_move: usize,
         progress: impl FnMut(Progress) -> bool + Send + 'static,
     ) -> Result<Option<BacktestReport>, Error> {
-        let name = name.to_string();
-        let limits = self.settings.rule_limits;
-        let lexicon_files = self.rules().lexicon_files().clone();
-        let candidate =
-            compile_off_workers(move || RuleSet::compile_text(&name, &text, &lexicon_files, &limits)).await?;
         let store = Arc::clone(&self.store);
         let history_limit = self.settings.history_limit;
         let runtime = tokio::runtime::Handle::current();
@@ -286,11 +286,11 @@ impl App {
     }
 
     /// Compiles and checks a candidate rule file without activating it.
-    /// Its `lexicon_files` are read from where the running rules read theirs.
+    /// Its `lexicon_files` may only name files beside the running rule file.
     pub async fn validate_rules(&self, name: &str, text: String) -> Result<Validation, Error> {
         let name = name.to_string();
         let limits = self.settings.rule_limits;
-        let lexicon_files = self.rules().lexicon_files().clone();
+        let lexicon_files = self.rules().lexicon_files().confined();
         tokio::task::spawn_blocking(move || crate::rules::validate(&name, &text, &lexicon_files, &limits))
             .await
             .map_err(|err| Error::Internal(format!("rule validation failed: {err}")))

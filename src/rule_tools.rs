@@ -211,18 +211,20 @@ pub async fn backtest_data_dir(
     filter: crate::backtest::BacktestFilter,
     samples_per_move: usize,
 ) -> Result<String, String> {
-    let text = std::fs::read_to_string(file).map_err(|err| format!("{}: {err}", file.display()))?;
-    let owned = file.to_path_buf();
-    let rules = crate::app::compile_off_workers(move || RuleSet::load(&owned))
-        .await
-        .map_err(|err| err.to_string())?;
+    let load = |file: &Path| {
+        let file = file.to_path_buf();
+        crate::app::compile_off_workers(move || RuleSet::load(&file))
+    };
+    let candidate = load(file).await.map_err(|err| err.to_string())?;
+    // The app needs running rules; they play no part: moves start from the
+    // stored classifications.
+    let running = load(file).await.map_err(|err| err.to_string())?;
     let store = crate::store::Store::open(data_dir, crate::store::StoreOptions::default())
         .map_err(|err| format!("{}: {err} (is the server still running?)", data_dir.display()))?;
     let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
-    let app = crate::app::App::new(rules, store, clock, crate::app::AppSettings::default());
-    let name = file.display().to_string();
+    let app = crate::app::App::new(running, store, clock, crate::app::AppSettings::default());
     let report = app
-        .backtest(&name, text, filter, samples_per_move, |_| true)
+        .backtest(candidate, filter, samples_per_move, |_| true)
         .await
         .map_err(|err| err.to_string())?
         .ok_or("the backtest was stopped")?;

@@ -371,3 +371,26 @@ async fn a_reload_compiles_off_the_async_workers() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rule_text_sent_to_the_server_reads_lexicon_files_only_beside_the_running_rules() {
+    // The test server's rules were read relative to the crate root.
+    let mut server = TestServer::start().await;
+    let with_lexicon = |name: &str| format!("lexicon_files = [\"{name}\"]\n{}", common::TEST_RULES);
+    let beside = validate(&mut server, &with_lexicon("rules/default-lexicon.toml")).await;
+    assert!(beside.valid, "{:?}", beside.errors);
+    for outside in ["/etc/hostname", "../outside.toml", "rules/../../outside.toml"] {
+        let answer = validate(&mut server, &with_lexicon(outside)).await;
+        assert!(!answer.valid, "{outside}");
+        let message = &answer.errors[0].message;
+        assert!(
+            message.contains("only name lexicon files beside the running rule file"),
+            "{message}"
+        );
+    }
+    let status = reload_text(&mut server, &with_lexicon("/etc/hostname"))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    server.shutdown().await;
+}

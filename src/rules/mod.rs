@@ -134,6 +134,21 @@ pub enum LexiconFiles {
     Dir(PathBuf),
     /// Only the lexicon shipped in the binary ([`DEFAULT_LEXICON_FILE`]).
     Embedded,
+    /// From disk, only files in or under this directory named by a plain
+    /// relative path: for rule text sent over the API, which must not read
+    /// the server's other files.
+    Beside(PathBuf),
+}
+
+impl LexiconFiles {
+    /// The same place, confined as [`LexiconFiles::Beside`] is: for rule
+    /// text sent over the API.
+    pub fn confined(&self) -> LexiconFiles {
+        match self {
+            LexiconFiles::Dir(dir) | LexiconFiles::Beside(dir) => LexiconFiles::Beside(dir.clone()),
+            LexiconFiles::Embedded => LexiconFiles::Embedded,
+        }
+    }
 }
 
 /// Reads the lexicon files embedded in the binary.
@@ -197,6 +212,25 @@ impl RuleSet {
             LexiconFiles::Dir(dir) => {
                 let mut rules = compile::compile(file, text, &compile::read_relative_to(dir), limits)?;
                 rules.lexicon_files = lexicon_files.clone();
+                Ok(rules)
+            }
+            LexiconFiles::Beside(dir) => {
+                let read = compile::read_relative_to(dir);
+                let beside = |name: &str| {
+                    let path = Path::new(name);
+                    let plain = path
+                        .components()
+                        .all(|part| matches!(part, std::path::Component::Normal(_)));
+                    if !plain {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::PermissionDenied,
+                            "rule text sent to the server may only name lexicon files beside the running rule file (no absolute path, no ..)",
+                        ));
+                    }
+                    read(name)
+                };
+                let mut rules = compile::compile(file, text, &beside, limits)?;
+                rules.lexicon_files = LexiconFiles::Dir(dir.clone());
                 Ok(rules)
             }
             LexiconFiles::Embedded => compile::compile(file, text, &read_embedded, limits),

@@ -37,10 +37,11 @@ pub(crate) fn stream(
             let message = convert::backtest_progress(progress, total);
             progress_sender.blocking_send(Ok(message)).is_ok()
         };
-        let answer = match app
-            .backtest(&name, text, filter, samples_per_move, progress)
-            .await
-        {
+        let backtest = async {
+            let candidate = app.compile_candidate(&name, text).await?;
+            app.backtest(candidate, filter, samples_per_move, progress).await
+        };
+        let answer = match backtest.await {
             Ok(Some(report)) => Ok(convert::backtest_result(report, total)),
             Ok(None) => return, // the client went away
             Err(err) => Err(Status::from(err)),
