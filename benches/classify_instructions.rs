@@ -35,12 +35,17 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
     let tickets = workload::tickets(512, 42);
     let mut fired = 0;
     for _ in 0..rounds {
         for ticket in &tickets {
-            fired += black_box(rules.classify(ticket, &CustomerHistory::default(), UnixMicros(0))).rule_ids.len();
+            fired += black_box(rules.classify(ticket, &CustomerHistory::default(), UnixMicros(0)))
+                .rule_ids
+                .len();
         }
     }
     println!("{} tickets, {fired} rules fired", rounds * tickets.len());

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::backtest::{self, BacktestFilter, BacktestReport, Progress};
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::labels::{self, LabelledTicket};
 use crate::metrics::Metrics;
 use crate::pool::{BlockingPool, PoolError};
-use crate::rules::{CustomerHistory, RuleSet};
+use crate::rules::{CustomerHistory, Explanation, RuleLimits, RuleSet, Validation};
 use crate::shutdown::Shutdown;
 use crate::store::{
     ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
@@ -50,6 +51,8 @@ pub struct AppSettings {
     /// How long a long ticket may wait for and take its classification
     /// before the call is refused (RESOURCE_EXHAUSTED); `None`: no limit.
     pub classify_budget: Option<Duration>,
+    /// Bounds on rule files loaded, reloaded or validated while running.
+    pub rule_limits: RuleLimits,
 }
 
 /// Default of `--classify-budget-ms`.
@@ -70,8 +73,18 @@ impl Default for AppSettings {
             retention: Some(DEFAULT_RETENTION),
             classify_threads: default_classify_threads(),
             classify_budget: Some(DEFAULT_CLASSIFY_BUDGET),
+            rule_limits: RuleLimits::default(),
         }
     }
+}
+
+/// The running rule set and when it was loaded, swapped together.
+#[derive(Debug, Clone)]
+pub struct ActiveRules {
+    /// The rule set.
+    pub rules: Arc<RuleSet>,
+    /// When it was loaded (by the domain's clock).
+    pub loaded_at: UnixMicros,
 }
 
 /// A queue with its figures.
@@ -98,7 +111,10 @@ pub struct TicketPage<C = QueueCursor> {
 /// The running service's domain state. Share it as `Arc<App>`.
 #[derive(Debug)]
 pub struct App {
-    rules: RwLock<Arc<RuleSet>>,
+    rules: RwLock<ActiveRules>,
+    /// Held for the whole of a reload, so two reloads do not interleave
+    /// their checks and swaps.
+    reloading: tokio::sync::Mutex<()>,
     store: Arc<dyn TicketStore>,
     clock: SharedClock,
     events: EventBus,
@@ -120,7 +136,11 @@ impl App {
         let observer: Arc<dyn StoreObserver> = Arc::clone(&metrics) as _;
         store.observe(observer);
         App {
-            rules: RwLock::new(Arc::new(rules)),
+            rules: RwLock::new(ActiveRules {
+                rules: Arc::new(rules),
+                loaded_at: clock.now(),
+            }),
+            reloading: tokio::sync::Mutex::new(()),
             store: Arc::new(store),
             clock,
             events: EventBus::new(settings.watch_buffer),
@@ -137,14 +157,20 @@ impl App {
 
     /// The running rule set.
     pub fn rules(&self) -> Arc<RuleSet> {
+        self.active_rules().rules
+    }
+
+    /// The running rule set and when it was loaded.
+    pub fn active_rules(&self) -> ActiveRules {
         let guard = self.rules.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(&guard)
+        guard.clone()
     }
 
     /// Swaps in a new rule set atomically; requests in flight finish with
     /// the old one. Refused, keeping the running rules, when the new set
     /// drops a queue that still holds waiting or claimed tickets.
-    pub async fn replace_rules(&self, rules: RuleSet) -> Result<(), Error> {
+    pub async fn replace_rules(&self, rules: RuleSet) -> Result<ActiveRules, Error> {
+        let _reloading = self.reloading.lock().await;
         let dropped: Vec<String> = self
             .rules()
             .queues()
@@ -163,23 +189,154 @@ impl App {
             }
         }
         self.metrics.rules_loaded(rules.version(), rules.source());
+        let active = ActiveRules {
+            rules: Arc::new(rules),
+            loaded_at: self.now(),
+        };
         let mut guard = self
             .rules
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *guard = Arc::new(rules);
-        Ok(())
+        *guard = active.clone();
+        Ok(active)
     }
 
     /// Loads a rule file and swaps it in; on any error the running rules
     /// stay and the error says what is wrong, where.
     pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
-        let reloaded = match RuleSet::load(path) {
+        self.reload_rules_path(path).await.map(|active| active.rules)
+    }
+
+    /// Compiles rule-file `text` (named `name` in messages) and swaps it
+    /// in; on any error the running rules stay. Its `lexicon_files` may
+    /// only name files beside the running rule file.
+    pub async fn reload_rules_text(&self, name: &str, text: String) -> Result<ActiveRules, Error> {
+        let compiled = self.compile_candidate(name, text).await;
+        self.activate(compiled).await
+    }
+
+    /// Like [`reload_rules`](Self::reload_rules), answering with the
+    /// rules now running and when they were loaded.
+    pub async fn reload_rules_path(&self, path: &std::path::Path) -> Result<ActiveRules, Error> {
+        let path = path.to_path_buf();
+        let limits = self.settings.rule_limits;
+        let compiled = compile_off_workers(move || RuleSet::load_within(&path, &limits)).await;
+        self.activate(compiled).await
+    }
+
+    async fn activate(&self, compiled: Result<RuleSet, Error>) -> Result<ActiveRules, Error> {
+        let activated = match compiled {
             Ok(rules) => self.replace_rules(rules).await,
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         };
-        self.metrics.rule_reload(reloaded.is_ok());
-        reloaded.map(|()| self.rules())
+        self.metrics.rule_reload(activated.is_ok());
+        activated
+    }
+
+    /// Compiles candidate rule-file `text` (named `name` in messages)
+    /// without activating it, on a blocking thread. Its `lexicon_files` may
+    /// only name files beside the running rule file.
+    pub async fn compile_candidate(&self, name: &str, text: String) -> Result<RuleSet, Error> {
+        let name = name.to_string();
+        let limits = self.settings.rule_limits;
+        let lexicon_files = self.rules().lexicon_files().confined();
+        compile_off_workers(move || RuleSet::compile_text(&name, &text, &lexicon_files, &limits)).await
+    }
+
+    /// Re-classifies the stored tickets `filter` admits with `candidate`,
+    /// changing nothing (see [`crate::backtest`]). Runs on a blocking
+    /// thread; `progress` is called as it goes, and a `false` from it stops
+    /// the scan (the answer is then `None`).
+    pub async fn backtest(
+        &self,
+        candidate: RuleSet,
+        filter: BacktestFilter,
+        samples_per_move: usize,
+        progress: impl FnMut(Progress) -> bool + Send + 'static,
+    ) -> Result<Option<BacktestReport>, Error> {
+        let store = Arc::clone(&self.store);
+        let history_limit = self.settings.history_limit;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut progress = progress;
+            let history = |ticket: &Ticket| {
+                let customer = &ticket.input.customer.id;
+                let mut history = runtime.block_on(store.customer_history(customer, history_limit))?;
+                history
+                    .tickets
+                    .retain(|prior| prior.ingested_at < ticket.ingested_at);
+                Ok(history)
+            };
+            backtest::backtest(
+                store.as_ref(),
+                &candidate,
+                &filter,
+                samples_per_move,
+                &history,
+                &mut progress,
+            )
+        })
+        .await
+        .map_err(|err| Error::Internal(format!("backtest failed: {err}")))?
+    }
+
+    /// How many tickets the store holds.
+    pub fn ticket_count(&self) -> usize {
+        self.store.ticket_count()
+    }
+
+    /// Compiles and checks a candidate rule file without activating it.
+    /// Its `lexicon_files` may only name files beside the running rule file.
+    pub async fn validate_rules(&self, name: &str, text: String) -> Result<Validation, Error> {
+        let name = name.to_string();
+        let limits = self.settings.rule_limits;
+        let lexicon_files = self.rules().lexicon_files().confined();
+        tokio::task::spawn_blocking(move || crate::rules::validate(&name, &text, &lexicon_files, &limits))
+            .await
+            .map_err(|err| Error::Internal(format!("rule validation failed: {err}")))
+    }
+
+    /// Explains how the running rules classify `input` now.
+    pub async fn explain(&self, input: TicketInput) -> Result<Explanation, Error> {
+        validate::ticket_input(&input, &self.settings.limits)?;
+        let rules = self.rules();
+        let history = self.history_for(&rules, &input.customer.id, None).await?;
+        let now = self.now();
+        explain_off_workers(move || rules.explain(&input, &history, now)).await
+    }
+
+    /// Explains how the running rules classify a stored ticket, as of its
+    /// ingest: the customer's tickets ingested before it count as history.
+    pub async fn explain_ticket(&self, id: TicketId) -> Result<Explanation, Error> {
+        let ticket = self.store.get(id).await?;
+        let rules = self.rules();
+        let at = ticket.ingested_at;
+        let history = self
+            .history_for(&rules, &ticket.input.customer.id, Some(at))
+            .await?;
+        let input = ticket.input;
+        explain_off_workers(move || rules.explain(&input, &history, at)).await
+    }
+
+    /// The customer's history when `rules` read it, limited to tickets
+    /// ingested before `before` when given.
+    async fn history_for(
+        &self,
+        rules: &RuleSet,
+        customer_id: &str,
+        before: Option<UnixMicros>,
+    ) -> Result<CustomerHistory, Error> {
+        if !rules.reads_history() {
+            return Ok(CustomerHistory::default());
+        }
+        let mut history = self
+            .store
+            .customer_history(customer_id, self.settings.history_limit)
+            .await?;
+        if let Some(before) = before {
+            history.tickets.retain(|ticket| ticket.ingested_at < before);
+        }
+        Ok(history)
     }
 
     /// The store (for tools and tests that need the domain verbs directly).
@@ -527,6 +684,27 @@ async fn give_back(store: &dyn TicketStore, unheard: Transition, now: UnixMicros
             tracing::error!(ticket = %ticket.id, error = %err, "could not release a claim whose caller went away")
         }
     }
+}
+
+/// Explains a classification on a blocking thread (every rule and every
+/// condition is evaluated: far more work than a classification).
+async fn explain_off_workers(
+    explain: impl FnOnce() -> Explanation + Send + 'static,
+) -> Result<Explanation, Error> {
+    tokio::task::spawn_blocking(explain)
+        .await
+        .map_err(|err| Error::Internal(format!("explanation failed: {err}")))
+}
+
+/// Compiles a rule set on a blocking thread: a large file takes seconds to
+/// compile, and on an async worker it would hold up every call on it.
+pub async fn compile_off_workers(
+    compile: impl FnOnce() -> Result<RuleSet, crate::rules::RuleError> + Send + 'static,
+) -> Result<RuleSet, Error> {
+    tokio::task::spawn_blocking(compile)
+        .await
+        .map_err(|err| Error::Internal(format!("rule compilation failed: {err}")))?
+        .map_err(Error::from)
 }
 
 /// `work`'s result and how long it took.

@@ -204,6 +204,49 @@ pub enum RulesCommand {
     /// Fit weighted lexicons (reactive vs proactive, and per category) from
     /// labelled JSONL tickets and write them as a TOML lexicon file.
     Learn(LearnArgs),
+    /// Parse and compile a rule file without running it: its error (with
+    /// line, column and reason) or its warnings (rules that can never fire,
+    /// unused queues). Exits non-zero on an error.
+    Validate(RuleFileArgs),
+    /// Explain, rule by rule, how a rule file classifies the ticket read as
+    /// JSON from standard input ({"subject": ..., "body": ..., "channel":
+    /// ..., "customer": {"tier": ...}, ...}; no customer history).
+    Explain(RuleFileArgs),
+    /// Re-classify the tickets stored in a data directory with a rule file
+    /// and count how many would move where, changing nothing. Stop the
+    /// server first: the store allows one process at a time.
+    Backtest(BacktestArgs),
+}
+
+/// Flags of `triage rules backtest`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BacktestArgs {
+    /// The candidate rule file (TOML); its lexicon_files are read beside it.
+    pub file: PathBuf,
+    /// Directory of the store (the server must be stopped).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Only tickets now in this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only tickets on this side (reactive, proactive, unclassified).
+    #[arg(long, value_parser = parse_side)]
+    pub side: Option<crate::ticket::Side>,
+    /// Ticket ids shown per move.
+    #[arg(long, default_value_t = crate::backtest::DEFAULT_SAMPLES_PER_MOVE)]
+    pub samples: usize,
+}
+
+fn parse_side(text: &str) -> Result<crate::ticket::Side, String> {
+    crate::ticket::Side::parse(text)
+        .ok_or_else(|| format!("{text:?}: expected reactive, proactive or unclassified"))
+}
+
+/// The rule file a `triage rules` tool reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleFileArgs {
+    /// The rule file (TOML); its lexicon_files are read beside it.
+    pub file: PathBuf,
 }
 
 /// Flags of `triage rules learn`.
@@ -507,7 +550,7 @@ impl Config {
     /// Loads the configured rule set (or the embedded default).
     pub fn load_rules(&self) -> Result<RuleSet, RuleError> {
         match &self.rules_path {
-            Some(path) => RuleSet::load(path),
+            Some(path) => RuleSet::load_within(path, &self.app.rule_limits),
             None => RuleSet::default_rules(),
         }
     }

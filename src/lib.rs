@@ -15,7 +15,11 @@
 //! - [`service`]: gRPC handlers: validate, call [`app::App`], map errors;
 //!   list pages capped in bytes; lease tokens only in the claim answer;
 //! - [`app`]: the domain façade: classify, ingest, claim, complete ...;
-//! - [`rules`]: rule files, compiler, one-pass scanner, evaluator;
+//! - [`rules`]: rule files, compiler, one-pass scanner, evaluator,
+//!   validation (errors and warnings) and explanations;
+//! - [`backtest`]: re-classifies stored tickets with a candidate rule set
+//!   and counts the moves, changing nothing;
+//! - [`rule_tools`]: the offline `triage rules validate` and `explain` tools;
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
 //! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
@@ -38,6 +42,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -51,6 +56,7 @@ pub mod logging;
 pub mod metrics;
 pub mod overload;
 pub mod pool;
+pub mod rule_tools;
 pub mod rules;
 pub mod sentiment;
 pub mod server;

@@ -265,26 +265,42 @@ async fn maintain(
     }
 }
 
-/// Reloads the rule file at `path` on every SIGHUP. A bad file is logged
-/// with file, line and reason, and the running rules stay.
+/// Handles SIGHUP: reloads the rule file at `path` on every one. A bad
+/// file is logged with file, line and reason, and the running rules stay.
+/// A server without a rule file (`path` is `None`, the embedded rules) logs
+/// "no rule file; SIGHUP ignored" and carries on: SIGHUP's default action
+/// would end the process.
+///
+/// The handler is installed when this is called, so a SIGHUP that arrives
+/// before the returned future is first polled is not lost (nor fatal).
 #[cfg(unix)]
-pub async fn reload_rules_on_sighup(app: Arc<App>, path: std::path::PathBuf) {
+pub fn reload_rules_on_sighup(
+    app: Arc<App>,
+    path: Option<std::path::PathBuf>,
+) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot listen for SIGHUP; rule reload disabled");
-            return;
-        }
-    };
-    while hangups.recv().await.is_some() {
-        match app.reload_rules(&path).await {
-            Ok(rules) => tracing::info!(
-                version = rules.version(),
-                rule_count = rules.rule_count(),
-                "rules reloaded"
-            ),
-            Err(err) => tracing::error!(error = %err, "rules rejected; keeping the running rules"),
+    let hangups = signal(SignalKind::hangup());
+    async move {
+        let mut hangups = match hangups {
+            Ok(hangups) => hangups,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGHUP; rule reload disabled");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            let Some(path) = &path else {
+                tracing::warn!("no rule file; SIGHUP ignored");
+                continue;
+            };
+            match app.reload_rules(path).await {
+                Ok(rules) => tracing::info!(
+                    version = rules.version(),
+                    rule_count = rules.rule_count(),
+                    "rules reloaded"
+                ),
+                Err(err) => tracing::error!(error = %err, "rules rejected; keeping the running rules"),
+            }
         }
     }
 }

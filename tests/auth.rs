@@ -38,6 +38,11 @@ const SPEC: &[(&str, &[&str])] = &[
     ("WatchQueue", &["agent", "admin"]),
     ("ExportLabels", &["admin"]),
     ("Ping", &["ingest", "agent", "admin"]),
+    ("ValidateRuleSet", &["admin"]),
+    ("ExplainTicket", &["admin"]),
+    ("GetRuleSet", &["admin"]),
+    ("ReloadRules", &["admin"]),
+    ("BacktestRuleSet", &["admin"]),
 ];
 
 fn token_of(role: &str) -> &'static str {
@@ -177,6 +182,26 @@ async fn call(
             .await
             .map(drop),
         "Ping" => client.ping(request(pb::PingRequest {}, header)).await.map(drop),
+        "ValidateRuleSet" => client
+            .validate_rule_set(request(pb::ValidateRuleSetRequest::default(), header))
+            .await
+            .map(drop),
+        "ExplainTicket" => client
+            .explain_ticket(request(pb::ExplainTicketRequest::default(), header))
+            .await
+            .map(drop),
+        "GetRuleSet" => client
+            .get_rule_set(request(pb::GetRuleSetRequest::default(), header))
+            .await
+            .map(drop),
+        "ReloadRules" => client
+            .reload_rules(request(pb::ReloadRulesRequest::default(), header))
+            .await
+            .map(drop),
+        "BacktestRuleSet" => client
+            .backtest_rule_set(request(pb::BacktestRuleSetRequest::default(), header))
+            .await
+            .map(drop),
         other => panic!("the test does not know how to call {other}"),
     };
     match outcome {

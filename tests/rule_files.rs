@@ -199,3 +199,102 @@ fn an_unknown_special_lexicon_entry_names_the_line() {
         "{reason}"
     );
 }
+
+#[test]
+fn an_empty_version_is_rejected_naming_the_line() {
+    let (_, line, reason) = rejection(&format!("version = \"\"\n{QUEUES}"));
+    assert_eq!(line, 1);
+    assert!(reason.contains("version"), "{reason}");
+}
+
+#[test]
+fn a_version_over_the_byte_limit_is_rejected_with_its_size() {
+    let long = "v".repeat(triage::rules::MAX_VERSION_BYTES + 1);
+    let (_, line, reason) = rejection(&format!("version = \"{long}\"\n{QUEUES}"));
+    assert_eq!(line, 1);
+    assert!(reason.contains("129 bytes") && reason.contains("128"), "{reason}");
+    let longest = "v".repeat(triage::rules::MAX_VERSION_BYTES);
+    assert!(RuleSet::parse("ok.toml", &format!("version = \"{longest}\"\n{QUEUES}")).is_ok());
+}
+
+#[test]
+fn a_version_with_a_line_break_is_rejected() {
+    let (_, line, reason) = rejection(&format!("version = \"v1\\nv2\"\n{QUEUES}"));
+    assert_eq!(line, 1);
+    assert!(reason.contains("control characters"), "{reason}");
+}
+
+fn escalating(queues: &[(&str, &str)]) -> String {
+    let mut text = String::from("default_queue = \"inbox\"\n[[queue]]\nname = \"inbox\"\n");
+    for (name, to) in queues {
+        text.push_str(&format!("[[queue]]\nname = \"{name}\"\nescalate_to = \"{to}\"\n"));
+    }
+    text
+}
+
+#[test]
+fn a_queue_escalating_to_itself_is_rejected_naming_the_line() {
+    let (file, line, reason) = rejection(&escalating(&[("a", "a")]));
+    assert_eq!((file.as_str(), line), ("rules/bad.toml", 6));
+    assert!(reason.contains("escalation cycle: a -> a"), "{reason}");
+}
+
+#[test]
+fn a_two_queue_escalation_cycle_is_rejected_naming_the_line() {
+    let (_, line, reason) = rejection(&escalating(&[("a", "b"), ("b", "a")]));
+    assert_eq!(line, 9, "b's escalate_to, which closes the cycle");
+    assert!(reason.contains("escalation cycle: a -> b -> a"), "{reason}");
+}
+
+#[test]
+fn an_escalation_chain_without_a_cycle_is_accepted() {
+    let text = escalating(&[("a", "b"), ("b", "c"), ("c", "inbox")]);
+    assert!(RuleSet::parse("chain.toml", &text).is_ok());
+}
+
+fn history_rule(within_days: u64) -> String {
+    format!(
+        "{QUEUES}[[rule]]\nid = \"h\"\nwhen = {{ history = {{ within_days = {within_days}, at_least = 1 }} }}\nthen = {{ add_tags = [\"repeat\"] }}\n"
+    )
+}
+
+#[test]
+fn within_days_at_its_maximum_counts_old_tickets_without_overflow() {
+    use triage::rules::{CustomerHistory, PriorTicket};
+    let rules = RuleSet::parse("h.toml", &history_rule(u64::from(triage::rules::MAX_WITHIN_DAYS)))
+        .expect("the maximum is accepted");
+    let prior = |ingested_at| PriorTicket {
+        ingested_at,
+        side: triage::ticket::Side::Reactive,
+        category: String::new(),
+        open: true,
+    };
+    let now = triage::clock::UnixMicros(i64::MAX);
+    let recent = CustomerHistory {
+        tickets: vec![prior(triage::clock::UnixMicros(i64::MAX - 1))],
+    };
+    let input = triage::ticket::TicketInput::default();
+    assert_eq!(rules.classify(&input, &recent, now).tags, vec!["repeat"]);
+    let ancient = CustomerHistory {
+        tickets: vec![prior(triage::clock::UnixMicros(0))],
+    };
+    assert!(rules.classify(&input, &ancient, now).tags.is_empty());
+    assert!(
+        rules
+            .classify(&input, &ancient, triage::clock::UnixMicros(0))
+            .tags
+            == vec!["repeat"]
+    );
+}
+
+#[test]
+fn within_days_over_its_maximum_is_rejected_with_the_limit() {
+    for days in [u64::from(triage::rules::MAX_WITHIN_DAYS) + 1, u64::from(u32::MAX)] {
+        let (_, line, reason) = rejection(&history_rule(days));
+        assert_eq!(line, 6);
+        assert!(
+            reason.contains("within_days") && reason.contains("365000"),
+            "{reason}"
+        );
+    }
+}

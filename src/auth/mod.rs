@@ -152,6 +152,11 @@ pub const POLICY: &[(&str, Roles)] = &[
     ("WatchQueue", Roles::of(&[Agent, Admin])),
     ("ExportLabels", Roles::of(&[Admin])),
     ("Ping", Roles::of(&[Ingest, Agent, Admin])),
+    ("ValidateRuleSet", Roles::of(&[Admin])),
+    ("ExplainTicket", Roles::of(&[Admin])),
+    ("GetRuleSet", Roles::of(&[Admin])),
+    ("ReloadRules", Roles::of(&[Admin])),
+    ("BacktestRuleSet", Roles::of(&[Admin])),
 ];
 
 /// The roles that may call `method` (the RPC's name, e.g. `ClaimNext`).

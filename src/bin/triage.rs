@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use triage::clock::SystemClock;
-use triage::config::{self, Args, Command, Config, ExportLabelsArgs, LearnArgs, RulesCommand};
+use triage::config::{
+    self, Args, BacktestArgs, Command, Config, ExportLabelsArgs, LearnArgs, RuleFileArgs, RulesCommand,
+};
 use triage::server;
 use triage::store::TicketStore;
 
@@ -22,7 +24,7 @@ async fn main() -> ExitCode {
     };
     triage::logging::init(args.log_format);
     if let Some(command) = args.command.take() {
-        return run_tool(command);
+        return run_tool(command).await;
     }
     if args.print_config {
         return print_config(args);
@@ -70,10 +72,69 @@ fn print_config(args: Args) -> ExitCode {
     }
 }
 
-fn run_tool(command: Command) -> ExitCode {
+async fn run_tool(command: Command) -> ExitCode {
     match command {
         Command::Rules(RulesCommand::Learn(args)) => learn_lexicon(&args),
+        Command::Rules(RulesCommand::Validate(args)) => validate_rules(&args),
+        Command::Rules(RulesCommand::Explain(args)) => explain_ticket(&args),
+        Command::Rules(RulesCommand::Backtest(args)) => backtest_rules(args).await,
         Command::ExportLabels(args) => export_labels(&args),
+    }
+}
+
+fn validate_rules(args: &RuleFileArgs) -> ExitCode {
+    let (report, valid) =
+        triage::rule_tools::validate_file(&args.file, &triage::rules::RuleLimits::default());
+    print!("{report}");
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn backtest_rules(args: BacktestArgs) -> ExitCode {
+    let filter = triage::backtest::BacktestFilter {
+        queue: args.queue,
+        side: args.side,
+        ..Default::default()
+    };
+    match triage::rule_tools::backtest_data_dir(&args.file, &args.data_dir, filter, args.samples).await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("triage rules backtest: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn explain_ticket(args: &RuleFileArgs) -> ExitCode {
+    const TOOL: &str = "triage rules explain";
+    let rules = match triage::rules::RuleSet::load(&args.file) {
+        Ok(rules) => rules,
+        Err(err) => {
+            eprintln!("{TOOL}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut json = String::new();
+    if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut json) {
+        eprintln!("{TOOL}: standard input: {err}");
+        return ExitCode::FAILURE;
+    }
+    let now = triage::clock::Clock::now(&SystemClock);
+    match triage::rule_tools::explain_json(&rules, &json, now) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{TOOL}: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -222,6 +283,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = server::build_app(&config, Arc::new(SystemClock))?;
     let address = listener.local_addr()?;
     let stop = stop_signal();
+    // Installed before the "listening" line: from then on a SIGHUP reloads
+    // (or, without a rule file, is ignored) and never ends the process.
+    #[cfg(unix)]
+    tokio::spawn(server::reload_rules_on_sighup(
+        Arc::clone(&app),
+        config.rules_path.clone(),
+    ));
     // One plain line on stdout, so scripts and tests learn the bound port.
     println!("triage listening on {address}");
     tracing::info!(%address, "serving gRPC");
@@ -230,10 +298,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         // reader may have gone once it has it.
         let address = http.local_addr()?;
         tracing::info!(%address, "serving /metrics, /healthz and /readyz");
-    }
-    #[cfg(unix)]
-    if let Some(path) = config.rules_path.clone() {
-        tokio::spawn(server::reload_rules_on_sighup(Arc::clone(&app), path));
     }
     server::serve_with_http(app, listener, http, (&config).into(), stop).await?;
     Ok(())

@@ -143,4 +143,3 @@ fn advice_for(err: &(dyn std::error::Error + 'static)) -> (&'static str, String)
     };
     (advice, cause)
 }
-

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use regex::Regex;
+use regex::RegexBuilder;
 use serde_spanned::Spanned;
 
 use super::condition::{Condition, Field, HistoryTest, ValueTest};
@@ -14,6 +14,7 @@ use super::format::{
     SentimentDoc,
 };
 use super::lexicon::{Lexicons, Term, SENTIMENT_TERM};
+use super::limits::RuleLimits;
 use super::prepare::Parts;
 use super::scanner::{ScannerBuilder, TextTarget};
 use super::select::Selector;
@@ -23,6 +24,13 @@ use crate::ticket::{Channel, Priority, Side};
 
 /// Deepest nesting of `all`/`any`/`not` accepted (guards the evaluator's stack).
 const MAX_DEPTH: usize = 32;
+
+/// Longest `version`, in bytes: it is stamped on every stored classification.
+pub const MAX_VERSION_BYTES: usize = 128;
+
+/// Largest `within_days` of a history test: a thousand years, far beyond any
+/// retention, and small enough that its microseconds fit an `i64` many times.
+pub const MAX_WITHIN_DAYS: u32 = 365_000;
 
 /// Reads a file a rule file names (`lexicon_files`), by its path as written.
 pub(crate) type ReadFile<'a> = &'a dyn Fn(&str) -> std::io::Result<(String, String)>;
@@ -43,19 +51,45 @@ pub(crate) fn compile(
     file: &str,
     text: &str,
     read_file: ReadFile<'_>,
+    limits: &RuleLimits,
 ) -> std::result::Result<RuleSet, RuleError> {
     let source = SourceMap::new(file, text);
+    check_file_size(&source, text, limits)?;
     let doc: RuleFileDoc = parse_toml(&source, text)?;
+    if let Some(over) = doc.rules.get(limits.max_rules) {
+        let reason = format!(
+            "{} rules, over the limit of {} (max_rules)",
+            doc.rules.len(),
+            limits.max_rules
+        );
+        return Err(source.error(over.span(), reason));
+    }
     Compiler {
         source,
         file: file.to_string(),
-        scanner: ScannerBuilder::default(),
+        scanner: ScannerBuilder::with_regex_size_limit(limits.max_regex_bytes),
         text_tests: Vec::new(),
         queue_names: HashSet::new(),
         reads_history: false,
         lexicons: Lexicons::default(),
+        limits: *limits,
+        literals: 0,
+        regexes: 0,
     }
     .compile(doc, text, read_file)
+}
+
+/// Refuses a file over [`RuleLimits::max_file_bytes`] before parsing it.
+fn check_file_size(source: &SourceMap<'_>, text: &str, limits: &RuleLimits) -> Result<()> {
+    if text.len() <= limits.max_file_bytes {
+        return Ok(());
+    }
+    let reason = format!(
+        "file is {} bytes, over the limit of {} (max_file_bytes)",
+        text.len(),
+        limits.max_file_bytes
+    );
+    Err(source.error(0..0, reason))
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(source: &SourceMap<'_>, text: &str) -> Result<T> {
@@ -74,6 +108,11 @@ struct Compiler<'a> {
     /// Whether any condition tests the customer's history.
     reads_history: bool,
     lexicons: Lexicons,
+    limits: RuleLimits,
+    /// Keyword literals so far (lexicon terms included).
+    literals: usize,
+    /// Regex conditions so far.
+    regexes: usize,
 }
 
 type Result<T> = std::result::Result<T, RuleError>;
@@ -95,6 +134,11 @@ impl Compiler<'_> {
                 self.known_queue(target)?;
             }
         }
+        self.check_escalation_cycles(&doc.queues)?;
+        let version = match &doc.version {
+            Some(version) => self.version(version)?,
+            None => content_version(text),
+        };
         let default_queue = self.known_queue(&doc.default_queue)?;
         let default_priority = match &doc.default_priority {
             Some(priority) => self.priority(priority)?,
@@ -114,11 +158,17 @@ impl Compiler<'_> {
             .scanner
             .build()
             .map_err(|reason| self.source.error(0..0, reason))?;
-        let version = doc.version.unwrap_or_else(|| content_version(text));
         let selector = Selector::new(rules.iter().map(|rule| &rule.condition));
         Ok(RuleSet {
             version,
             source: self.file,
+            text: text.to_string(),
+            lexicon_files: super::LexiconFiles::Embedded,
+            queue_lines: doc
+                .queues
+                .iter()
+                .map(|queue| self.source.position(queue.span().start).0)
+                .collect(),
             queues,
             default_queue,
             default_priority,
@@ -131,6 +181,54 @@ impl Compiler<'_> {
         })
     }
 
+    /// Checks the declared `version`: it is stamped on every classification
+    /// and shown in logs and metrics, so it must be short and printable.
+    fn version(&self, version: &Spanned<String>) -> Result<String> {
+        let text = version.get_ref();
+        let reason = if text.trim().is_empty() {
+            "version must not be empty (leave it out to get a content hash)".to_string()
+        } else if text.len() > MAX_VERSION_BYTES {
+            format!(
+                "version is {} bytes, over the limit of {MAX_VERSION_BYTES}",
+                text.len()
+            )
+        } else if text.chars().any(char::is_control) {
+            "version must not contain control characters (line breaks, tabs ...)".to_string()
+        } else {
+            return Ok(text.clone());
+        };
+        Err(self.source.error(version.span(), reason))
+    }
+
+    /// Refuses escalations that lead back to where they started (`a -> a`,
+    /// `a -> b -> a`): a breaching ticket would move round them for ever.
+    fn check_escalation_cycles(&self, queues: &[Spanned<QueueDoc>]) -> Result<()> {
+        let next: BTreeMap<&str, &Spanned<String>> = queues
+            .iter()
+            .filter_map(|queue| {
+                let queue = queue.get_ref();
+                Some((queue.name.get_ref().as_str(), queue.escalate_to.as_ref()?))
+            })
+            .collect();
+        for queue in queues {
+            let start = queue.get_ref().name.get_ref().as_str();
+            let mut path = vec![start];
+            let mut at = start;
+            while let Some(target) = next.get(at) {
+                at = target.get_ref().as_str();
+                path.push(at);
+                if at == start {
+                    let reason = format!("escalation cycle: {}", path.join(" -> "));
+                    return Err(self.source.error(target.span(), reason));
+                }
+                if path.len() > next.len() + 1 {
+                    break; // a cycle that does not pass through `start`
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the `[lexicon.*]` tables of a lexicon file.
     fn lexicon_file(&mut self, name: &Spanned<String>, read_file: ReadFile<'_>) -> Result<()> {
         let (file, text) = read_file(name.get_ref()).map_err(|err| {
@@ -138,6 +236,7 @@ impl Compiler<'_> {
             self.source.error(name.span(), reason)
         })?;
         let source = SourceMap::new(&file, &text);
+        check_file_size(&source, &text, &self.limits)?;
         let doc: LexiconFileDoc = parse_toml(&source, &text)?;
         self.add_lexicons(&source, &doc.lexicons)
     }
@@ -181,6 +280,7 @@ impl Compiler<'_> {
                     self.lexicons.sentiment_weights[lexicon] = value;
                     continue;
                 }
+                self.count_literals(1, source, weight.span())?;
                 let index = self.lexicons.terms.len();
                 self.scanner.add_term(index, &text);
                 self.lexicons.terms.push(Term {
@@ -264,6 +364,7 @@ impl Compiler<'_> {
         let actions = self.actions(&rule.then)?;
         Ok(Rule {
             id: id.to_string(),
+            line: self.source.position(doc.span().start).0,
             description: rule.description.clone(),
             condition,
             actions,
@@ -355,7 +456,7 @@ impl Compiler<'_> {
             );
             self.source.error(field_name.span(), reason)
         })?;
-        let test = self.value_test(&field, cond, span)?;
+        let test = self.value_test(&field, cond, span.clone())?;
         let target = match (&field, field.part()) {
             (Field::Text, _) => Some(Parts::TEXT),
             (_, Some(part)) => Some(Parts::of(part)),
@@ -363,14 +464,33 @@ impl Compiler<'_> {
         };
         match (target, &test) {
             (Some(target), ValueTest::Contains(_) | ValueTest::AnyOf(_) | ValueTest::Regex(_)) => {
-                Ok(self.scanned(field, test, target))
+                self.scanned(field, test, target, span)
             }
             _ => Ok(Condition::Value { field, test }),
         }
     }
 
     /// Registers a text condition with the scanner.
-    fn scanned(&mut self, field: Field, test: ValueTest, target: TextTarget) -> Condition {
+    fn scanned(
+        &mut self,
+        field: Field,
+        test: ValueTest,
+        target: TextTarget,
+        span: std::ops::Range<usize>,
+    ) -> Result<Condition> {
+        let source = self.source;
+        match &test {
+            ValueTest::Contains(_) => self.count_literals(1, &source, span)?,
+            ValueTest::AnyOf(words) => self.count_literals(words.len(), &source, span)?,
+            ValueTest::Regex(_) => {
+                self.regexes += 1;
+                if self.regexes > self.limits.max_regexes {
+                    let reason = format!("more than {} regexes (max_regexes)", self.limits.max_regexes);
+                    return Err(source.error(span, reason));
+                }
+            }
+            _ => {}
+        }
         let index = self.scanner.new_condition();
         match &test {
             ValueTest::Contains(needle) => self.scanner.add_literal(index, needle, false, target),
@@ -383,7 +503,25 @@ impl Compiler<'_> {
             _ => {}
         }
         self.text_tests.push((field, test));
-        Condition::Scanned(index)
+        Ok(Condition::Scanned(index))
+    }
+
+    /// Counts `added` keyword literals against [`RuleLimits::max_literals`].
+    fn count_literals(
+        &mut self,
+        added: usize,
+        source: &SourceMap<'_>,
+        span: std::ops::Range<usize>,
+    ) -> Result<()> {
+        self.literals += added;
+        if self.literals <= self.limits.max_literals {
+            return Ok(());
+        }
+        let reason = format!(
+            "more than {} keyword literals (max_literals; contains and any_of entries and lexicon terms count)",
+            self.limits.max_literals
+        );
+        Err(source.error(span, reason))
     }
 
     fn value_test(
@@ -414,8 +552,10 @@ impl Compiler<'_> {
         }
         if let Some(pattern) = &cond.regex {
             let marks_mapped: String = pattern.get_ref().chars().filter_map(map_mark).collect();
-            let regex = Regex::new(&marks_mapped)
-                .map_err(|err| self.source.error(pattern.span(), format!("bad regex: {err}")))?;
+            let regex = RegexBuilder::new(&marks_mapped)
+                .size_limit(self.limits.max_regex_bytes)
+                .build()
+                .map_err(|err| self.source.error(pattern.span(), regex_error(&err, &self.limits)))?;
             return Ok(ValueTest::Regex(regex));
         }
         let (values, span) = match (&cond.equals, &cond.one_of) {
@@ -475,6 +615,10 @@ impl Compiler<'_> {
         if history.at_least.is_none() && history.at_most.is_none() {
             return Err(self.source.error(doc.span(), "history needs at_least or at_most"));
         }
+        if let Some(days) = history.within_days.filter(|days| *days > MAX_WITHIN_DAYS) {
+            let reason = format!("within_days is {days}, over the limit of {MAX_WITHIN_DAYS}");
+            return Err(self.source.error(doc.span(), reason));
+        }
         Ok(Condition::History(HistoryTest {
             within_days: history.within_days,
             side: history.side.as_ref().map(|s| self.side(s)).transpose()?,
@@ -530,6 +674,17 @@ impl Compiler<'_> {
             above: bounds.above.map(|value| value as f32),
             below: bounds.below.map(|value| value as f32),
         })
+    }
+}
+
+/// Why a regex was refused, naming the size limit when that is the reason.
+fn regex_error(err: &regex::Error, limits: &RuleLimits) -> String {
+    match err {
+        regex::Error::CompiledTooBig(limit) => format!(
+            "regex compiles to more than {limit} bytes, over the limit of {} (max_regex_bytes); simplify it or split it into several conditions",
+            limits.max_regex_bytes
+        ),
+        other => format!("bad regex: {other}"),
     }
 }
 

@@ -65,6 +65,54 @@ impl Field {
     }
 
     /// The text part a text field reads, if it is one (`text` reads two).
+    /// The field's name as rule files spell it.
+    pub(crate) fn name(&self) -> String {
+        let name = match self {
+            Field::Subject => "subject",
+            Field::Body => "body",
+            Field::Text => "text",
+            Field::Quoted => "quoted",
+            Field::Signature => "signature",
+            Field::FullBody => "full_body",
+            Field::Channel => "channel",
+            Field::Tier => "tier",
+            Field::Language => "language",
+            Field::Source => "source",
+            Field::CustomerId => "customer_id",
+            Field::Tags => "tags",
+            Field::Attribute(key) => return format!("attributes.{key}"),
+        };
+        name.to_string()
+    }
+
+    /// The text parts the field reads, for a text field.
+    pub(crate) fn parts(&self) -> Vec<TextPart> {
+        match (self, self.part()) {
+            (Field::Text, _) => vec![TextPart::Subject, TextPart::Body],
+            (_, Some(part)) => vec![part],
+            (_, None) => Vec::new(),
+        }
+    }
+
+    /// The field's values in `input`, for fields that are not text.
+    pub(crate) fn values<'a>(&self, input: &'a TicketInput) -> Vec<&'a str> {
+        match self {
+            Field::Channel => vec![input.channel.name()],
+            Field::Tier => vec![&input.customer.tier],
+            Field::Language => vec![&input.language],
+            Field::Source => vec![&input.source],
+            Field::CustomerId => vec![&input.customer.id],
+            Field::Tags => input.tags.iter().map(String::as_str).collect(),
+            Field::Attribute(key) => input
+                .attributes
+                .get(key)
+                .map(String::as_str)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub(crate) fn part(&self) -> Option<TextPart> {
         match self {
             Field::Subject => Some(TextPart::Subject),
@@ -78,7 +126,12 @@ impl Field {
 
     /// True when any of the field's values passes `test`. Text fields are
     /// read from the prepared (normalised, segmented) texts.
-    fn any_value(&self, input: &TicketInput, prepared: &Prepared, test: impl Fn(&str) -> bool) -> bool {
+    pub(crate) fn any_value(
+        &self,
+        input: &TicketInput,
+        prepared: &Prepared,
+        test: impl Fn(&str) -> bool,
+    ) -> bool {
         if let Some(part) = self.part() {
             return test(prepared.text(part));
         }
@@ -109,6 +162,54 @@ pub(crate) enum ValueTest {
 }
 
 impl ValueTest {
+    /// Whether two tests pass the same values (regexes: the same pattern).
+    pub(crate) fn same_as(&self, other: &ValueTest) -> bool {
+        match (self, other) {
+            (ValueTest::Contains(a), ValueTest::Contains(b))
+            | (ValueTest::Equals(a), ValueTest::Equals(b)) => a == b,
+            (ValueTest::AnyOf(a), ValueTest::AnyOf(b))
+            | (ValueTest::In(a), ValueTest::In(b))
+            | (ValueTest::LanguageIn(a), ValueTest::LanguageIn(b)) => a == b,
+            (ValueTest::Regex(a), ValueTest::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+
+    /// The rule-file operator and operand, e.g. `contains "x"`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            ValueTest::Contains(needle) => format!("contains {needle:?}"),
+            ValueTest::AnyOf(words) => format!("any_of {words:?}"),
+            ValueTest::Regex(regex) => format!("regex {:?}", regex.as_str()),
+            ValueTest::Equals(value) => format!("equals {value:?}"),
+            ValueTest::In(values) | ValueTest::LanguageIn(values) => format!("in {values:?}"),
+        }
+    }
+
+    /// Where the test first matches `value`: the span and the term that
+    /// matched, for text tests (`Contains` and `AnyOf` spans are in the
+    /// case-folded value).
+    pub(crate) fn find(&self, value: &str) -> Option<(std::ops::Range<usize>, String)> {
+        match self {
+            ValueTest::Contains(needle) => {
+                let start = fold(value).find(needle.as_str())?;
+                Some((start..start + needle.len(), needle.clone()))
+            }
+            ValueTest::AnyOf(words) => {
+                let folded = fold(value);
+                words.iter().find_map(|word| {
+                    let start = super::text::find_word(&folded, word)?;
+                    Some((start..start + word.len(), word.clone()))
+                })
+            }
+            ValueTest::Regex(regex) => {
+                let found = regex.find(value)?;
+                Some((found.range(), regex.as_str().to_string()))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn holds(&self, value: &str) -> bool {
         match self {
             ValueTest::Contains(needle) => fold(value).contains(needle.as_str()),
@@ -164,7 +265,7 @@ pub struct CustomerHistory {
 }
 
 /// A count of the customer's earlier tickets, compared with bounds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HistoryTest {
     pub(crate) within_days: Option<u32>,
     pub(crate) side: Option<Side>,
@@ -176,9 +277,18 @@ pub(crate) struct HistoryTest {
 
 impl HistoryTest {
     fn holds(&self, history: &CustomerHistory, now: UnixMicros) -> bool {
-        let since = self
-            .within_days
-            .map(|days| UnixMicros(now.0.saturating_sub(i64::from(days) * 86_400_000_000)));
+        let count = self.count(history, now);
+        self.at_least.is_none_or(|min| count >= min) && self.at_most.is_none_or(|max| count <= max)
+    }
+
+    /// How many of the earlier tickets pass the filters.
+    pub(crate) fn count(&self, history: &CustomerHistory, now: UnixMicros) -> u32 {
+        let since = self.within_days.map(|days| {
+            UnixMicros(
+                now.0
+                    .saturating_sub(i64::from(days).saturating_mul(86_400_000_000)),
+            )
+        });
         let count = history
             .tickets
             .iter()
@@ -187,8 +297,7 @@ impl HistoryTest {
             .filter(|ticket| self.category.as_ref().is_none_or(|c| ticket.category == *c))
             .filter(|ticket| self.open.is_none_or(|open| ticket.open == open))
             .count();
-        let count = u32::try_from(count).unwrap_or(u32::MAX);
-        self.at_least.is_none_or(|min| count >= min) && self.at_most.is_none_or(|max| count <= max)
+        u32::try_from(count).unwrap_or(u32::MAX)
     }
 }
 

@@ -41,13 +41,19 @@ impl<'a> SourceMap<'a> {
         Self { file, text }
     }
 
-    /// An error located at the start of `span`.
-    pub(crate) fn error(&self, span: Range<usize>, reason: impl Into<String>) -> RuleError {
-        let offset = span.start.min(self.text.len());
+    /// The 1-based line and column (in characters) of byte `offset`.
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |at| at + 1);
         let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, column)
+    }
+
+    /// An error located at the start of `span`.
+    pub(crate) fn error(&self, span: Range<usize>, reason: impl Into<String>) -> RuleError {
+        let (line, column) = self.position(span.start);
         RuleError::Invalid {
             file: self.file.to_string(),
             line,

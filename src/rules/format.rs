@@ -14,7 +14,7 @@ pub type LexiconDoc = BTreeMap<String, Spanned<f64>>;
 #[serde(deny_unknown_fields)]
 pub struct RuleFileDoc {
     /// Version stamped on every classification; a content hash when absent.
-    pub version: Option<String>,
+    pub version: Option<Spanned<String>>,
     /// Queue for tickets no rule routed.
     pub default_queue: Spanned<String>,
     /// Priority for tickets no rule prioritised; "normal" when absent.

@@ -11,34 +11,47 @@
 //! - `pattern`: what the scanner reads from a regex's source (triggers);
 //! - `select`: which rules a ticket's scan could have made true;
 //! - `condition`: compiled condition trees and their evaluation;
-//! - `text`: case folding and whole-word matching shared by both paths.
+//! - `text`: case folding and whole-word matching shared by both paths;
+//! - `limits`: bounds on a rule file ([`RuleLimits`]);
+//! - `validate`: warnings about what compiles but cannot work (rules that
+//!   can never fire, unused queues), for `ValidateRuleSet` and
+//!   `triage rules validate`;
+//! - `explain`: every rule and condition's outcome for one ticket.
 //!
-//! Rules run top to bottom. Every rule whose condition holds *fires*: it
-//! sets the side, category, queue, priority and deadline it names (a later
-//! rule overrides an earlier one) and adds its tags. A rule with
-//! `stop = true` ends evaluation when it fires.
+//! Rules run top to bottom, in one pass. Every rule whose condition holds
+//! *fires*: it sets the side, category, queue, priority and deadline it
+//! names (a later rule overrides an earlier one) and adds its tags.
+//! Conditions read the ticket, never the classification so far. A rule with
+//! `stop = true` ends evaluation when it fires. Nothing recurses.
 
 mod bits;
 mod compile;
 mod condition;
 mod error;
+mod explain;
 mod format;
 mod lexicon;
+mod limits;
 mod negation;
 mod pattern;
 mod prepare;
 mod scanner;
 mod select;
 mod text;
+mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+pub use compile::{MAX_VERSION_BYTES, MAX_WITHIN_DAYS};
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
+pub use explain::{ConditionTrace, Explanation, RuleTrace, StopReason, TextMatch};
 pub(crate) use lexicon::NEGATED_FACTOR;
 pub use lexicon::SENTIMENT_TERM;
+pub use limits::RuleLimits;
 pub(crate) use negation::is_negated_at;
 pub use text::normalize;
+pub use validate::{validate, Diagnostic, Validation};
 
 use crate::clock::UnixMicros;
 use crate::ticket::{Classification, Priority, Side, TicketInput};
@@ -97,6 +110,8 @@ impl Actions {
 #[derive(Debug, Clone)]
 struct Rule {
     id: String,
+    /// Where its `[[rule]]` table starts in the file, 1-based.
+    line: usize,
     #[allow(dead_code)] // kept for explain and listing tools
     description: String,
     condition: Condition,
@@ -112,12 +127,52 @@ struct Reading<'a> {
     prepared: &'a prepare::Prepared,
 }
 
+/// Where the files a rule file names in `lexicon_files` are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexiconFiles {
+    /// From disk, relative to this directory (the rule file's).
+    Dir(PathBuf),
+    /// Only the lexicon shipped in the binary ([`DEFAULT_LEXICON_FILE`]).
+    Embedded,
+    /// From disk, only files in or under this directory named by a plain
+    /// relative path: for rule text sent over the API, which must not read
+    /// the server's other files.
+    Beside(PathBuf),
+}
+
+impl LexiconFiles {
+    /// The same place, confined as [`LexiconFiles::Beside`] is: for rule
+    /// text sent over the API.
+    pub fn confined(&self) -> LexiconFiles {
+        match self {
+            LexiconFiles::Dir(dir) | LexiconFiles::Beside(dir) => LexiconFiles::Beside(dir.clone()),
+            LexiconFiles::Embedded => LexiconFiles::Embedded,
+        }
+    }
+}
+
+/// Reads the lexicon files embedded in the binary.
+fn read_embedded(name: &str) -> std::io::Result<(String, String)> {
+    match name {
+        DEFAULT_LEXICON_FILE => Ok((format!("<embedded rules/{name}>"), DEFAULT_LEXICON.to_string())),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the embedded default rules ship only default-lexicon.toml",
+        )),
+    }
+}
+
 /// A compiled, validated rule set. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
     version: String,
     source: String,
+    /// The rule file's text.
+    text: String,
+    lexicon_files: LexiconFiles,
     queues: Vec<QueueSpec>,
+    /// The line each queue is declared on, in declaration order.
+    queue_lines: Vec<usize>,
     default_queue: String,
     default_priority: Priority,
     rules: Vec<Rule>,
@@ -133,33 +188,104 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Compiles rule-file text; `file` names it in error messages.
-    /// `lexicon_files` it names are read relative to the current directory.
+    /// Compiles rule-file text with the default [`RuleLimits`]; `file` names
+    /// it in error messages. `lexicon_files` it names are read relative to
+    /// the current directory.
     pub fn parse(file: &str, text: &str) -> Result<RuleSet, RuleError> {
-        compile::compile(file, text, &compile::read_relative_to(Path::new("")))
+        Self::compile_text(
+            file,
+            text,
+            &LexiconFiles::Dir(PathBuf::new()),
+            &RuleLimits::default(),
+        )
     }
 
-    /// Reads and compiles a rule file.
+    /// Compiles rule-file text within `limits`; `file` names it in error
+    /// messages and `lexicon_files` tells where the files it names are.
+    pub fn compile_text(
+        file: &str,
+        text: &str,
+        lexicon_files: &LexiconFiles,
+        limits: &RuleLimits,
+    ) -> Result<RuleSet, RuleError> {
+        match lexicon_files {
+            LexiconFiles::Dir(dir) => {
+                let mut rules = compile::compile(file, text, &compile::read_relative_to(dir), limits)?;
+                rules.lexicon_files = lexicon_files.clone();
+                Ok(rules)
+            }
+            LexiconFiles::Beside(dir) => {
+                let read = compile::read_relative_to(dir);
+                let beside = |name: &str| {
+                    let path = Path::new(name);
+                    let plain = path
+                        .components()
+                        .all(|part| matches!(part, std::path::Component::Normal(_)));
+                    if !plain {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::PermissionDenied,
+                            "rule text sent to the server may only name lexicon files beside the running rule file (no absolute path, no ..)",
+                        ));
+                    }
+                    read(name)
+                };
+                let mut rules = compile::compile(file, text, &beside, limits)?;
+                rules.lexicon_files = LexiconFiles::Dir(dir.clone());
+                Ok(rules)
+            }
+            LexiconFiles::Embedded => compile::compile(file, text, &read_embedded, limits),
+        }
+    }
+
+    /// Reads and compiles a rule file with the default [`RuleLimits`].
     pub fn load(path: &Path) -> Result<RuleSet, RuleError> {
+        Self::load_within(path, &RuleLimits::default())
+    }
+
+    /// Reads and compiles a rule file within `limits`; a file over
+    /// `max_file_bytes` is refused before it is read.
+    pub fn load_within(path: &Path, limits: &RuleLimits) -> Result<RuleSet, RuleError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        let read_error = |source| RuleError::Read {
             file: file.clone(),
             source,
-        })?;
-        let base_dir = path.parent().unwrap_or(Path::new(""));
-        compile::compile(&file, &text, &compile::read_relative_to(base_dir))
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if usize::try_from(size).map_or(true, |size| size > limits.max_file_bytes) {
+            return Err(RuleError::Invalid {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                reason: format!(
+                    "file is {size} bytes, over the limit of {} (max_file_bytes)",
+                    limits.max_file_bytes
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let base_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        Self::compile_text(&file, &text, &LexiconFiles::Dir(base_dir), limits)
     }
 
     /// The shipped default rule set, with its lexicon files embedded too.
     pub fn default_rules() -> Result<RuleSet, RuleError> {
-        let embedded = |name: &str| match name {
-            DEFAULT_LEXICON_FILE => Ok((format!("<embedded rules/{name}>"), DEFAULT_LEXICON.to_string())),
-            _ => Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the embedded default rules ship only default-lexicon.toml",
-            )),
-        };
-        compile::compile(DEFAULT_RULES_NAME, DEFAULT_RULES, &embedded)
+        compile::compile(
+            DEFAULT_RULES_NAME,
+            DEFAULT_RULES,
+            &read_embedded,
+            &RuleLimits::default(),
+        )
+    }
+
+    /// Where the `lexicon_files` of this set were read from: candidates
+    /// given as text (validate, reload) read theirs from the same place.
+    pub fn lexicon_files(&self) -> &LexiconFiles {
+        &self.lexicon_files
+    }
+
+    /// The rule file's text, as compiled.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The version stamped on classifications.
@@ -186,6 +312,11 @@ impl RuleSet {
     /// callers need not read the history before classifying.
     pub fn reads_history(&self) -> bool {
         self.reads_history
+    }
+
+    /// The weighted lexicons' names.
+    pub fn lexicon_names(&self) -> &[String] {
+        &self.lexicons.names
     }
 
     /// How many rules the set has.
@@ -270,6 +401,13 @@ impl RuleSet {
     }
 
     fn run_rules<'r>(&self, rules: impl Iterator<Item = &'r Rule>, facts: &Facts<'_>) -> Classification {
+        self.outcome(rules.filter(|rule| rule.condition.holds(facts)))
+    }
+
+    /// Applies the actions of the rules that fire, in order, up to and
+    /// including the first with `stop` (`fired` is lazy: what follows it
+    /// is never evaluated).
+    fn outcome<'r>(&self, fired: impl Iterator<Item = &'r Rule>) -> Classification {
         let mut result = Classification {
             side: Side::Unclassified,
             queue: self.default_queue.clone(),
@@ -279,10 +417,7 @@ impl RuleSet {
             ..Classification::default()
         };
         let mut deadline_minutes = None;
-        for rule in rules {
-            if !rule.condition.holds(facts) {
-                continue;
-            }
+        for rule in fired {
             apply(&rule.actions, &mut result, &mut deadline_minutes);
             result.rule_ids.push(rule.id.clone());
             if rule.stop {

@@ -115,6 +115,8 @@ pub(crate) struct ScannerBuilder {
     terms: usize,
     /// One-word lexicon terms: folded word -> term ids.
     word_terms: WordTerms,
+    /// The compiled-size limit of the regexes the scanner derives.
+    regex_size_limit: Option<usize>,
 }
 
 /// One-word lexicon terms by their folded text.
@@ -127,6 +129,15 @@ fn is_one_word(literal: &str) -> bool {
 }
 
 impl ScannerBuilder {
+    /// A builder whose derived regexes compile within `limit` bytes each
+    /// (one that would not is left out: the original pattern runs instead).
+    pub(crate) fn with_regex_size_limit(limit: usize) -> Self {
+        Self {
+            regex_size_limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
     /// Allocates a new text condition id.
     pub(crate) fn new_condition(&mut self) -> usize {
         self.kinds.push(Kind::Literal);
@@ -198,7 +209,13 @@ impl ScannerBuilder {
 
     fn new_slot(&mut self, regex: &Regex, target: TextTarget) -> usize {
         let slot = self.slots.len();
-        let ascii = pattern::ascii_word_boundaries(regex.as_str()).and_then(|ascii| Regex::new(&ascii).ok());
+        let ascii = pattern::ascii_word_boundaries(regex.as_str()).and_then(|ascii| {
+            let mut builder = regex::RegexBuilder::new(&ascii);
+            if let Some(limit) = self.regex_size_limit {
+                builder.size_limit(limit);
+            }
+            builder.build().ok()
+        });
         let groups = pattern::required_literals(regex.as_str())
             .into_iter()
             .map(|literals| self.group(literals, target))

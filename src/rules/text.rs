@@ -153,7 +153,12 @@ pub(crate) fn is_whole_word(haystack: &str, start: usize, end: usize) -> bool {
 /// True when folded `needle` occurs in folded `haystack` as a whole word.
 /// Overlapping occurrences count, as they do in the scanner.
 pub(crate) fn contains_word(haystack: &str, needle: &str) -> bool {
-    haystack.char_indices().any(|(start, _)| {
+    find_word(haystack, needle).is_some()
+}
+
+/// Where folded `needle` first occurs in folded `haystack` as a whole word.
+pub(crate) fn find_word(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.char_indices().map(|(start, _)| start).find(|&start| {
         haystack[start..].starts_with(needle) && is_whole_word(haystack, start, start + needle.len())
     })
 }

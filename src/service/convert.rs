@@ -3,12 +3,16 @@
 
 use prost_types::Timestamp;
 
-use crate::app::QueueOverview;
+use crate::app::{ActiveRules, QueueOverview};
+use crate::backtest::{BacktestFilter, BacktestReport, Progress};
 use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
 use crate::labels::{LabelSource, LabelledTicket};
 use crate::pb;
+use crate::rules::{
+    ConditionTrace, Diagnostic, Explanation, RuleSet, RuleTrace, StopReason, TextMatch, Validation,
+};
 use crate::sentiment::Sentiment;
 use crate::ticket::{
     Channel, Classification, Correction, Customer, Evidence, HistoryEntry, Priority, Relabel, Side, TextPart,
@@ -377,5 +381,180 @@ pub(crate) fn lagged(queue: &str, missed: u64, now: UnixMicros) -> pb::WatchQueu
         queue: queue.to_string(),
         at: Some(timestamp(now)),
         missed,
+    }
+}
+
+/// A compiled rule set, summarised.
+pub(crate) fn rule_set_summary(rules: &RuleSet) -> pb::RuleSetSummary {
+    pb::RuleSetSummary {
+        version: rules.version().to_string(),
+        source: rules.source().to_string(),
+        rule_count: u32::try_from(rules.rule_count()).unwrap_or(u32::MAX),
+        queues: rules.queues().iter().map(|queue| queue.name.clone()).collect(),
+        lexicons: rules.lexicon_names().to_vec(),
+        reads_history: rules.reads_history(),
+    }
+}
+
+/// A finding about a rule file.
+pub(crate) fn rule_diagnostic(diagnostic: Diagnostic) -> pb::RuleDiagnostic {
+    pb::RuleDiagnostic {
+        file: diagnostic.file,
+        line: u32::try_from(diagnostic.line).unwrap_or(u32::MAX),
+        column: u32::try_from(diagnostic.column).unwrap_or(u32::MAX),
+        rule_id: diagnostic.rule_id.unwrap_or_default(),
+        message: diagnostic.message,
+    }
+}
+
+/// What validating a candidate found.
+pub(crate) fn validation(validation: Validation) -> pb::ValidateRuleSetResponse {
+    pb::ValidateRuleSetResponse {
+        valid: validation.is_valid(),
+        summary: validation.rules.as_ref().map(rule_set_summary),
+        errors: validation.errors.into_iter().map(rule_diagnostic).collect(),
+        warnings: validation.warnings.into_iter().map(rule_diagnostic).collect(),
+    }
+}
+
+/// The running rule set, with its text when it fits in `max_text_bytes`.
+pub(crate) fn get_rule_set(active: &ActiveRules, max_text_bytes: usize) -> pb::GetRuleSetResponse {
+    let text = active.rules.text();
+    let fits = text.len() <= max_text_bytes;
+    pb::GetRuleSetResponse {
+        summary: Some(rule_set_summary(&active.rules)),
+        loaded_at: Some(timestamp(active.loaded_at)),
+        text: if fits { text.to_string() } else { String::new() },
+        text_omitted: !fits,
+        text_bytes: u64::try_from(text.len()).unwrap_or(u64::MAX),
+    }
+}
+
+/// The rules now running after a reload.
+pub(crate) fn reloaded(
+    active: &ActiveRules,
+    previous_version: String,
+    warnings: Vec<Diagnostic>,
+) -> pb::ReloadRulesResponse {
+    pb::ReloadRulesResponse {
+        summary: Some(rule_set_summary(&active.rules)),
+        loaded_at: Some(timestamp(active.loaded_at)),
+        warnings: warnings.into_iter().map(rule_diagnostic).collect(),
+        previous_version,
+    }
+}
+
+/// How the rules decided a ticket.
+pub(crate) fn explanation(explanation: Explanation) -> pb::ExplainTicketResponse {
+    let stopped_by_rule_id = match &explanation.stop {
+        StopReason::StopRule { rule_id, .. } => rule_id.clone(),
+        StopReason::EndOfRules => String::new(),
+    };
+    pb::ExplainTicketResponse {
+        stop_reason: explanation.stop.to_string(),
+        stopped_by_rule_id,
+        rules: explanation.rules.into_iter().map(rule_trace).collect(),
+        classification: Some(classification(explanation.classification)),
+    }
+}
+
+fn rule_trace(trace: RuleTrace) -> pb::RuleTrace {
+    pb::RuleTrace {
+        rule_id: trace.rule_id,
+        line: u32::try_from(trace.line).unwrap_or(u32::MAX),
+        description: trace.description,
+        fired: trace.fired,
+        stop: trace.stop,
+        condition: Some(condition_trace(trace.condition)),
+    }
+}
+
+fn condition_trace(trace: ConditionTrace) -> pb::ConditionTrace {
+    pb::ConditionTrace {
+        description: trace.description,
+        held: trace.held,
+        parts: trace.parts.into_iter().map(condition_trace).collect(),
+        matches: trace.matches.into_iter().map(text_match).collect(),
+        value: trace.value,
+    }
+}
+
+fn text_match(found: TextMatch) -> pb::TextMatch {
+    pb::TextMatch {
+        part: text_part_to_proto(found.part).into(),
+        start: u32::try_from(found.start).unwrap_or(u32::MAX),
+        end: u32::try_from(found.end).unwrap_or(u32::MAX),
+        text: found.text,
+        term: found.term,
+    }
+}
+
+/// Which tickets a backtest reads, from the request's fields.
+pub(crate) fn backtest_filter(request: &pb::BacktestRuleSetRequest) -> Result<BacktestFilter, Error> {
+    let side = match pb::Side::try_from(request.side) {
+        Ok(pb::Side::Unspecified) => None,
+        Ok(pb::Side::Reactive) => Some(Side::Reactive),
+        Ok(pb::Side::Proactive) => Some(Side::Proactive),
+        Ok(pb::Side::Unclassified) => Some(Side::Unclassified),
+        Err(_) => return Err(Error::invalid("side", format!("unknown value {}", request.side))),
+    };
+    Ok(BacktestFilter {
+        ingested_from: request
+            .ingested_from
+            .as_ref()
+            .map(|at| micros("ingested_from", at))
+            .transpose()?,
+        ingested_before: request
+            .ingested_before
+            .as_ref()
+            .map(|at| micros("ingested_before", at))
+            .transpose()?,
+        queue: (!request.queue.is_empty()).then(|| request.queue.clone()),
+        side,
+    })
+}
+
+/// A backtest's progress, out of `total` stored tickets.
+pub(crate) fn backtest_progress(progress: Progress, total: u64) -> pb::BacktestRuleSetResponse {
+    pb::BacktestRuleSetResponse {
+        event: Some(pb::backtest_rule_set_response::Event::Progress(counts(
+            progress, total,
+        ))),
+    }
+}
+
+fn counts(progress: Progress, total: u64) -> pb::BacktestProgress {
+    pb::BacktestProgress {
+        scanned: progress.scanned,
+        matched: progress.matched,
+        changed: progress.changed,
+        total,
+    }
+}
+
+/// A backtest's result.
+pub(crate) fn backtest_result(report: BacktestReport, total: u64) -> pb::BacktestRuleSetResponse {
+    let moves = report
+        .moves
+        .into_iter()
+        .map(|moved| pb::BacktestMove {
+            from_side: side_to_proto(moved.from.side).into(),
+            from_category: moved.from.category,
+            from_queue: moved.from.queue,
+            to_side: side_to_proto(moved.to.side).into(),
+            to_category: moved.to.category,
+            to_queue: moved.to.queue,
+            count: moved.count,
+            sample_ticket_ids: moved.samples.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    pb::BacktestRuleSetResponse {
+        event: Some(pb::backtest_rule_set_response::Event::Result(
+            pb::BacktestResult {
+                candidate_version: report.candidate_version,
+                counts: Some(counts(report.progress, total)),
+                moves,
+            },
+        )),
     }
 }

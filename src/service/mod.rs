@@ -9,6 +9,7 @@
 //! `convert::claimed_ticket`, every other response with `convert::ticket`,
 //! which shows the lease's holder and expiry but not its token.
 
+mod backtest;
 mod convert;
 mod deadline;
 mod labels;
@@ -96,6 +97,23 @@ fn lease_seconds(requested: u32) -> Result<u32, Error> {
             "lease_seconds",
             format!("{n} is over the maximum of {MAX_LEASE_SECONDS}"),
         )),
+    }
+}
+
+/// Longest name rule-file text may be given under, in bytes.
+const MAX_RULE_FILE_NAME_BYTES: usize = 256;
+
+/// The name inline rule-file text goes by in messages (`default` when none).
+fn rule_file_name<'a>(name: &'a str, default: &'a str) -> Result<&'a str, Error> {
+    match name {
+        "" => Ok(default),
+        name if name.len() > MAX_RULE_FILE_NAME_BYTES || name.chars().any(char::is_control) => {
+            Err(Error::invalid(
+                "name",
+                format!("must be at most {MAX_RULE_FILE_NAME_BYTES} bytes of printable text"),
+            ))
+        }
+        name => Ok(name),
     }
 }
 
@@ -336,5 +354,86 @@ impl pb::triage_service_server::TriageService for TriageApi {
 
     async fn ping(&self, _: Request<pb::PingRequest>) -> Result<Response<pb::PingResponse>, Status> {
         Ok(Response::new(pb::PingResponse {}))
+    }
+
+    async fn validate_rule_set(
+        &self,
+        request: Request<pb::ValidateRuleSetRequest>,
+    ) -> Result<Response<pb::ValidateRuleSetResponse>, Status> {
+        let request = request.into_inner();
+        convert::required("text", &request.text)?;
+        let name = rule_file_name(&request.name, "candidate.toml")?;
+        let validation = self.app.validate_rules(name, request.text).await?;
+        Ok(Response::new(convert::validation(validation)))
+    }
+
+    async fn explain_ticket(
+        &self,
+        request: Request<pb::ExplainTicketRequest>,
+    ) -> Result<Response<pb::ExplainTicketResponse>, Status> {
+        let explanation = match request.into_inner().ticket {
+            Some(pb::explain_ticket_request::Ticket::TicketId(id)) => {
+                let id = convert::ticket_id("ticket_id", &id)?;
+                self.app.explain_ticket(id).await?
+            }
+            Some(pb::explain_ticket_request::Ticket::Input(input)) => {
+                let input = convert::ticket_input(Some(input))?;
+                self.app.explain(input).await?
+            }
+            None => return Err(Error::invalid("ticket", "give ticket_id or input").into()),
+        };
+        Ok(Response::new(convert::explanation(explanation)))
+    }
+
+    async fn get_rule_set(
+        &self,
+        _: Request<pb::GetRuleSetRequest>,
+    ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
+        let active = self.app.active_rules();
+        Ok(Response::new(convert::get_rule_set(&active, MAX_PAGE_BYTES)))
+    }
+
+    async fn reload_rules(
+        &self,
+        request: Request<pb::ReloadRulesRequest>,
+    ) -> Result<Response<pb::ReloadRulesResponse>, Status> {
+        let request = request.into_inner();
+        let previous = self.app.rules().version().to_string();
+        let active = match request.source {
+            Some(pb::reload_rules_request::Source::Path(path)) => {
+                let path = convert::required("path", &path)?;
+                self.app.reload_rules_path(std::path::Path::new(path)).await?
+            }
+            Some(pb::reload_rules_request::Source::Text(text)) => {
+                convert::required("text", &text)?;
+                let name = rule_file_name(&request.name, "api.toml")?;
+                self.app.reload_rules_text(name, text).await?
+            }
+            None => return Err(Error::invalid("source", "give path or text").into()),
+        };
+        // Warnings compare rules pairwise: off the async workers too.
+        let rules = Arc::clone(&active.rules);
+        let warnings = tokio::task::spawn_blocking(move || rules.warnings())
+            .await
+            .map_err(|err| Error::Internal(format!("rule warnings failed: {err}")))?;
+        Ok(Response::new(convert::reloaded(&active, previous, warnings)))
+    }
+
+    type BacktestRuleSetStream = backtest::BacktestStream;
+
+    async fn backtest_rule_set(
+        &self,
+        request: Request<pb::BacktestRuleSetRequest>,
+    ) -> Result<Response<Self::BacktestRuleSetStream>, Status> {
+        let request = request.into_inner();
+        convert::required("text", &request.text)?;
+        let name = rule_file_name(&request.name, "candidate.toml")?.to_string();
+        let filter = convert::backtest_filter(&request)?;
+        let samples = match request.samples_per_move {
+            0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let stream = backtest::stream(Arc::clone(&self.app), name, request.text, filter, samples);
+        Ok(Response::new(stream))
     }
 }
