@@ -42,7 +42,7 @@ A source whose raw files are absent is skipped (reported).
 Rules (identical to tests/corpus/tools/build_real.py and
 tests/corpus/tools/build_more.py, except for the caps and the dev-only filter):
   * side comes only from the source's own label through the same fixed
-    mappings (code copied verbatim from those two scripts);
+    mappings (imported from those two scripts);
   * runs of whitespace collapsed; texts of fewer than 3 words or more than
     2,000 characters dropped;
   * exact duplicates by normalised text (lowercase, whitespace collapsed,
@@ -59,202 +59,31 @@ tests/corpus/tools/build_more.py, except for the caps and the dev-only filter):
 Output lines: {"text", "side", "source", "label", "split": "dev"}, in source
 order, hash order within a source.
 """
-import csv
 import glob
-import hashlib
 import json
 import os
-import re
 import sys
 
 CAP = 1500
-MAX_CHARS = 2000
-MIN_WORDS = 3
 DEFAULT_HELDOUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "real", "*.jsonl")
 
 
-# ---- copied verbatim from tests/corpus/tools/build_real.py ----
-# CLINC150 intents (banking / credit_cards / travel domains). Only intents
-# whose meaning is clearly one side are used; every other intent is dropped.
-CLINC_SIDE = {
-    # something went wrong / security: needs help now
-    "report_fraud": "reactive",
-    "freeze_account": "reactive",
-    "account_blocked": "reactive",
-    "report_lost_card": "reactive",
-    "damaged_card": "reactive",
-    "card_declined": "reactive",
-    "lost_luggage": "reactive",
-    # how-to, information, purchase / upgrade interest
-    "new_card": "proactive",
-    "credit_limit_change": "proactive",
-    "redeem_rewards": "proactive",
-    "rewards_balance": "proactive",
-    "apr": "proactive",
-    "interest_rate": "proactive",
-    "international_fees": "proactive",
-    "improve_credit_score": "proactive",
-    "routing": "proactive",
-    "pin_change": "proactive",
-    "order_checks": "proactive",
-}
-
-# UCI Sentiment Labelled Sentences: 0 = negative, 1 = positive.
-UCI_SIDE = {"0": "reactive", "1": "proactive"}
-
-# CFPB: every record is a complaint a consumer filed about a financial
-# product or service; the Product field is the source's label. All products
-# map to reactive (there is no proactive label in this source).
-CFPB_SIDE_ALL = "reactive"
-
-# Mini-BAR (Wei et al., ICTAI 2023) English Google Play reviews of three
-# health / fitness apps. Each review carries three 0/1 labels of its own:
-# problem_report, feature_request, irrelevant. A review labelled with exactly
-# one of problem_report / feature_request is kept; reviews labelled with both,
-# or irrelevant, or nothing, are dropped.
-MINIBAR_SIDE = {"problem_report": "reactive", "feature_request": "proactive"}
-
-# van Vliet et al. / Mekala et al. app-review sentences, task P3 (quality
-# aspect of a requirement). Only the two aspects whose meaning is clearly one
-# side are used; "quality" (user-friendliness / general quality, praise and
-# complaints alike), "performance" (likewise) and "none" are dropped.
-VANVLIET_SIDE = {"Stability": "reactive", "feature": "proactive"}
-
-
-def norm(text):
-    return re.sub(r"\s+", " ", text.lower()).strip()
-
-
-def digest(text):
-    return hashlib.sha256(norm(text).encode("utf-8")).digest()
-
-
-def split_of(text):
-    return "dev" if digest(text)[0] % 2 == 0 else "heldout"
-
-
-def clean(text):
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def keep(text):
-    return len(text.split()) >= MIN_WORDS and len(text) <= MAX_CHARS
-
-
-def load_clinc(raw):
-    data = json.load(open(os.path.join(raw, "clinc_full.json"), encoding="utf-8"))
-    for part in ("train", "val", "test"):
-        for text, intent in data[part]:
-            side = CLINC_SIDE.get(intent)
-            if side:
-                yield text, side, intent
-
-
-def load_uci(raw, name):
-    with open(os.path.join(raw, name), encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "\t" not in line:
-                continue
-            text, score = line.rsplit("\t", 1)
-            side = UCI_SIDE.get(score.strip())
-            if side:
-                yield text, side, score.strip()
-
-
-def load_cfpb(raw):
-    csv.field_size_limit(10**9)
-    for path in sorted(glob.glob(os.path.join(raw, "cfpb_*.csv"))):
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            for row in csv.DictReader(f):
-                if None in row or any(v is None for v in row.values()):
-                    continue  # a truncated or malformed record
-                # some exports spell the headers with underscores
-                row = {k.replace("_", " "): v for k, v in row.items()}
-                text = (row.get("Consumer complaint narrative") or "").strip()
-                product = (row.get("Product") or "").strip()
-                if not text or not product:
-                    continue
-                # CFPB redacts personal data as XXXX; keep as published.
-                yield text, CFPB_SIDE_ALL, product
-
-
-def load_minibar(raw):
-    for path in sorted(glob.glob(os.path.join(raw, "minibar_*.en.csv"))):
-        with open(path, encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                if row.get("ori_lang") != "en":
-                    continue
-                on = [k for k in MINIBAR_SIDE if row.get(k, "").strip() == "1"]
-                if len(on) != 1 or row.get("irrelevant", "").strip() == "1":
-                    continue
-                yield row["data"], MINIBAR_SIDE[on[0]], on[0]
-
-
-def load_vanvliet(raw):
-    import openpyxl  # only this source needs it
-
-    wb = openpyxl.load_workbook(os.path.join(raw, "vanvliet_p3.xlsx"), read_only=True)
-    rows = wb.worksheets[0].iter_rows(values_only=True)
-    header = next(rows)
-    ti, li = header.index("reviews"), header.index("labels")
-    for row in rows:
-        text, label = row[ti], row[li]
-        if not isinstance(text, str) or label not in VANVLIET_SIDE:
-            continue
-        yield text, VANVLIET_SIDE[label], label
-
-
-# ---- copied verbatim from tests/corpus/tools/build_more.py ----
-# Dabrowski et al. (IS-22, Study 1): each review sentence is annotated with the
-# app features it mentions, split into three columns by the opinion the user
-# expresses about each feature: "Feature (Positive)", "Feature (Neutral)",
-# "Feature (Negative)". A sentence with a negative feature opinion and no
-# positive one is a complaint about the app -> reactive; a sentence with a
-# positive feature opinion and no negative one is praise -> proactive.
-# Sentences with both, or with only neutral / no feature opinions, are dropped.
-IS22_SIDE = {"negative": "reactive", "positive": "proactive"}
-
-# Women's E-Commerce Clothing Reviews: star rating 1-5 given by the customer.
-# 1-2 stars: a complaint about the product -> reactive; 5 stars: praise ->
-# proactive; 3-4 stars (mixed) dropped.
-CLOTHING_SIDE = {"1": "reactive", "2": "reactive", "5": "proactive"}
-
-
-
-def load_is22(raw):
-    import openpyxl  # only this source needs it
-
-    wb = openpyxl.load_workbook(os.path.join(raw, "is22", "Ground_truth.xlsx"), read_only=True)
-    rows = wb.worksheets[0].iter_rows(values_only=True)
-    header = list(next(rows))
-    ti = header.index("Sentence content")
-    pi = header.index("Feature (Positive)")
-    ni = header.index("Feature (Negative)")
-    for row in rows:
-        text = row[ti]
-        if not isinstance(text, str):
-            continue
-        pos = row[pi] is not None and str(row[pi]).strip() != ""
-        neg = row[ni] is not None and str(row[ni]).strip() != ""
-        if pos == neg:
-            continue  # both, or neither (neutral / no feature opinion)
-        label = "negative" if neg else "positive"
-        yield text, IS22_SIDE[label], label
-
-
-def load_clothing(raw):
-    path = os.path.join(raw, "clothing", "womens_clothing_ecommerce_reviews_first1000.csv")
-    with open(path, encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            text = (row.get("Review Text") or "").strip()
-            rating = (row.get("Rating") or "").strip()
-            side = CLOTHING_SIDE.get(rating)
-            if text and side:
-                yield text, side, rating
-
-
-# ---- end of copied code ----
+# The label mappings, filters and loaders are those of the scripts that build
+# the evaluation files, imported so the pool can never drift from them.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_more import load_clothing, load_is22  # noqa: E402
+from build_real import (  # noqa: E402
+    clean,
+    digest,
+    keep,
+    load_cfpb,
+    load_clinc,
+    load_minibar,
+    load_uci,
+    load_vanvliet,
+    norm,
+    split_of,
+)
 
 
 def heldout_set(globs):
