@@ -12,7 +12,7 @@ fn weight_of(sentiment: &Sentiment, term: &str) -> Option<f32> {
 
 #[test]
 fn praise_for_the_app_is_clearly_positive() {
-    assert!(compound("very nice app I like this app") > 0.5);
+    assert!(compound("really nice tool, I like this tool a lot") > 0.5);
 }
 
 #[test]
