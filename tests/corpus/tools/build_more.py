@@ -27,14 +27,10 @@ odd -> heldout.
 """
 import csv
 import glob
-import hashlib
 import json
 import os
-import re
 import sys
 
-MAX_CHARS = 2000
-MIN_WORDS = 3
 CAP = {"reactive": 250, "proactive": 250}
 
 # ---------------------------------------------------------------------------
@@ -136,24 +132,10 @@ HINT3_SIDE = {
 }
 
 
-def norm(text):
-    return re.sub(r"\s+", " ", text.lower()).strip()
-
-
-def digest(text):
-    return hashlib.sha256(norm(text).encode("utf-8")).digest()
-
-
-def split_of(text):
-    return "dev" if digest(text)[0] % 2 == 0 else "heldout"
-
-
-def clean(text):
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def keep(text):
-    return len(text.split()) >= MIN_WORDS and len(text) <= MAX_CHARS
+# The normalisation, split rule and filters are build_real.py's, so every
+# corpus file splits and filters alike.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_real import clean, digest, keep, norm, split_of  # noqa: E402
 
 
 def finish(source, items, seen_global):
