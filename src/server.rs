@@ -35,6 +35,22 @@ use crate::tls::{self, Acceptor, TlsError, TlsFiles};
 /// The API's file descriptor set, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage_descriptor.bin"));
 
+/// The names of the triage service's RPCs (`IngestTicket` ...), read from
+/// [`FILE_DESCRIPTOR_SET`]: what the auth policy and its tests must cover.
+pub fn triage_methods() -> Vec<String> {
+    use prost::Message;
+    let Ok(set) = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    set.file
+        .iter()
+        .flat_map(|file| &file.service)
+        .filter(|service| service.name() == "TriageService")
+        .flat_map(|service| &service.method)
+        .map(|method| method.name().to_string())
+        .collect()
+}
+
 /// Why the server could not start or keep running.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
