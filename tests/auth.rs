@@ -43,6 +43,7 @@ const SPEC: &[(&str, &[&str])] = &[
     ("GetRuleSet", &["admin"]),
     ("ReloadRules", &["admin"]),
     ("BacktestRuleSet", &["admin"]),
+    ("ReclassifyOpen", &["admin"]),
 ];
 
 fn token_of(role: &str) -> &'static str {
@@ -200,6 +201,10 @@ async fn call(
             .map(drop),
         "BacktestRuleSet" => client
             .backtest_rule_set(request(pb::BacktestRuleSetRequest::default(), header))
+            .await
+            .map(drop),
+        "ReclassifyOpen" => client
+            .reclassify_open(request(pb::ReclassifyOpenRequest::default(), header))
             .await
             .map(drop),
         other => panic!("the test does not know how to call {other}"),

@@ -31,6 +31,7 @@ async fn reload_text(server: &mut TestServer, text: &str) -> Result<pb::ReloadRu
     let request = pb::ReloadRulesRequest {
         source: Some(pb::reload_rules_request::Source::Text(text.to_string())),
         name: "next.toml".into(),
+        move_dropped_to: String::new(),
     };
     server
         .client
@@ -252,6 +253,7 @@ async fn reload_from_a_path_swaps_the_rules() {
     let request = pb::ReloadRulesRequest {
         source: Some(pb::reload_rules_request::Source::Path(path.display().to_string())),
         name: String::new(),
+        move_dropped_to: String::new(),
     };
     let answer = server
         .client

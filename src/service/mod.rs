@@ -399,24 +399,27 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ReloadRulesResponse>, Status> {
         let request = request.into_inner();
         let previous = self.app.rules().version().to_string();
-        let active = match request.source {
+        let move_to = convert::optional(&request.move_dropped_to);
+        let reloaded = match request.source {
             Some(pb::reload_rules_request::Source::Path(path)) => {
                 let path = convert::required("path", &path)?;
-                self.app.reload_rules_path(std::path::Path::new(path)).await?
+                self.app
+                    .reload_rules_path(std::path::Path::new(path), move_to)
+                    .await?
             }
             Some(pb::reload_rules_request::Source::Text(text)) => {
                 convert::required("text", &text)?;
                 let name = rule_file_name(&request.name, "api.toml")?;
-                self.app.reload_rules_text(name, text).await?
+                self.app.reload_rules_text(name, text, move_to).await?
             }
             None => return Err(Error::invalid("source", "give path or text").into()),
         };
         // Warnings compare rules pairwise: off the async workers too.
-        let rules = Arc::clone(&active.rules);
+        let rules = Arc::clone(&reloaded.active.rules);
         let warnings = tokio::task::spawn_blocking(move || rules.warnings())
             .await
             .map_err(|err| Error::Internal(format!("rule warnings failed: {err}")))?;
-        Ok(Response::new(convert::reloaded(&active, previous, warnings)))
+        Ok(Response::new(convert::reloaded(&reloaded, previous, warnings)))
     }
 
     type BacktestRuleSetStream = backtest::BacktestStream;
@@ -429,11 +432,27 @@ impl pb::triage_service_server::TriageService for TriageApi {
         convert::required("text", &request.text)?;
         let name = rule_file_name(&request.name, "candidate.toml")?.to_string();
         let filter = convert::backtest_filter(&request)?;
-        let samples = match request.samples_per_move {
-            0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
-            n => usize::try_from(n).unwrap_or(usize::MAX),
-        };
+        let samples = samples_per_move(request.samples_per_move);
         let stream = backtest::stream(Arc::clone(&self.app), name, request.text, filter, samples);
         Ok(Response::new(stream))
+    }
+
+    async fn reclassify_open(
+        &self,
+        request: Request<pb::ReclassifyOpenRequest>,
+    ) -> Result<Response<pb::ReclassifyOpenResponse>, Status> {
+        let request = request.into_inner();
+        let queue = convert::optional(&request.queue);
+        let samples = samples_per_move(request.samples_per_move);
+        let report = self.app.reclassify_open(queue, samples).await?;
+        Ok(Response::new(convert::reclassified(report)))
+    }
+}
+
+/// Ticket ids kept per move: the default when unset.
+fn samples_per_move(requested: u32) -> usize {
+    match requested {
+        0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
     }
 }
