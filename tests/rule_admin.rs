@@ -455,3 +455,41 @@ async fn a_watched_rule_file_reloads_when_it_changes_and_a_bad_change_keeps_the_
     assert_eq!(classify(&mut server, "x").await.rules_version, "watched-3");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn validate_and_reload_report_every_broken_rule_not_only_the_first() {
+    let mut server = TestServer::start().await;
+    let broken = format!(
+        "{}\n[[rule]]\nid = \"bad-priority\"\nwhen = {{ field = \"text\", contains = \"a\" }}\nthen = {{ priority = \"soon\" }}\n\n[[rule]]\nid = \"bad-regex\"\nwhen = {{ field = \"text\", regex = \"(unclosed\" }}\nthen = {{ priority = \"low\" }}\n",
+        next_rules("two-errors")
+    );
+    let answer = validate(&mut server, &broken).await;
+    assert!(!answer.valid);
+    let found: Vec<(u32, bool)> = answer
+        .errors
+        .iter()
+        .map(|error| {
+            (
+                error.line,
+                error.message.contains("soon") || error.message.contains("regex"),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{:?}", answer.errors);
+    assert!(
+        found[0].0 < found[1].0 && found.iter().all(|(_, named)| *named),
+        "{:?}",
+        answer.errors
+    );
+
+    let status = reload_text(&mut server, &broken).await.expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let message = status.message();
+    assert!(
+        message.contains("soon") && message.contains("unclosed"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert_eq!(classify(&mut server, "x").await.rules_version, "test-1");
+    server.shutdown().await;
+}
