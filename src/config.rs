@@ -102,7 +102,8 @@ pub struct Args {
     /// once (health checks and Ping are never refused).
     #[arg(long, env = "TRIAGE_MAX_CONCURRENT_RPCS", default_value_t = OverloadSettings::default().max_concurrent_rpcs)]
     pub max_concurrent_rpcs: usize,
-    /// Open WatchQueue streams at once; more are answered RESOURCE_EXHAUSTED.
+    /// Open WatchQueue streams and waiting ClaimNext calls at once; more
+    /// are answered RESOURCE_EXHAUSTED.
     #[arg(long, env = "TRIAGE_MAX_WATCHERS", default_value_t = OverloadSettings::default().max_watchers)]
     pub max_watchers: usize,
     /// Long tickets classified at once, on blocking threads (default: one

@@ -23,13 +23,13 @@ pub use status::{grpc_status, GrpcConventionsLayer};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
 use crate::auth::Denied;
 use crate::error::Error;
-use crate::overload::OverloadSettings;
+use crate::overload::{CallSlot, OverloadSettings};
 use crate::pb;
 use crate::shutdown::Shutdown;
 use crate::store::{ClaimRequest, CustomerCursor, QueueCursor};
@@ -64,8 +64,20 @@ impl TriageApi {
         }
     }
 
-    /// Allows at most `max` open `WatchQueue` streams (at least one); a
-    /// watch over the cap is answered RESOURCE_EXHAUSTED.
+    /// A place for one watcher (a `WatchQueue` stream or a waiting
+    /// `ClaimNext`), or RESOURCE_EXHAUSTED when all are taken.
+    fn watcher_place(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.watch_slots).try_acquire_owned().map_err(|_| {
+            Error::Overloaded(format!(
+                "{} queue watchers and waiting claims already open, the most allowed",
+                self.max_watchers
+            ))
+        })
+    }
+
+    /// Allows at most `max` open `WatchQueue` streams and waiting
+    /// `ClaimNext` calls together (at least one); one over the cap is
+    /// answered RESOURCE_EXHAUSTED.
     pub fn with_max_watchers(self, max: usize) -> Self {
         let max = max.max(1);
         Self {
@@ -220,6 +232,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::ClaimNextRequest>,
     ) -> Result<Response<pb::ClaimNextResponse>, Status> {
         let answer_by = deadline::answer_by(request.metadata());
+        let call_slot = request.extensions().get::<CallSlot>().cloned();
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
         let lease = lease_seconds(request.lease_seconds)?;
@@ -239,6 +252,18 @@ impl pb::triage_service_server::TriageService for TriageApi {
             id => Some(id.to_string()),
         };
         let wait = Duration::from_secs(u64::from(request.wait_seconds));
+        // A long-poll waits on events, not on work: it holds a watcher's
+        // place instead of a call slot (see `overload`).
+        let _waiting = match wait.is_zero() {
+            true => None,
+            false => {
+                let place = self.watcher_place()?;
+                if let Some(slot) = &call_slot {
+                    slot.release();
+                }
+                Some(place)
+            }
+        };
         let claim = ClaimRequest {
             queue: queue.to_string(),
             agent_id: request.agent_id.clone(),
@@ -322,12 +347,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?.to_string();
-        let slot = Arc::clone(&self.watch_slots).try_acquire_owned().map_err(|_| {
-            Error::Overloaded(format!(
-                "{} queue watchers already open, the most allowed",
-                self.max_watchers
-            ))
-        })?;
+        let slot = self.watcher_place()?;
         let events = self.app.watch(&queue)?;
         let stream = watch::forward(
             Arc::clone(&self.app),
