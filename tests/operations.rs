@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::future::Future as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -282,12 +283,7 @@ async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
 /// A call that sends its headers and never its message, on its own HTTP/2
 /// connection: the server admits it (it takes a call slot) and waits for
 /// the body. Dropping what is returned resets the stream.
-async fn stalled_call(
-    address: SocketAddr,
-) -> (
-    h2::client::SendRequest<bytes::Bytes>,
-    h2::SendStream<bytes::Bytes>,
-) {
+async fn stalled_call(address: SocketAddr) -> StalledCall {
     let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
     let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
     tokio::spawn(connection);
@@ -297,9 +293,23 @@ async fn stalled_call(
         .header("te", "trailers")
         .body(())
         .expect("request");
-    let (_answer, body) = client.send_request(request, false).expect("headers sent");
-    (client, body)
+    let (mut answer, body) = client.send_request(request, false).expect("headers sent");
+    // Polled once: that sends the headers now (there is no answer yet).
+    std::future::poll_fn(|context| {
+        let _pending = std::pin::Pin::new(&mut answer).poll(context);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    (client, answer, body)
 }
+
+/// Everything that keeps a stalled call's stream open (dropping any part
+/// may reset it).
+type StalledCall = (
+    h2::client::SendRequest<bytes::Bytes>,
+    h2::client::ResponseFuture,
+    h2::SendStream<bytes::Bytes>,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_over_the_limit_are_shed_but_health_and_ping_are_not() {
@@ -315,11 +325,13 @@ async fn calls_over_the_limit_are_shed_but_health_and_ping_are_not() {
         .classify_ticket(request.clone())
         .await
         .expect("admitted");
-    // Two calls whose message never comes hold both slots until they end.
-    let holders = [
-        stalled_call(server.address).await,
-        stalled_call(server.address).await,
-    ];
+    // Calls whose message never comes hold both slots until they end (one
+    // more than the slots: a call still finishing when one arrives may
+    // have it shed).
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        holders.push(stalled_call(server.address).await);
+    }
     let deadline = Instant::now() + PATIENCE;
     let shed = loop {
         match server.client.classify_ticket(request.clone()).await {
