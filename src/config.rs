@@ -447,6 +447,10 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// How often to poll the rule file for changes; `None`: never.
     pub watch_rules: Option<Duration>,
+    /// How often the token and certificate files are checked for changes
+    /// ([`FILE_CHECK_INTERVAL`](crate::tls::FILE_CHECK_INTERVAL); tests
+    /// shorten it).
+    pub file_check_interval: Duration,
     /// How long a shutdown waits for open connections.
     pub drain_timeout: Duration,
     /// Where the operations HTTP port listens; `None`: not served.
@@ -537,6 +541,7 @@ impl Config {
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
             watch_rules: (args.watch_rules_ms > 0).then(|| Duration::from_millis(args.watch_rules_ms)),
+            file_check_interval: crate::tls::FILE_CHECK_INTERVAL,
             drain_timeout: Duration::from_secs(args.drain_seconds),
             http_listen: args.http_listen.0,
             overload,
@@ -555,6 +560,7 @@ impl Config {
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
             watch_rules: None,
+            file_check_interval: crate::tls::FILE_CHECK_INTERVAL,
             drain_timeout: Duration::from_secs(10),
             http_listen: None,
             overload: OverloadSettings::default(),
