@@ -286,7 +286,7 @@ impl SpawnedServer {
     async fn start() -> Result<SpawnedServer> {
         let dir = ScratchDir::create()?;
         let config = Config::for_data_dir(dir.path.join("data"));
-        let app = triage::server::build_app(&config, Arc::new(SystemClock))?;
+        let app = triage::server::build_app(&config, Arc::new(SystemClock)).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();

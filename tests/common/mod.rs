@@ -19,6 +19,8 @@ use triage::pb::triage_service_client::TriageServiceClient;
 use triage::rules::RuleSet;
 use triage::server;
 
+pub mod pg;
+
 /// The rule file most integration tests use: small and stable, so tests
 /// do not change when the shipped default rules are tuned.
 pub const TEST_RULES: &str = include_str!("../rules/test.toml");
