@@ -65,7 +65,12 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        // A lock timeout: a transaction of a server still running on this
+        // runtime (blocked while this waits) must not hang the test.
+        let sql = format!(
+            "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {} CASCADE",
+            self.name
+        );
         // Drop may run inside a runtime: a thread of its own with its own.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();

@@ -123,23 +123,21 @@ impl Cursor {
     }
 }
 
-/// Starts the tailer; it stops when `stop`'s sender is dropped.
-pub(super) fn spawn(inner: Arc<Inner>, stop: oneshot::Receiver<()>) {
+/// Starts the tailer at the newest event: watchers hear of every change
+/// committed from now on. It stops when `stop`'s sender is dropped.
+pub(super) async fn spawn(inner: Arc<Inner>, stop: oneshot::Receiver<()>) -> Result<(), StoreError> {
+    let mut cursor = Cursor::default();
+    start(&inner, &mut cursor).await?;
+    housekeeping(&inner).await?;
     tokio::spawn(async move {
         let mut stop = stop;
-        let mut cursor = Cursor::default();
-        let mut started = false;
-        let mut housekept = Instant::now() - HOUSEKEEPING;
+        let mut housekept = Instant::now();
         loop {
             tokio::select! {
                 _ = &mut stop => return,
                 () = tokio::time::sleep(inner.options.poll_interval) => {}
             }
-            let polled = if started {
-                poll(&inner, &mut cursor).await
-            } else {
-                start(&inner, &mut cursor).await.map(|()| started = true)
-            };
+            let polled = poll(&inner, &mut cursor).await;
             match polled {
                 Ok(()) => inner.health.ok(),
                 Err(err) => inner.health.failed(&err.to_string()),
@@ -152,9 +150,10 @@ pub(super) fn spawn(inner: Arc<Inner>, stop: oneshot::Receiver<()>) {
             }
         }
     });
+    Ok(())
 }
 
-/// Puts the cursor at the newest event: watchers hear of changes from now on.
+/// Puts the cursor at the newest event.
 async fn start(inner: &Inner, cursor: &mut Cursor) -> Result<(), StoreError> {
     let client = inner.client().await?;
     let row = client

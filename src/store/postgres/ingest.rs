@@ -3,8 +3,10 @@
 //! read-then-write, so the same ticket sent through two replicas at once
 //! is stored once and both callers get the one ticket.
 
+use std::sync::atomic::Ordering;
+
 use super::events;
-use super::rows::{self, Working};
+use super::rows::{self, Counts, Working};
 use super::Inner;
 use crate::clock::UnixMicros;
 use crate::events::QueueEventKind;
@@ -42,7 +44,9 @@ impl Inner {
                     };
                     let ticket = codec::new_ticket(id, input.clone(), classification.clone(), *now);
                     let mut working = Working::new(ticket);
-                    working.insert(tx).await?;
+                    let mut counts = Counts::new();
+                    working.insert(tx, &mut counts).await?;
+                    counts.apply(tx).await?;
                     let queue = &working.ticket.classification.queue;
                     events::record(tx, &[event(QueueEventKind::Added, id, queue, *now)]).await?;
                     Ok(Outcome::Created(Box::new(working.ticket)))
@@ -50,10 +54,13 @@ impl Inner {
             })
             .await?;
         match outcome {
-            Outcome::Created(ticket) => Ok(Ingested {
-                ticket: *ticket,
-                created: true,
-            }),
+            Outcome::Created(ticket) => {
+                self.ticket_count.fetch_add(1, Ordering::Relaxed);
+                Ok(Ingested {
+                    ticket: *ticket,
+                    created: true,
+                })
+            }
             Outcome::Earlier(id) => Ok(Ingested {
                 ticket: self.get(id).await?,
                 created: false,

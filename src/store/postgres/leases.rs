@@ -8,7 +8,7 @@
 //! token, answers the same again.
 
 use super::events;
-use super::rows::{self, sql_id, ticket_id, Working};
+use super::rows::{self, sql_id, ticket_id, Counts, Working};
 use super::tx::TxResult;
 use super::Inner;
 use crate::clock::UnixMicros;
@@ -110,13 +110,13 @@ async fn take_request(
 ) -> TxResult<Option<TicketId>> {
     let statement = tx
         .prepare_cached(
-            "INSERT INTO triage_claim_requests (agent_id, request_id, ticket_id) VALUES ($1, $2, 0) \
+            "INSERT INTO triage_claim_requests (agent_id, request_id, ticket_id) VALUES ($1, $2, -1) \
              ON CONFLICT (agent_id, request_id) DO UPDATE SET ticket_id = triage_claim_requests.ticket_id \
              RETURNING ticket_id",
         )
         .await?;
     let earlier: i64 = tx.query_one(&statement, &[&agent, &request]).await?.get(0);
-    Ok((earlier != 0).then(|| ticket_id(earlier)))
+    Ok((earlier >= 0).then(|| ticket_id(earlier)))
 }
 
 async fn claim_in(
@@ -145,7 +145,7 @@ async fn claim_in(
     let Some(head) = tx.query_opt(&head, &[&claim.queue]).await? else {
         if let Some(request) = &claim.request_id {
             tx.execute(
-                "DELETE FROM triage_claim_requests WHERE agent_id = $1 AND request_id = $2 AND ticket_id = 0",
+                "DELETE FROM triage_claim_requests WHERE agent_id = $1 AND request_id = $2 AND ticket_id = -1",
                 &[&agent, request],
             )
             .await?;
@@ -169,7 +169,9 @@ async fn claim_in(
         working.record.claim_request = Some((agent.to_string(), request.clone()));
     }
     working.record(now, agent, "claimed", format!("lease {}s", claim.lease_seconds));
-    working.write(tx).await?;
+    let mut counts = Counts::new();
+    working.write(tx, &mut counts).await?;
+    counts.apply(tx).await?;
     let events = vec![event(QueueEventKind::Claimed, id, &claim.queue, now)];
     events::record(tx, &events).await?;
     Ok(Claimed::Leased(Box::new(working), events))
@@ -247,7 +249,9 @@ async fn with_lease_in(
     if !matches!(verb, LeaseVerb::Extend { .. }) {
         FinishedLease::remember(&mut working.record.finished, token, action);
     }
-    working.write(tx).await?;
+    let mut counts = Counts::new();
+    working.write(tx, &mut counts).await?;
+    counts.apply(tx).await?;
     events::record(tx, &events).await?;
     Ok(Transition {
         ticket: working.ticket,

@@ -4,11 +4,13 @@
 //! expiry and each escalation happens exactly once however many replicas
 //! sweep at the same moment.
 
+use std::sync::atomic::Ordering;
+
 use deadpool_postgres::Transaction;
 
 use super::events;
 use super::leases::{end_lease, enqueue};
-use super::rows::{self, Working, STATE_COLUMNS};
+use super::rows::{self, Counts, Working, STATE_COLUMNS};
 use super::tx::TxResult;
 use super::Inner;
 use crate::clock::UnixMicros;
@@ -155,7 +157,13 @@ impl Inner {
                     })
                 })
                 .await?;
-            purged += usize::try_from(deleted).unwrap_or(0);
+            let deleted_now = usize::try_from(deleted).unwrap_or(0);
+            purged += deleted_now;
+            let _ = self
+                .ticket_count
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                    Some(count.saturating_sub(deleted_now))
+                });
             if deleted < BATCH as u64 {
                 return Ok(purged);
             }
@@ -174,6 +182,7 @@ async fn sweep_batch(
     let due = tx.query(&statement, &[&now.0]).await?;
     let full = due.len() as i64 == BATCH;
     let mut changed = Vec::new();
+    let mut counts = Counts::new();
     for mut working in rows::assemble(tx, due).await? {
         let events = match sweep {
             Sweep::Leases => expire(tx, &mut working, now).await?,
@@ -182,12 +191,13 @@ async fn sweep_batch(
         let Some(events) = events else {
             continue;
         };
-        working.write(tx).await?;
+        working.write(tx, &mut counts).await?;
         events::record(tx, &events).await?;
         changed.push(Transition {
             ticket: working.ticket,
             events,
         });
     }
+    counts.apply(tx).await?;
     Ok((changed, full))
 }

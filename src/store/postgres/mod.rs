@@ -42,7 +42,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, PostgresUrl, QueueCursor,
-    QueueStats, StoreError, TicketIter, TicketStore, Transition,
+    QueueStats, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::EventBus;
@@ -58,7 +58,7 @@ pub struct PgOptions {
     pub pool_size: usize,
     /// How often the event tailer reads new events (and probes health).
     pub poll_interval: Duration,
-    /// How long a request waits for a connection, or for one to be made.
+    /// How long making a connection may take.
     pub connect_timeout: Duration,
 }
 
@@ -71,6 +71,10 @@ impl Default for PgOptions {
         }
     }
 }
+
+/// How long a request may queue for a free connection under load (a
+/// database that cannot be reached fails sooner, by the connect timeout).
+const POOL_WAIT: Duration = Duration::from_secs(30);
 
 /// Which engine answers: they differ in what they offer beyond the SQL
 /// this store keeps to.
@@ -124,8 +128,11 @@ struct Inner {
     health: Health,
     /// Where the tailer publishes committed events, once attached.
     bus: OnceLock<EventBus>,
-    /// Tickets stored, as last counted by the tailer.
+    /// Tickets stored: counted by the tailer every few seconds, and kept
+    /// up to date with this replica's own ingests and purges in between.
     ticket_count: AtomicUsize,
+    /// Hears of every committed write (for metrics).
+    observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
 impl PgStore {
@@ -148,7 +155,7 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(2))
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(options.connect_timeout))
+            .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|err| StoreError::Storage(format!("cannot build the connection pool: {err}")))?;
@@ -158,6 +165,7 @@ impl PgStore {
             health: Health::default(),
             bus: OnceLock::new(),
             ticket_count: AtomicUsize::new(0),
+            observer: OnceLock::new(),
         });
         let mut client = inner.client().await?;
         let version: String = client
@@ -174,7 +182,7 @@ impl PgStore {
         drop(client);
         tracing::info!(database = %url, %version, "shared store open");
         let (stop, stopped) = oneshot::channel();
-        events::spawn(Arc::clone(&inner), stopped);
+        events::spawn(Arc::clone(&inner), stopped).await?;
         Ok(PgStore {
             inner,
             _tailer: Arc::new(stop),
@@ -308,6 +316,11 @@ impl TicketStore for PgStore {
         self.inner.health.get()
     }
 
+    /// Reports every committed write as a durable round of one write.
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.inner.observer.set(observer);
+    }
+
     fn publish_to(&self, bus: &EventBus) -> bool {
         // A second App on one store would reuse the first bus.
         let _ = self.inner.bus.set(bus.clone());
@@ -322,7 +335,8 @@ impl TicketStore for PgStore {
         queries::scan(Arc::clone(&self.inner))
     }
 
-    /// As last counted (every two seconds) by the event tailer.
+    /// Exact for this replica's own changes; other replicas' ingests are
+    /// counted within a few seconds.
     fn ticket_count(&self) -> usize {
         self.inner.ticket_count.load(std::sync::atomic::Ordering::Relaxed)
     }

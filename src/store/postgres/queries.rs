@@ -37,7 +37,7 @@ fn limit_of(limit: usize) -> i64 {
 impl Inner {
     /// One ticket by id.
     pub(super) async fn get(&self, id: TicketId) -> Result<Ticket, StoreError> {
-        self.transact(&id, |tx, id| {
+        self.read(&id, |tx, id| {
             Box::pin(async move {
                 let working = rows::load(tx, *id, false).await?;
                 Ok(working.ok_or(StoreError::NotFound(*id))?.ticket)
@@ -81,7 +81,7 @@ impl Inner {
         queues: &[String],
         now: UnixMicros,
     ) -> Result<Vec<QueueStats>, StoreError> {
-        self.transact(&(queues, now), |tx, (queues, now)| {
+        self.read(&(queues, now), |tx, (queues, now)| {
             Box::pin(async move {
                 let mut all = Vec::with_capacity(queues.len());
                 for queue in queues.iter() {
@@ -102,7 +102,7 @@ impl Inner {
         if customer_id.is_empty() {
             return Ok(CustomerHistory::default());
         }
-        self.transact(&(customer_id, limit_of(limit)), |tx, (customer, limit)| {
+        self.read(&(customer_id, limit_of(limit)), |tx, (customer, limit)| {
             Box::pin(async move {
                 let statement = tx
                     .prepare_cached(
@@ -162,7 +162,7 @@ impl Inner {
 
     /// Checks the counters against the tickets and that every ticket reads.
     pub(super) async fn verify(&self) -> Result<ConsistencyReport, StoreError> {
-        self.transact(&(), |tx, ()| Box::pin(verify_in(tx))).await
+        self.read(&(), |tx, ()| Box::pin(verify_in(tx))).await
     }
 }
 
@@ -273,7 +273,7 @@ async fn verify_in(tx: &Transaction<'_>) -> TxResult<ConsistencyReport> {
 /// off the async workers, as the trait says).
 pub(super) fn scan(inner: Arc<Inner>) -> TicketIter {
     let runtime = tokio::runtime::Handle::try_current();
-    let mut after = 0i64;
+    let mut after = -1i64;
     let mut page = Vec::<Ticket>::new().into_iter();
     let mut done = false;
     Box::new(std::iter::from_fn(move || loop {
@@ -292,7 +292,7 @@ pub(super) fn scan(inner: Arc<Inner>) -> TicketIter {
                 ))));
             }
         };
-        let read = runtime.block_on(inner.transact(&after, |tx, after| {
+        let read = runtime.block_on(inner.read(&after, |tx, after| {
             Box::pin(async move {
                 let sql = format!(
                     "SELECT {STATE_COLUMNS} FROM triage_state WHERE id > $1 ORDER BY id LIMIT {SCAN_PAGE}"

@@ -5,7 +5,7 @@
 //! lease expiry) are derived from the ticket on every write, so no sweep
 //! or listing can disagree with the ticket.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::Transaction;
 use rand::Rng;
@@ -177,8 +177,8 @@ impl Working {
         })
     }
 
-    /// Inserts a new ticket's state row, history and counts.
-    pub(super) async fn insert(&mut self, tx: &Transaction<'_>) -> TxResult<()> {
+    /// Inserts a new ticket's state row and history; its count goes to `counts`.
+    pub(super) async fn insert(&mut self, tx: &Transaction<'_>, counts: &mut Counts) -> TxResult<()> {
         let statement = tx
             .prepare_cached(
                 "INSERT INTO triage_state (id, queue, rank, state, enqueued_at, due_at, risk_at, escalated, \
@@ -192,11 +192,12 @@ impl Working {
         params.push(&self.ticket.input.customer.id);
         params.push(&self.ticket.ingested_at.0);
         tx.execute(&statement, &params).await?;
-        self.finish_write(tx).await
+        self.finish_write(tx, counts).await
     }
 
-    /// Writes a changed ticket back: state row, new history entries, counts.
-    pub(super) async fn write(&mut self, tx: &Transaction<'_>) -> TxResult<()> {
+    /// Writes a changed ticket back: state row and new history entries;
+    /// the change of counts goes to `counts`.
+    pub(super) async fn write(&mut self, tx: &Transaction<'_>, counts: &mut Counts) -> TxResult<()> {
         let statement = tx
             .prepare_cached(
                 "UPDATE triage_state SET queue = $2, rank = $3, state = $4, enqueued_at = $5, due_at = $6, \
@@ -206,10 +207,10 @@ impl Working {
             .await?;
         let columns = self.columns()?;
         tx.execute(&statement, &columns.params()).await?;
-        self.finish_write(tx).await
+        self.finish_write(tx, counts).await
     }
 
-    async fn finish_write(&mut self, tx: &Transaction<'_>) -> TxResult<()> {
+    async fn finish_write(&mut self, tx: &Transaction<'_>, counts: &mut Counts) -> TxResult<()> {
         let statement = tx
             .prepare_cached(
                 "INSERT INTO triage_history (ticket_id, entry, at, actor, action, detail) \
@@ -239,9 +240,9 @@ impl Working {
         );
         if self.counted_as.as_ref() != Some(&now_counted) {
             if let Some((queue, state)) = self.counted_as.take() {
-                count(tx, &queue, state, -1).await?;
+                counts.add(&queue, state, -1);
             }
-            count(tx, &now_counted.0, now_counted.1, 1).await?;
+            counts.add(&now_counted.0, now_counted.1, 1);
         }
         self.counted_as = Some(now_counted);
         Ok(())
@@ -322,25 +323,53 @@ impl Columns {
     }
 }
 
-/// Adds `delta` to the waiting (state 0) or leased (state 1) count of
-/// `queue`, in a random shard; completed tickets are not counted.
-async fn count(tx: &Transaction<'_>, queue: &str, state: i16, delta: i64) -> TxResult<()> {
-    let (waiting, leased) = match state {
-        0 => (delta, 0),
-        1 => (0, delta),
-        _ => return Ok(()),
-    };
-    let shard = rand::rng().random_range(0..COUNTER_SHARDS);
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO triage_queue_counts (queue, shard, waiting, leased) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (queue, shard) DO UPDATE SET waiting = triage_queue_counts.waiting + excluded.waiting, \
-             leased = triage_queue_counts.leased + excluded.leased",
-        )
-        .await?;
-    tx.execute(&statement, &[&queue, &shard, &waiting, &leased])
-        .await?;
-    Ok(())
+/// The changes of queue counts one transaction makes, applied at its end
+/// to one shard per queue, queues in name order: two transactions never
+/// wait for each other's counter rows in a cycle, and concurrent writers
+/// to one queue spread over the shards.
+#[derive(Debug)]
+pub(super) struct Counts {
+    shard: i16,
+    /// Queue -> (waiting, leased) change.
+    changes: BTreeMap<String, (i64, i64)>,
+}
+
+impl Counts {
+    pub(super) fn new() -> Counts {
+        Counts {
+            shard: rand::rng().random_range(0..COUNTER_SHARDS),
+            changes: BTreeMap::new(),
+        }
+    }
+
+    /// Adds `delta` to the waiting (state 0) or leased (state 1) count of
+    /// `queue`; completed tickets are not counted.
+    fn add(&mut self, queue: &str, state: i16, delta: i64) {
+        let change = self.changes.entry(queue.to_string()).or_default();
+        match state {
+            0 => change.0 += delta,
+            1 => change.1 += delta,
+            _ => {}
+        }
+    }
+
+    /// Writes the changes.
+    pub(super) async fn apply(self, tx: &Transaction<'_>) -> TxResult<()> {
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO triage_queue_counts (queue, shard, waiting, leased) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (queue, shard) DO UPDATE SET waiting = triage_queue_counts.waiting + excluded.waiting, \
+                 leased = triage_queue_counts.leased + excluded.leased",
+            )
+            .await?;
+        for (queue, (waiting, leased)) in &self.changes {
+            if (*waiting, *leased) != (0, 0) {
+                tx.execute(&statement, &[queue, &self.shard, waiting, leased])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads one ticket, locking its state row for the transaction when

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::Transaction;
 use rand::Rng;
@@ -75,15 +75,34 @@ impl Inner {
     /// Runs `work` in a transaction with `context`, committing when it
     /// returns `Ok`; retries serialization failures from the start. The
     /// answer is `Ok` only once the commit is acknowledged.
+    /// The commit of a write is reported to the observer, if any.
     pub(super) async fn transact<C: Sync + ?Sized, T>(
         &self,
         context: &C,
         work: impl for<'a> Fn(&'a Transaction<'a>, &'a C) -> Work<'a, T>,
     ) -> Result<T, StoreError> {
+        self.run(context, work, true).await
+    }
+
+    /// Like [`transact`](Self::transact), for work that only reads.
+    pub(super) async fn read<C: Sync + ?Sized, T>(
+        &self,
+        context: &C,
+        work: impl for<'a> Fn(&'a Transaction<'a>, &'a C) -> Work<'a, T>,
+    ) -> Result<T, StoreError> {
+        self.run(context, work, false).await
+    }
+
+    async fn run<C: Sync + ?Sized, T>(
+        &self,
+        context: &C,
+        work: impl for<'a> Fn(&'a Transaction<'a>, &'a C) -> Work<'a, T>,
+        writes: bool,
+    ) -> Result<T, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.attempt(context, &work).await {
+            match self.attempt(context, &work, writes).await {
                 Ok(value) => return Ok(value),
                 Err(TxError::Store(err)) => return Err(err),
                 Err(TxError::Db(err)) if retryable(&err) && attempt < ATTEMPTS => backoff(attempt).await,
@@ -101,11 +120,16 @@ impl Inner {
         &self,
         context: &C,
         work: &impl for<'a> Fn(&'a Transaction<'a>, &'a C) -> Work<'a, T>,
+        writes: bool,
     ) -> TxResult<T> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let value = work(&tx, context).await?;
+        let committing = Instant::now();
         tx.commit().await?;
+        if let Some(observer) = self.observer.get().filter(|_| writes) {
+            observer.flushed(1, committing.elapsed());
+        }
         Ok(value)
     }
 

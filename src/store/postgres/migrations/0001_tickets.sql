@@ -3,7 +3,8 @@
 -- SQL that PostgreSQL, CockroachDB (23.1+) and YugabyteDB all accept.
 -- Times are microseconds since the Unix epoch (BIGINT).
 
-CREATE SEQUENCE IF NOT EXISTS triage_ticket_ids;
+-- Ticket ids count from 0, as in the embedded store.
+CREATE SEQUENCE IF NOT EXISTS triage_ticket_ids MINVALUE 0 START WITH 0;
 
 -- The immutable input, written once at ingest. (source, external_id) is
 -- the idempotency key.
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS triage_history (
 );
 
 -- Claims made with a request id, while their lease lasts: a retry gets the
--- same lease. ticket_id 0: being claimed.
+-- same lease. ticket_id -1: being claimed.
 CREATE TABLE IF NOT EXISTS triage_claim_requests (
     agent_id TEXT NOT NULL,
     request_id TEXT NOT NULL,
