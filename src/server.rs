@@ -270,10 +270,15 @@ async fn maintain(
         let healthy = app.store().health();
         if healthy.is_ok() != serving {
             serving = healthy.is_ok();
+            match &healthy {
+                Err(reason) => {
+                    tracing::error!(reason = %reason, "store cannot make writes durable; reporting NOT_SERVING")
+                }
+                Ok(()) => tracing::info!("store healthy again; reporting SERVING"),
+            }
             report_serving(&health, serving).await;
         }
-        if let Err(reason) = healthy {
-            tracing::error!(reason = %reason, "store cannot make writes durable; reporting NOT_SERVING");
+        if healthy.is_err() {
             continue;
         }
         match app.run_maintenance().await {

@@ -631,3 +631,86 @@ async fn extensions_update_one_history_entry_and_move_the_expiry() {
         );
     }
 }
+
+/// A TCP relay to the database that the test can cut and restore, as a
+/// network failure or a database restart would, without touching the
+/// server other tests use.
+struct Relay {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(target: &str) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (cut, watching) = tokio::sync::watch::channel(false);
+        let target = target.to_string();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *watching.borrow() {
+                    continue; // refused: dropped at once
+                }
+                let mut cut = watching.clone();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Relay { port, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; panics after ten seconds.
+async fn within_ten_seconds(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "not within 10 s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lost_database_connection_fails_requests_turns_health_and_reconnects() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let relay = Relay::start(&common::pg::admin_address()).await;
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/test?options=-c%20search_path%3D{}",
+        relay.port,
+        schema.name()
+    );
+    let store = open_pg(&url).await;
+    let kept = ingest(store.as_ref(), "before", Priority::Normal).await;
+    assert_eq!(store.health(), Ok(()));
+    relay.set_cut(true);
+    let failed = store
+        .ingest(
+            input("during", "c1"),
+            classification("inbox", Priority::Normal, None),
+            NOW,
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(triage::store::StoreError::Storage(_))),
+        "{failed:?}"
+    );
+    within_ten_seconds("health turns Err", || store.health().is_err()).await;
+    relay.set_cut(false);
+    within_ten_seconds("health turns Ok", || store.health().is_ok()).await;
+    let after = ingest(store.as_ref(), "after", Priority::Normal).await;
+    assert_ne!(after, kept);
+    assert_eq!(store.get(kept).await.expect("kept").input.external_id, "before");
+}

@@ -19,6 +19,7 @@ use triage::pb::triage_service_client::TriageServiceClient;
 use triage::rules::RuleSet;
 use triage::server;
 
+pub mod cluster;
 pub mod pg;
 
 /// The rule file most integration tests use: small and stable, so tests

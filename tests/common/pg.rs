@@ -12,6 +12,17 @@ pub fn admin_url() -> String {
     std::env::var("TRIAGE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// `HOST:PORT` of the database server (for tests that relay to it).
+pub fn admin_address() -> String {
+    let config: tokio_postgres::Config = admin_url().parse().expect("TRIAGE_TEST_PG is a URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
 /// True when the suites should run on PostgreSQL (`TRIAGE_TEST_STORE=postgres`).
 pub fn postgres_selected() -> bool {
     std::env::var("TRIAGE_TEST_STORE").is_ok_and(|store| store == "postgres")
