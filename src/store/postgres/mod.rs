@@ -173,7 +173,8 @@ impl PgStore {
             .await
             .map_err(db_error)?
             .get(0);
-        let flavor = if version.starts_with("PostgreSQL") {
+        // YugabyteDB reports "PostgreSQL 11.2-YB-...": not PostgreSQL here.
+        let flavor = if version.starts_with("PostgreSQL") && !version.contains("-YB-") {
             Flavor::Postgres
         } else {
             Flavor::Other
