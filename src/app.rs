@@ -151,6 +151,9 @@ pub struct App {
     store: Arc<dyn TicketStore>,
     clock: SharedClock,
     events: EventBus,
+    /// True when the store publishes the events of committed changes
+    /// itself (a store shared by replicas); `App` then publishes none.
+    store_publishes: bool,
     settings: AppSettings,
     metrics: Arc<Metrics>,
     classify_pool: BlockingPool,
@@ -164,10 +167,22 @@ impl App {
         clock: SharedClock,
         settings: AppSettings,
     ) -> App {
+        App::with_store(rules, Arc::new(store), clock, settings)
+    }
+
+    /// Assembles the domain around a store chosen at run time.
+    pub fn with_store(
+        rules: RuleSet,
+        store: Arc<dyn TicketStore>,
+        clock: SharedClock,
+        settings: AppSettings,
+    ) -> App {
         let metrics = Arc::new(Metrics::new());
         metrics.rules_loaded(rules.version(), rules.source());
         let observer: Arc<dyn StoreObserver> = Arc::clone(&metrics) as _;
         store.observe(observer);
+        let events = EventBus::new(settings.watch_buffer);
+        let store_publishes = store.publish_to(&events);
         App {
             rules: RwLock::new(ActiveRules {
                 rules: Arc::new(rules),
@@ -175,9 +190,10 @@ impl App {
             }),
             reloading: tokio::sync::Mutex::new(()),
             placing: tokio::sync::RwLock::new(()),
-            store: Arc::new(store),
+            store,
             clock,
-            events: EventBus::new(settings.watch_buffer),
+            events,
+            store_publishes,
             classify_pool: BlockingPool::new(settings.classify_threads, settings.classify_budget),
             settings,
             metrics,
@@ -524,7 +540,7 @@ impl App {
         let ticket = &ingested.ticket;
         if ingested.created {
             self.metrics.ticket_ingested(&ticket.classification);
-            self.events.publish([QueueEvent {
+            self.publish(vec![QueueEvent {
                 kind: QueueEventKind::Added,
                 ticket_id: ticket.id,
                 queue: ticket.classification.queue.clone(),
@@ -595,8 +611,16 @@ impl App {
     }
 
     fn announce(&self, transition: Transition) -> Ticket {
-        self.events.publish(transition.events);
+        self.publish(transition.events);
         transition.ticket
+    }
+
+    /// Publishes the events of a change this process made, unless the
+    /// store publishes every committed change itself.
+    fn publish(&self, events: Vec<QueueEvent>) {
+        if !self.store_publishes {
+            self.events.publish(events);
+        }
     }
 
     /// Claims the next ticket of `queue`, waiting up to `wait` for one to

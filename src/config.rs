@@ -17,7 +17,7 @@ use crate::learn::LearnOptions;
 use crate::logging::LogFormat;
 use crate::overload::OverloadSettings;
 use crate::rules::{RuleError, RuleSet};
-use crate::store::{Durability, StoreOptions};
+use crate::store::{Durability, PgOptions, StoreLocation, StoreOptions};
 use crate::ticket::Priority;
 use crate::tls::TlsFiles;
 use crate::validate::Limits;
@@ -40,9 +40,19 @@ pub struct Args {
     /// (`localhost:50051`).
     #[arg(long, env = "TRIAGE_LISTEN", default_value = "127.0.0.1:50051", value_parser = parse_listen)]
     pub listen: SocketAddr,
-    /// Directory of the embedded store (created if missing).
+    /// Directory of the embedded store (created if missing); the same as
+    /// `--store sled:DIR`.
     #[arg(long, env = "TRIAGE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The store: `sled:PATH` (embedded; the default is `sled:` the
+    /// `--data-dir`, `./data`) or `postgres://USER@HOST:PORT/DATABASE`
+    /// (shared by replicas; PostgreSQL, CockroachDB or YugabyteDB). Wins
+    /// over `--data-dir`.
+    #[arg(long, env = "TRIAGE_STORE")]
+    pub store: Option<String>,
+    /// Most database connections this replica opens (PostgreSQL store).
+    #[arg(long, env = "TRIAGE_STORE_POOL_SIZE", default_value_t = PgOptions::default().pool_size)]
+    pub store_pool_size: usize,
     /// Rule file (TOML); the built-in default rule set when absent.
     #[arg(long, env = "TRIAGE_RULES")]
     pub rules: Option<PathBuf>,
@@ -430,17 +440,32 @@ fn overload_settings(args: &Args) -> Result<OverloadSettings, ConfigError> {
     })
 }
 
+/// The store `--store` names, or the sled store in `--data-dir`.
+fn store_location(store: Option<&str>, data_dir: &std::path::Path) -> Result<StoreLocation, ConfigError> {
+    match store {
+        Some(text) => text.parse().map_err(|reason| ConfigError::Invalid {
+            flag: "store",
+            reason,
+        }),
+        None => Ok(StoreLocation::Sled(data_dir.to_path_buf())),
+    }
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to serve on.
     pub listen: SocketAddr,
-    /// Store directory.
+    /// Store directory (of the sled store; unused with PostgreSQL).
     pub data_dir: PathBuf,
+    /// The store's backend and where it is.
+    pub location: StoreLocation,
     /// Rule file, or `None` for the embedded default.
     pub rules_path: Option<PathBuf>,
-    /// Store options.
+    /// Store options (sled).
     pub store: StoreOptions,
+    /// Store options (PostgreSQL).
+    pub pg: PgOptions,
     /// Domain settings.
     pub app: AppSettings,
     /// Maintenance period.
@@ -496,6 +521,11 @@ impl Config {
             });
         }
         let overload = overload_settings(&args)?;
+        let location = store_location(args.store.as_deref(), &args.data_dir)?;
+        let data_dir = match &location {
+            StoreLocation::Sled(dir) => dir.clone(),
+            StoreLocation::Postgres(_) => args.data_dir,
+        };
         let durability = match args.durability {
             DurabilityArg::GroupCommit => Durability::GroupCommit,
             DurabilityArg::FlushPerWrite => Durability::FlushPerWrite,
@@ -519,11 +549,16 @@ impl Config {
         }
         Ok(Config {
             listen: args.listen,
-            data_dir: args.data_dir,
+            data_dir,
+            location,
             rules_path: args.rules,
             store: StoreOptions {
                 durability,
                 cache_bytes: args.cache_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+            },
+            pg: PgOptions {
+                pool_size: positive("store-pool-size", args.store_pool_size)?,
+                ..PgOptions::default()
             },
             app: AppSettings {
                 limits,
@@ -552,11 +587,14 @@ impl Config {
 
     /// A configuration for tests and tools: default settings, store in `data_dir`.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: data_dir.into(),
+            location: StoreLocation::Sled(data_dir.clone()),
+            data_dir,
             rules_path: None,
             store: StoreOptions::default(),
+            pg: PgOptions::default(),
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
             watch_rules: None,
@@ -647,6 +685,28 @@ mod tests {
             config(&["--watch-buffer", "8"]).expect("valid").app.watch_buffer,
             8
         );
+    }
+
+    #[test]
+    fn the_store_defaults_to_sled_in_the_data_dir_and_takes_a_postgres_url() {
+        let default = config(&[]).expect("defaults are valid");
+        assert_eq!(default.location, StoreLocation::Sled(PathBuf::from("./data")));
+        let dir = config(&["--data-dir", "/srv/triage"]).expect("valid");
+        assert_eq!(dir.location, StoreLocation::Sled(PathBuf::from("/srv/triage")));
+        let sled = config(&["--store", "sled:/var/lib/triage"]).expect("valid");
+        assert_eq!(sled.data_dir, PathBuf::from("/var/lib/triage"));
+        let shared = config(&["--store", "postgres://root@127.0.0.1:5432/test"]).expect("valid");
+        assert!(matches!(shared.location, StoreLocation::Postgres(_)));
+    }
+
+    #[test]
+    fn a_bad_store_is_refused_with_the_flag_named_and_no_password() {
+        for value in ["mysql://db/x", "sled:", "postgres://app:hunter2@db:port/x"] {
+            let err = config(&["--store", value]).expect_err("refused");
+            let message = err.to_string();
+            assert!(message.contains("--store"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
     }
 
     #[test]

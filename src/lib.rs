@@ -1,7 +1,8 @@
 //! triage classifies contact-centre support tickets into **reactive service
 //! issues** (something went wrong, help now) and **proactive CX
 //! opportunities** (journey signals to act on ahead of time), and serves the
-//! resulting work queues to agent tools over gRPC, durably stored in sled.
+//! resulting work queues to agent tools over gRPC, durably stored in sled
+//! (one server) or in PostgreSQL (many replicas sharing one set of queues).
 //!
 //! # Layout
 //!
@@ -24,7 +25,9 @@
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
 //! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
-//! - [`store`]: sled trees, group commit, the only code that knows sled;
+//! - [`store`]: the `TicketStore` trait and its two backends: sled (trees,
+//!   group commit) and PostgreSQL (SQL, migrations, the event log), the only
+//!   code that knows either;
 //! - [`events`]: queue events for live watchers;
 //! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
 //! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);

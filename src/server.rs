@@ -30,7 +30,7 @@ use crate::rule_watch;
 use crate::rules::RuleError;
 use crate::service::{GrpcConventionsLayer, TriageApi};
 use crate::shutdown::{self, Shutdown};
-use crate::store::{Store, StoreError};
+use crate::store::{self, StoreError};
 use crate::tls::{self, Acceptor, TlsError, TlsFiles};
 
 /// The API's file descriptor set, for gRPC reflection.
@@ -73,17 +73,17 @@ pub enum ServerError {
 }
 
 /// Opens the store and loads the rules named by `config`.
-pub fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, ServerError> {
+pub async fn build_app(config: &Config, clock: SharedClock) -> Result<Arc<App>, ServerError> {
     let rules = config.load_rules()?;
-    let store = Store::open(&config.data_dir, config.store)?;
+    let store = store::open(&config.location, config.store, config.pg).await?;
     tracing::info!(
         rules = rules.source(),
         version = rules.version(),
         rule_count = rules.rule_count(),
-        data_dir = %config.data_dir.display(),
+        store = %config.location,
         "triage ready"
     );
-    Ok(Arc::new(App::new(rules, store, clock, config.app.clone())))
+    Ok(Arc::new(App::with_store(rules, store, clock, config.app.clone())))
 }
 
 /// How the server paces its background work and its shutdown, and who
@@ -273,8 +273,9 @@ pub async fn serve_with_http(
 }
 
 /// Expires leases, escalates breached deadlines and purges expired
-/// tickets every `interval`; turns health NOT_SERVING for good once the
-/// store can no longer make writes durable.
+/// tickets every `interval`; reports NOT_SERVING while the store cannot
+/// make writes durable (for good with sled, whose failure is final; until
+/// the database answers again with PostgreSQL), SERVING again after.
 async fn maintain(
     app: Arc<App>,
     interval: Duration,
@@ -283,18 +284,25 @@ async fn maintain(
 ) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut serving = true;
     loop {
         tokio::select! {
             () = shutdown.wait() => return,
             _ = ticks.tick() => {}
         }
-        if let Err(reason) = app.store().health() {
-            tracing::error!(reason = %reason, "store cannot make writes durable; reporting NOT_SERVING");
-            health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-            return;
+        let healthy = app.store().health();
+        if healthy.is_ok() != serving {
+            serving = healthy.is_ok();
+            match &healthy {
+                Err(reason) => {
+                    tracing::error!(reason = %reason, "store cannot make writes durable; reporting NOT_SERVING")
+                }
+                Ok(()) => tracing::info!("store healthy again; reporting SERVING"),
+            }
+            report_serving(&health, serving).await;
+        }
+        if healthy.is_err() {
+            continue;
         }
         match app.run_maintenance().await {
             Ok(0) => {}
@@ -302,6 +310,18 @@ async fn maintain(
             Err(err) => tracing::error!(error = %err, "maintenance failed"),
         }
     }
+}
+
+/// Sets the triage service's and the server's health status.
+async fn report_serving(health: &tonic_health::server::HealthReporter, serving: bool) {
+    let status = if serving {
+        health.set_serving::<TriageServiceServer<TriageApi>>().await;
+        tonic_health::ServingStatus::Serving
+    } else {
+        health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
+        tonic_health::ServingStatus::NotServing
+    };
+    health.set_service_status("", status).await;
 }
 
 /// Handles SIGHUP: reloads the rule file at `path` on every one. A bad

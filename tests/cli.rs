@@ -402,6 +402,11 @@ async fn a_missing_token_says_to_set_one_and_the_token_is_never_printed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_prints_events_and_fails_when_the_server_stops() {
+    if common::skip_unless_sled(
+        "it stops the server right after an ingest; on PostgreSQL the event may reach watchers one poll later",
+    ) {
+        return;
+    }
     let mut server = TestServer::start().await;
     let mut watch = command(&server.address.to_string(), &["watch", "incidents"], &[]);
     let mut child = watch

@@ -1,7 +1,8 @@
 //! The examples under `deploy/` match the binary they deploy: every flag
 //! and `TRIAGE_*` variable they use exists in `triage --help`, HTTP probes
 //! reach the `--http-listen` port (off loopback), gRPC probes the `--listen`
-//! port, memory limits leave 256 MiB above sled's cache (`--cache-mb`),
+//! port, memory limits leave 256 MiB above sled's cache (`--cache-mb`; none
+//! for a replica on the PostgreSQL store),
 //! and the grace period outlasts the drain.
 
 use std::collections::BTreeSet;
@@ -353,9 +354,15 @@ fn memory_limit_leaves_256_mib_above_the_cache() {
             .and_then(Value::as_str)
             .map(mebibytes)
             .unwrap_or_else(|| panic!("{}: no memory limit", container.name()));
-        let cache = container
-            .setting("cache-mb", "TRIAGE_CACHE_MB", None)
-            .map_or(DEFAULT_CACHE_MB, |mb| mb.parse().expect("--cache-mb is a number"));
+        // A replica on the shared store (TRIAGE_STORE from a Secret, or
+        // --store postgres://...) opens no sled cache.
+        let shared_store = container.env_names().iter().any(|name| name == "TRIAGE_STORE")
+            || flag_value(&container.args(), "store").is_some_and(|store| store.starts_with("postgres"));
+        let cache = match container.setting("cache-mb", "TRIAGE_CACHE_MB", None) {
+            _ if shared_store => 0,
+            Some(mb) => mb.parse().expect("--cache-mb is a number"),
+            None => DEFAULT_CACHE_MB,
+        };
         assert!(
             limit >= cache + HEADROOM_MB,
             "{}: memory limit {limit} MiB < cache {cache} MiB + {HEADROOM_MB} MiB",
@@ -484,4 +491,35 @@ fn the_dockerfile_is_multi_stage_and_leaves_flags_to_the_deployment() {
             &format!("Dockerfile ENTRYPOINT + {}", container.name()),
         );
     }
+}
+
+#[test]
+fn a_shared_store_url_comes_from_a_secret_never_from_the_manifest() {
+    let mut shared = 0;
+    for container in triage_containers() {
+        assert!(
+            flag_value(&container.args(), "store").is_none_or(|store| !store.starts_with("postgres")),
+            "{}: a database URL on the command line shows in `ps` and in the manifest",
+            container.name()
+        );
+        let vars = container.container.get("env").and_then(Value::as_sequence);
+        for var in vars.into_iter().flatten() {
+            if var.get("name").and_then(Value::as_str) != Some("TRIAGE_STORE") {
+                continue;
+            }
+            shared += 1;
+            assert!(
+                var.get("value").is_none(),
+                "{}: TRIAGE_STORE is written in the manifest",
+                container.name()
+            );
+            let secret = var.get("valueFrom").and_then(|from| from.get("secretKeyRef"));
+            assert!(
+                secret.is_some(),
+                "{}: TRIAGE_STORE not from a Secret",
+                container.name()
+            );
+        }
+    }
+    assert!(shared > 0, "an example runs replicas on the shared store");
 }

@@ -209,6 +209,9 @@ async fn backtest_of_a_bad_candidate_ends_the_stream_with_its_error() {
 
 #[tokio::test]
 async fn offline_backtest_reads_a_stopped_servers_data_dir() {
+    if common::skip_unless_sled("the offline tool reads a sled data directory") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().join("data");
     let mut server =

@@ -329,6 +329,9 @@ fn disk_usage(dir: &Path) -> u64 {
 
 #[tokio::test]
 async fn claim_release_cycles_of_a_large_ticket_leave_no_blob_files_and_a_small_data_dir() {
+    if common::skip_unless_sled("it checks the sled data directory's files") {
+        return;
+    }
     let mut server = TestServer::start().await;
     let data = server.app_data_dir();
     let body = "The export keeps failing with error 500. ".repeat(6_200);
@@ -362,6 +365,9 @@ async fn claim_release_cycles_of_a_large_ticket_leave_no_blob_files_and_a_small_
 
 #[tokio::test]
 async fn a_failed_durable_write_is_never_acknowledged_and_health_turns_not_serving() {
+    if common::skip_unless_sled("it makes an fsync in the sled data directory fail") {
+        return;
+    }
     let mut server = TestServer::start_with(common::TEST_RULES, |config| {
         config.maintenance_interval = Duration::from_millis(20);
     })

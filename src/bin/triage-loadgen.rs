@@ -8,6 +8,9 @@
 //!   `Store::ingest` (no server), for start-up and RSS measurements.
 //! - `soak`: ingest plus claim/complete load for a bounded time, printing a
 //!   sample line (rates, queue depths, the server's RSS) at a fixed period.
+//! - `stores`: ingest and claim throughput on the sled store (one server)
+//!   and on the PostgreSQL store with one and with three replicas sharing
+//!   a schema, in one run, each setup on a fresh store.
 //!
 //! Only loopback targets are accepted, and every run has a bounded duration.
 
@@ -69,6 +72,24 @@ enum Command {
     Fill(FillArgs),
     /// Ingest and claim/complete for a while, sampling rates, depths and RSS.
     Soak(SoakArgs),
+    /// Ingest and claim throughput: sled, PostgreSQL with 1 and 3 replicas.
+    Stores(StoresArgs),
+}
+
+/// Flags of `stores`.
+#[derive(Debug, clap::Args)]
+struct StoresArgs {
+    /// PostgreSQL server; each PostgreSQL setup gets a schema of its own,
+    /// dropped after (loopback only).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pg_url: String,
+    /// Requests in flight, spread over the replicas.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+    /// Seconds of ingest per setup (claims run until the queue is empty or
+    /// as long again).
+    #[arg(long, default_value_t = 5)]
+    duration_secs: u64,
 }
 
 /// Flags of the ingest-vs-ping measurement.
@@ -148,6 +169,7 @@ async fn main() -> ExitCode {
     let outcome = match args.command {
         Some(Command::Fill(fill_args)) => fill(fill_args).await,
         Some(Command::Soak(soak_args)) => soak(soak_args).await,
+        Some(Command::Stores(stores_args)) => stores(stores_args).await,
         None => rpc(args.rpc).await,
     };
     match outcome {
@@ -284,9 +306,15 @@ struct SpawnedServer {
 
 impl SpawnedServer {
     async fn start() -> Result<SpawnedServer> {
+        Self::start_with(|_, _| {}).await
+    }
+
+    /// A server with default settings adjusted by `adjust`.
+    async fn start_with(adjust: impl FnOnce(&mut Config, &Path)) -> Result<SpawnedServer> {
         let dir = ScratchDir::create()?;
-        let config = Config::for_data_dir(dir.path.join("data"));
-        let app = triage::server::build_app(&config, Arc::new(SystemClock))?;
+        let mut config = Config::for_data_dir(dir.path.join("data"));
+        adjust(&mut config, &dir.path);
+        let app = triage::server::build_app(&config, Arc::new(SystemClock)).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -300,7 +328,7 @@ impl SpawnedServer {
             stop_signal,
         ));
         let uri: Uri = format!("http://{address}").parse()?;
-        eprintln!("spawned an in-process server on {address} (default rules, temp data dir)");
+        eprintln!("spawned an in-process server on {address} ({})", config.location);
         Ok(SpawnedServer {
             uri,
             stop: Some(stop),
@@ -326,7 +354,13 @@ struct ScratchDir {
 
 impl ScratchDir {
     fn create() -> Result<ScratchDir> {
-        let name = format!("triage-loadgen-{}-{:x}", std::process::id(), SystemClock.now().0);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "triage-loadgen-{}-{:x}-{}",
+            std::process::id(),
+            SystemClock.now().0,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let path = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&path).map_err(|err| format!("cannot create {}: {err}", path.display()))?;
         Ok(ScratchDir { path })
@@ -885,4 +919,174 @@ fn print_soak_summary(samples: &[SoakSample], counters: &SoakCounters) {
         last as f64 / 1024.0,
         growth * 100.0,
     );
+}
+
+// ---------------------------------------------------------------- stores --
+
+/// Rules for `stores`: every ticket waits in one queue.
+const ONE_QUEUE_RULES: &str = "version = \"stores-1\"\ndefault_queue = \"inbox\"\n\n[[queue]]\nname = \"inbox\"\ndescription = \"Everything\"\n";
+
+/// One setup of `stores`: a backend and how many replicas share it.
+struct Setup {
+    name: &'static str,
+    replicas: usize,
+    postgres: bool,
+}
+
+const SETUPS: [Setup; 3] = [
+    Setup {
+        name: "sled",
+        replicas: 1,
+        postgres: false,
+    },
+    Setup {
+        name: "postgres",
+        replicas: 1,
+        postgres: true,
+    },
+    Setup {
+        name: "postgres",
+        replicas: 3,
+        postgres: true,
+    },
+];
+
+/// Runs `sql` on the PostgreSQL server at `url`.
+async fn pg_execute(url: &str, sql: &str) -> Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|err| format!("--pg-url: cannot connect: {err}"))?;
+    let driver = tokio::spawn(connection);
+    client.batch_execute(sql).await?;
+    drop(client);
+    let _ = driver.await;
+    Ok(())
+}
+
+/// Claims from `inbox` until it is empty or `until`; a claim that finds the
+/// queue empty ends the loop (and is counted as an error of the sample).
+async fn claim_until_empty(mut client: Client, agent: usize, until: Instant) -> Sample {
+    let mut sample = Sample::default();
+    let request = pb::ClaimNextRequest {
+        queue: "inbox".into(),
+        agent_id: format!("bench-{agent}"),
+        lease_seconds: 600,
+        ..Default::default()
+    };
+    while Instant::now() < until {
+        let started = Instant::now();
+        let outcome = client.claim_next(request.clone()).await;
+        let empty = matches!(&outcome, Ok(answer) if answer.get_ref().ticket.is_none());
+        if empty {
+            sample.record(started, Err(tonic::Status::not_found("queue empty")));
+            break;
+        }
+        sample.record(started, outcome.map(drop));
+    }
+    sample
+}
+
+/// Measures one setup: ingest for `duration`, then claims.
+async fn measure_setup(setup: &Setup, args: &StoresArgs, duration: Duration) -> Result<(Figures, Figures)> {
+    let schema = format!("loadgen_{:x}", SystemClock.now().0);
+    let location = if setup.postgres {
+        pg_execute(&args.pg_url, &format!("CREATE SCHEMA {schema}")).await?;
+        let joiner = if args.pg_url.contains('?') { '&' } else { '?' };
+        Some(format!(
+            "{}{joiner}options=-c%20search_path%3D{schema}",
+            args.pg_url
+        ))
+    } else {
+        None
+    };
+    let mut servers = Vec::new();
+    for _ in 0..setup.replicas {
+        let location = location.clone();
+        let server = SpawnedServer::start_with(|config, dir| {
+            let rules = dir.join("rules.toml");
+            if std::fs::write(&rules, ONE_QUEUE_RULES).is_ok() {
+                config.rules_path = Some(rules);
+            }
+            config.maintenance_interval = Duration::from_secs(3600);
+            if let Some(location) = location.as_deref().and_then(|url| url.parse().ok()) {
+                config.location = location;
+            }
+        })
+        .await?;
+        servers.push(server);
+    }
+    let mut clients = Vec::new();
+    for server in &servers {
+        clients.extend(connections(&server.uri, args.in_flight.div_ceil(setup.replicas)).await?);
+    }
+    let tickets = TicketSource::new();
+    let ingest = measure(&clients, Rpc::Ingest, args.in_flight, duration, &tickets).await?;
+    let start = Instant::now();
+    let until = start + duration;
+    let loops: Vec<_> = (0..args.in_flight)
+        .map(|agent| {
+            tokio::spawn(claim_until_empty(
+                clients[agent % clients.len()].clone(),
+                agent,
+                until,
+            ))
+        })
+        .collect();
+    let mut sample = Sample::default();
+    for handle in loops {
+        sample.merge(handle.await?);
+    }
+    let claims = Figures::of(sample, start.elapsed());
+    for server in servers {
+        server.stop().await?;
+    }
+    if setup.postgres {
+        pg_execute(&args.pg_url, &format!("DROP SCHEMA {schema} CASCADE")).await?;
+    }
+    Ok((ingest, claims))
+}
+
+async fn stores(args: StoresArgs) -> Result<()> {
+    let duration = bounded_secs("duration-secs", args.duration_secs, MAX_POINT_SECS)?;
+    check_in_flight(&[args.in_flight])?;
+    let url: tokio_postgres::Config = args
+        .pg_url
+        .parse()
+        .map_err(|_| "--pg-url: not a PostgreSQL URL")?;
+    let loopback = url.get_hosts().iter().all(|host| match host {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    if !loopback {
+        return Err("--pg-url: only a local PostgreSQL server is allowed".into());
+    }
+    println!(
+        "ingest then claim, {} in flight, {duration:?} of ingest per setup; in-process servers on this machine",
+        args.in_flight
+    );
+    println!(
+        "{:<10} {:>8} | {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | vs sled (ingest, claim)",
+        "store", "replicas", "ingest/s", "p50 ms", "p99 ms", "claim/s", "p50 ms", "p99 ms"
+    );
+    let mut baseline: Option<(f64, f64)> = None;
+    for setup in &SETUPS {
+        let (ingest, claims) = measure_setup(setup, &args, duration).await?;
+        let base = *baseline.get_or_insert((ingest.per_second, claims.per_second));
+        println!(
+            "{:<10} {:>8} | {:>9.0} {:>8.2} {:>8.2} | {:>9.0} {:>8.2} {:>8.2} | {:.2}x, {:.2}x",
+            setup.name,
+            setup.replicas,
+            ingest.per_second,
+            ingest.p50_ms,
+            ingest.p99_ms,
+            claims.per_second,
+            claims.p50_ms,
+            claims.p99_ms,
+            ingest.per_second / base.0,
+            claims.per_second / base.1
+        );
+    }
+    Ok(())
 }

@@ -220,6 +220,13 @@ fn check_rules(config: &Config) -> ExitCode {
 }
 
 async fn verify_store(config: &Config) -> ExitCode {
+    if let triage::store::StoreLocation::Postgres(url) = &config.location {
+        let report = match triage::store::PgStore::open(url, config.pg).await {
+            Ok(store) => store.verify().await,
+            Err(err) => Err(err),
+        };
+        return print_report(&config.location.to_string(), report);
+    }
     if !config.data_dir.is_dir() {
         eprintln!(
             "triage --verify: {}: no such data directory (nothing was created)",
@@ -238,11 +245,18 @@ async fn verify_store(config: &Config) -> ExitCode {
         Ok(store) => store.verify().await,
         Err(err) => Err(err),
     };
+    print_report(&config.data_dir.display().to_string(), report)
+}
+
+/// Prints a `--verify` report of the store at `place`; success when consistent.
+fn print_report(
+    place: &str,
+    report: Result<triage::store::ConsistencyReport, triage::store::StoreError>,
+) -> ExitCode {
     match report {
         Ok(report) => {
             println!(
-                "{}: {} tickets ({} queued, {} claimed, {} completed), {} entries set aside, {} problems",
-                config.data_dir.display(),
+                "{place}: {} tickets ({} queued, {} claimed, {} completed), {} entries set aside, {} problems",
                 report.tickets,
                 report.queued,
                 report.claimed,
@@ -280,7 +294,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => None,
     };
-    let app = server::build_app(&config, Arc::new(SystemClock))?;
+    let app = server::build_app(&config, Arc::new(SystemClock)).await?;
     let address = listener.local_addr()?;
     let stop = stop_signal();
     // Installed before the "listening" line: from then on a SIGHUP reloads

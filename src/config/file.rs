@@ -70,7 +70,8 @@ pub fn load_from(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Result<
 }
 
 /// The effective configuration of `argv` as TOML, every setting with where
-/// its value came from. `TRIAGE_TOKENS` is never shown.
+/// its value came from. `TRIAGE_TOKENS` and a store URL's password are
+/// never shown.
 pub fn print_config(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Result<String, LoadError> {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let matches = merged_matches(&argv)?;
@@ -104,6 +105,7 @@ pub fn print_config(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Resu
                 toml::Value::Array(values.into_iter().map(scalar).collect())
             }
             _ => match raw_values(&matches, id).into_iter().next() {
+                Some(text) if key == "store" => scalar(shown_store(text)),
                 Some(text) => scalar(text),
                 None => continue,
             },
@@ -111,6 +113,14 @@ pub fn print_config(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Resu
         let _ = writeln!(out, "{key} = {value}  # {source}");
     }
     Ok(out)
+}
+
+/// A `store` value as `--print-config` shows it: without a password.
+fn shown_store(text: String) -> String {
+    match text.parse::<crate::store::StoreLocation>() {
+        Ok(location) => location.to_string(),
+        Err(_) => "(not a valid store; not shown)".to_string(),
+    }
 }
 
 /// Whether `--key` is on the command line `argv` (rather than put there

@@ -4,19 +4,38 @@
 //! only; the embedded sled backend ([`Store`]) is its first implementation
 //! and the only code that knows sled.
 
+mod codec;
+mod location;
+mod postgres;
 mod sled_store;
+mod verbs;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use location::{PostgresUrl, StoreLocation};
+pub use postgres::{PgOptions, PgStore, SCHEMA_VERSION};
 pub use sled_store::{Durability, Store, StoreOptions, FORMAT_VERSION};
 
 use crate::clock::UnixMicros;
-use crate::events::QueueEvent;
+use crate::events::{EventBus, QueueEvent};
 use crate::rules::CustomerHistory;
 use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput};
+
+/// Opens the store at `location`: the sled store (with `options`) or the
+/// shared PostgreSQL store (with `pg`, migrating its schema).
+pub async fn open(
+    location: &StoreLocation,
+    options: StoreOptions,
+    pg: PgOptions,
+) -> Result<Arc<dyn TicketStore>, StoreError> {
+    Ok(match location {
+        StoreLocation::Sled(dir) => Arc::new(Store::open(dir, options)?),
+        StoreLocation::Postgres(url) => Arc::new(PgStore::open(url, pg).await?),
+    })
+}
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -378,6 +397,16 @@ pub trait TicketStore: Send + Sync + Debug {
     /// with nothing to report ignores it.
     fn observe(&self, observer: Arc<dyn StoreObserver>) {
         let _ = observer;
+    }
+
+    /// Asks the store to publish the queue events of every committed
+    /// change to `bus` itself, its own and other processes' alike (a store
+    /// shared by replicas). True when it does: the caller then publishes
+    /// none. A store private to this process answers false (the default)
+    /// and the caller publishes the events of the changes it makes.
+    fn publish_to(&self, bus: &EventBus) -> bool {
+        let _ = bus;
+        false
     }
 
     /// Checks every index against the tickets. Reads everything.

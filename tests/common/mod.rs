@@ -19,6 +19,9 @@ use triage::pb::triage_service_client::TriageServiceClient;
 use triage::rules::RuleSet;
 use triage::server;
 
+pub mod cluster;
+pub mod pg;
+
 /// The rule file most integration tests use: small and stable, so tests
 /// do not change when the shipped default rules are tuned.
 pub const TEST_RULES: &str = include_str!("../rules/test.toml");
@@ -37,7 +40,33 @@ pub struct TestServer {
     data_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The PostgreSQL schema of the store, when the suite runs on PostgreSQL.
+    _schema: Option<pg::PgSchema>,
     _dir: TempDir,
+}
+
+/// True, saying so, when the suite runs on PostgreSQL and the calling
+/// test only holds for the sled store (`why`): the test then returns.
+pub fn skip_unless_sled(why: &str) -> bool {
+    let skip = pg::postgres_selected();
+    if skip {
+        eprintln!("SKIPPED on PostgreSQL: {why}");
+    }
+    skip
+}
+
+/// A fresh PostgreSQL schema when the suites run on PostgreSQL
+/// (`TRIAGE_TEST_STORE=postgres`); `None` for sled. Outside CI an
+/// unreachable server falls back to sled, saying so.
+async fn test_schema() -> Option<pg::PgSchema> {
+    if !pg::postgres_selected() {
+        return None;
+    }
+    let schema = pg::PgSchema::create().await;
+    if schema.is_none() {
+        eprintln!("TRIAGE_TEST_STORE=postgres, but PostgreSQL is unreachable: this test runs on sled");
+    }
+    schema
 }
 
 impl TestServer {
@@ -53,9 +82,15 @@ impl TestServer {
         config.maintenance_interval = Duration::from_secs(3600);
         adjust(&mut config);
         let rules = RuleSet::parse("test.toml", rules).expect("test rules compile");
-        let store = triage::store::Store::open(&config.data_dir, config.store).expect("store opens");
+        let schema = test_schema().await;
+        if let Some(schema) = &schema {
+            config.location = schema.url().parse().expect("a PostgreSQL URL");
+        }
+        let store = triage::store::open(&config.location, config.store, config.pg)
+            .await
+            .expect("store opens");
         let clock = Arc::new(ManualClock::new(START));
-        let app = Arc::new(App::new(rules, store, clock.clone(), config.app.clone()));
+        let app = Arc::new(App::with_store(rules, store, clock.clone(), config.app.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let http = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -83,8 +118,14 @@ impl TestServer {
             data_dir: config.data_dir.clone(),
             stop: Some(stop),
             task: Some(task),
+            _schema: schema,
             _dir: dir,
         }
+    }
+
+    /// True when this server's store is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self._schema.is_some()
     }
 
     /// The server's data directory.

@@ -75,11 +75,7 @@ pub(crate) fn queue_entry(ticket: &Ticket) -> Vec<u8> {
     )
 }
 
-/// When a waiting ticket becomes at risk: a quarter of its response window
-/// before the deadline.
-pub(crate) fn at_risk_from(enqueued_at: UnixMicros, due: UnixMicros) -> UnixMicros {
-    UnixMicros(due.0 - due.0.saturating_sub(enqueued_at.0).max(0) / 4)
-}
+pub(crate) use crate::store::codec::at_risk_from;
 
 /// A waiting ticket's entry in its queue's deadline index: queue, when it
 /// becomes at risk, id; the value is the deadline. Queue statistics read

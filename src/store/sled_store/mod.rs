@@ -39,9 +39,7 @@ use super::{
 use crate::clock::UnixMicros;
 use crate::events::QueueEvent;
 use crate::rules::{CustomerHistory, PriorTicket};
-use crate::ticket::{
-    Classification, HistoryEntry, Relabel, Ticket, TicketId, TicketInput, TicketState, SYSTEM_ACTOR,
-};
+use crate::ticket::{Classification, HistoryEntry, Relabel, Ticket, TicketId, TicketInput};
 use commit::Committer;
 use records::{JourneyEntry, Working};
 use tx::{storage, Counts, Trees};
@@ -185,28 +183,7 @@ impl Inner {
         now: UnixMicros,
     ) -> Result<(Ticket, batch::IngestJob, oneshot::Receiver<batch::Stored>), StoreError> {
         let id = self.next_id()?;
-        let due = classification
-            .first_response_seconds
-            .map(|seconds| now.plus_seconds(u64::from(seconds)));
-        let ticket = Ticket {
-            id,
-            history: vec![HistoryEntry {
-                at: now,
-                actor: SYSTEM_ACTOR.to_string(),
-                action: "ingested".to_string(),
-                detail: format!("queue {}", classification.queue),
-            }],
-            input,
-            classification,
-            state: TicketState::Queued,
-            ingested_at: now,
-            enqueued_at: now,
-            claim_count: 0,
-            first_response_due: due,
-            escalated: false,
-            resolution: String::new(),
-            correction: None,
-        };
+        let ticket = crate::store::codec::new_ticket(id, input, classification, now);
         let (reply, stored) = oneshot::channel();
         let job = batch::IngestJob {
             idempotency_key: keys::idempotency(&ticket.input.source, &ticket.input.external_id),

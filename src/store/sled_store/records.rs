@@ -10,7 +10,7 @@
 //! separate blob files. JSON keeps records readable with standard tools and
 //! lets fields be added later (new fields take defaults).
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixMicros;
 use crate::store::StoreError;
@@ -23,36 +23,7 @@ use crate::ticket::{
 /// blob threshold of the store's 4 MiB segments.
 pub(crate) const INPUT_CHUNK_BYTES: usize = 32 * 1024;
 
-/// How a lease of a ticket ended by an agent's verb, so that a retry of
-/// that verb with the same token gets the same answer. Kept small (short
-/// field names, the token's first 64 bits): it is rewritten with the state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FinishedLease {
-    #[serde(rename = "t")]
-    token_prefix: String,
-    #[serde(rename = "a")]
-    action: String,
-}
-
-/// Hex digits of a lease token kept to recognise a retry.
-const TOKEN_PREFIX_LEN: usize = 16;
-
-impl FinishedLease {
-    pub(crate) fn new(token: &str, action: &str) -> FinishedLease {
-        FinishedLease {
-            token_prefix: token.chars().take(TOKEN_PREFIX_LEN).collect(),
-            action: action.to_string(),
-        }
-    }
-
-    /// True if `token` and `action` repeat this ending.
-    pub(crate) fn repeats(&self, token: &str, action: &str) -> bool {
-        token.len() > TOKEN_PREFIX_LEN && token.starts_with(&self.token_prefix) && self.action == action
-    }
-}
-
-/// How many ended leases a ticket remembers for retries.
-pub(crate) const FINISHED_KEPT: usize = 3;
+pub(crate) use crate::store::codec::{corrupt, decode, encode, FinishedLease};
 
 /// The small, mutable part of a ticket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,16 +76,9 @@ impl Working {
             action: action.to_string(),
             detail,
         };
-        let extension = action == "lease_extended";
-        let number = match self.record.extension_entry {
-            Some(number) if extension => number,
-            _ => {
-                let number = self.record.history_len;
-                self.record.history_len += 1;
-                number
-            }
-        };
-        self.record.extension_entry = extension.then_some(number);
+        let record = &mut self.record;
+        let number =
+            crate::store::codec::next_entry(&mut record.history_len, &mut record.extension_entry, action);
         self.new_entries.retain(|(existing, _)| *existing != number);
         self.new_entries.push((number, entry));
     }
@@ -204,49 +168,13 @@ impl JourneyEntry {
     }
 }
 
-pub(crate) fn corrupt(what: &str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|err| corrupt("record being written", err))
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|err| corrupt(what, err))
-}
-
-/// What a ticket arrived with, written once in chunks: its input and the
-/// parts of its classification that never change after ingest (sentiment,
-/// lexicon scores, evidence), so the state record rewritten by every lease
-/// operation stays a few hundred bytes.
-#[derive(Debug, Serialize, Deserialize)]
-struct IngestRecord {
-    input: TicketInput,
-    #[serde(default)]
-    sentiment: crate::sentiment::Sentiment,
-    #[serde(default)]
-    scores: Vec<crate::ticket::LexiconScore>,
-    #[serde(default)]
-    evidence: Vec<crate::ticket::Evidence>,
-}
-
 /// The ingest record of `input` and `classification`, cut into chunks of
 /// at most [`INPUT_CHUNK_BYTES`].
 pub(crate) fn ingest_chunks(
     input: &TicketInput,
     classification: &Classification,
 ) -> Result<Vec<Vec<u8>>, StoreError> {
-    let record = IngestRecord {
-        input: input.clone(),
-        sentiment: classification.sentiment.clone(),
-        scores: classification.scores.clone(),
-        evidence: classification.evidence.clone(),
-    };
-    let bytes = encode(&record)?;
+    let bytes = crate::store::codec::encode_ingest(input, classification)?;
     Ok(bytes.chunks(INPUT_CHUNK_BYTES).map(<[u8]>::to_vec).collect())
 }
 
@@ -257,22 +185,14 @@ pub(crate) fn attach_ingest(
     bytes: &[u8],
     record: &mut StateRecord,
 ) -> Result<TicketInput, StoreError> {
-    let ingest: IngestRecord = decode(&format!("ticket {id} input"), bytes)?;
-    let classification = &mut record.classification;
-    classification.sentiment = ingest.sentiment;
-    classification.scores = ingest.scores;
-    classification.evidence = ingest.evidence;
-    Ok(ingest.input)
+    crate::store::codec::decode_ingest(id, bytes, &mut record.classification)
 }
 
 /// Encodes a state record without the ingest-time parts of its
 /// classification (they live in the ingest record).
 pub(crate) fn encode_state(record: &StateRecord) -> Result<Vec<u8>, StoreError> {
     let mut lean = record.clone();
-    let classification = &mut lean.classification;
-    classification.sentiment = crate::sentiment::Sentiment::default();
-    classification.scores = Vec::new();
-    classification.evidence = Vec::new();
+    crate::store::codec::make_lean(&mut lean.classification);
     encode(&lean)
 }
 

@@ -5,7 +5,8 @@
 use super::workflow::refresh_journey;
 use super::Inner;
 use crate::clock::UnixMicros;
-use crate::events::{QueueEvent, QueueEventKind};
+use crate::events::QueueEventKind;
+use crate::store::verbs::event;
 use crate::store::{StoreError, Transition};
 use crate::ticket::{Classification, TicketId, TicketState, SYSTEM_ACTOR};
 
@@ -38,23 +39,12 @@ impl Inner {
             );
             refresh_journey(tx, &ticket)?;
             tx.write(&ticket)?;
-            let events = if from == to {
-                Vec::new()
-            } else {
-                vec![
-                    QueueEvent {
-                        kind: QueueEventKind::TransferredOut,
-                        ticket_id: id,
-                        queue: from,
-                        at: now,
-                    },
-                    QueueEvent {
-                        kind: QueueEventKind::Added,
-                        ticket_id: id,
-                        queue: to,
-                        at: now,
-                    },
-                ]
+            let events = match from == to {
+                true => Vec::new(),
+                false => vec![
+                    event(QueueEventKind::TransferredOut, id, &from, now),
+                    event(QueueEventKind::Added, id, &to, now),
+                ],
             };
             Ok(Some((ticket, events)))
         })?;

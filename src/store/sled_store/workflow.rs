@@ -4,8 +4,6 @@
 //! async trait methods in `mod.rs` run them off the async workers and wait
 //! for durability.
 
-use rand::Rng;
-
 use super::keys;
 use super::records::{self, FinishedLease, JourneyEntry, Working};
 use super::tx::{abort, is_unreadable, storage, Tx, TxResult};
@@ -15,62 +13,11 @@ use crate::events::{QueueEvent, QueueEventKind};
 use crate::store::{ClaimRequest, EscalationPolicies, StoreError, Transition};
 use crate::ticket::{Correction, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR};
 
-fn event(kind: QueueEventKind, id: TicketId, queue: &str, at: UnixMicros) -> QueueEvent {
-    QueueEvent {
-        kind,
-        ticket_id: id,
-        queue: queue.to_string(),
-        at,
-    }
-}
-
-fn new_token() -> String {
-    format!("{:032x}", rand::rng().random::<u128>())
-}
-
-/// What a lease holder does with the lease.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum LeaseVerb<'a> {
-    Extend {
-        lease_seconds: u32,
-    },
-    Release {
-        reason: &'a str,
-    },
-    Complete {
-        resolution: &'a str,
-        relabel: &'a Relabel,
-    },
-    Transfer {
-        to_queue: &'a str,
-        reason: &'a str,
-        relabel: &'a Relabel,
-    },
-}
-
-impl LeaseVerb<'_> {
-    fn action(self) -> &'static str {
-        match self {
-            LeaseVerb::Extend { .. } => "lease_extended",
-            LeaseVerb::Release { .. } => "released",
-            LeaseVerb::Complete { .. } => "completed",
-            LeaseVerb::Transfer { .. } => "transferred",
-        }
-    }
-}
+pub(crate) use crate::store::verbs::{event, new_token, LeaseVerb};
 
 /// The ticket's lease, if `token` is its current, unexpired one.
 fn current_lease(ticket: &Working, token: &str, now: UnixMicros) -> Result<Lease, StoreError> {
-    let id = ticket.id;
-    match &ticket.record.state {
-        TicketState::Claimed(lease) if lease.token == token && lease.expires_at > now => Ok(lease.clone()),
-        TicketState::Claimed(_) => Err(StoreError::StaleLease(id)),
-        TicketState::Queued => Err(StoreError::NotClaimed { id, state: "queued" }),
-        TicketState::Completed => Err(StoreError::NotClaimed {
-            id,
-            state: "completed",
-        }),
-    }
+    crate::store::verbs::current_lease(ticket.id, &ticket.record.state, token, now)
 }
 
 /// Records an agent's correction; false when `relabel` corrects nothing.
@@ -273,10 +220,7 @@ impl Inner {
                 }
             };
             if !matches!(verb, LeaseVerb::Extend { .. }) {
-                let finished = &mut ticket.record.finished;
-                finished.push(FinishedLease::new(token, action));
-                let excess = finished.len().saturating_sub(records::FINISHED_KEPT);
-                finished.drain(..excess);
+                FinishedLease::remember(&mut ticket.record.finished, token, action);
             }
             tx.write(&ticket)?;
             Ok((ticket, events))

@@ -1,0 +1,75 @@
+//! Backend-neutral pieces of the agent verbs: what a lease holder can do,
+//! when a token is the current lease, new lease tokens, and queue events.
+
+use rand::Rng;
+
+use crate::clock::UnixMicros;
+use crate::events::{QueueEvent, QueueEventKind};
+use crate::store::StoreError;
+use crate::ticket::{Lease, Relabel, TicketId, TicketState};
+
+/// One queue event of `kind` for ticket `id` in `queue`.
+pub(crate) fn event(kind: QueueEventKind, id: TicketId, queue: &str, at: UnixMicros) -> QueueEvent {
+    QueueEvent {
+        kind,
+        ticket_id: id,
+        queue: queue.to_string(),
+        at,
+    }
+}
+
+/// A new lease token: 128 random bits in hex.
+pub(crate) fn new_token() -> String {
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
+/// What a lease holder does with the lease.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LeaseVerb<'a> {
+    Extend {
+        lease_seconds: u32,
+    },
+    Release {
+        reason: &'a str,
+    },
+    Complete {
+        resolution: &'a str,
+        relabel: &'a Relabel,
+    },
+    Transfer {
+        to_queue: &'a str,
+        reason: &'a str,
+        relabel: &'a Relabel,
+    },
+}
+
+impl LeaseVerb<'_> {
+    /// The history action of the verb.
+    pub(crate) fn action(self) -> &'static str {
+        match self {
+            LeaseVerb::Extend { .. } => "lease_extended",
+            LeaseVerb::Release { .. } => "released",
+            LeaseVerb::Complete { .. } => "completed",
+            LeaseVerb::Transfer { .. } => "transferred",
+        }
+    }
+}
+
+/// The lease of ticket `id` in `state`, if `token` is its current,
+/// unexpired one.
+pub(crate) fn current_lease(
+    id: TicketId,
+    state: &TicketState,
+    token: &str,
+    now: UnixMicros,
+) -> Result<Lease, StoreError> {
+    match state {
+        TicketState::Claimed(lease) if lease.token == token && lease.expires_at > now => Ok(lease.clone()),
+        TicketState::Claimed(_) => Err(StoreError::StaleLease(id)),
+        TicketState::Queued => Err(StoreError::NotClaimed { id, state: "queued" }),
+        TicketState::Completed => Err(StoreError::NotClaimed {
+            id,
+            state: "completed",
+        }),
+    }
+}
