@@ -974,6 +974,7 @@ fn ticket_input() -> impl Strategy<Value = TicketInput> {
                     id: "c".into(),
                     tier: tier.into(),
                     email: String::new(),
+                    ..Customer::default()
                 },
                 language: language.into(),
                 tags,
@@ -981,6 +982,7 @@ fn ticket_input() -> impl Strategy<Value = TicketInput> {
                 attributes: x
                     .map(|x| BTreeMap::from([("x".to_string(), x)]))
                     .unwrap_or_default(),
+                touchpoint: String::new(),
             },
         )
 }
@@ -1200,7 +1202,12 @@ fn wild_ticket() -> impl Strategy<Value = pb::TicketInput> {
     let short = || mostly("[a-zA-Z]{0,10}", SIZES);
     let enum_value = prop_oneof![3 => 0..8i32, 1 => any::<i32>()];
     let customer = prop::option::of(
-        (id(), short(), short()).prop_map(|(id, tier, email)| pb::Customer { id, tier, email }),
+        (id(), short(), short()).prop_map(|(id, tier, email)| pb::Customer {
+            id,
+            tier,
+            email,
+            ..pb::Customer::default()
+        }),
     );
     let counts = || prop_oneof![3 => 0..4usize, 1 => 63..=66usize];
     let tags = counts().prop_flat_map(move |n| prop::collection::vec(mostly("[a-z]{1,8}", SIZES), n));
@@ -1232,6 +1239,7 @@ fn wild_ticket() -> impl Strategy<Value = pb::TicketInput> {
                     tags,
                     created_at,
                     attributes: attributes.into_iter().collect::<HashMap<_, _>>(),
+                    ..pb::TicketInput::default()
                 }
             },
         )

@@ -123,6 +123,7 @@ pub fn ticket(external_id: &str, subject: &str, body: &str) -> pb::TicketInput {
             id: format!("cust-{external_id}"),
             tier: "pro".to_string(),
             email: "someone@example.com".to_string(),
+            ..Default::default()
         }),
         language: "en".to_string(),
         ..Default::default()

@@ -18,6 +18,7 @@ mod commit;
 mod keys;
 mod migrate;
 mod records;
+mod rollups;
 #[cfg(test)]
 mod tests;
 mod tx;
@@ -32,8 +33,8 @@ use tokio::sync::oneshot;
 pub use commit::Durability;
 
 use super::{
-    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, QueueCursor, QueueStats,
-    StoreError, StoreObserver, TicketIter, TicketStore, Transition,
+    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, FollowUpPlan, Ingested, QueueCursor,
+    QueueStats, RollupRow, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::QueueEvent;
@@ -126,6 +127,7 @@ impl Store {
                 claim_lock: Mutex::new(()),
             }),
         };
+        store.inner.ensure_rollups()?;
         store
             .inner
             .committer
@@ -170,8 +172,36 @@ impl Store {
     }
 }
 
+/// A ticket as stored at `now`: queued, its deadline set, its history begun.
+fn new_ticket(id: TicketId, input: TicketInput, classification: Classification, now: UnixMicros) -> Ticket {
+    let due = classification
+        .first_response_seconds
+        .map(|seconds| now.plus_seconds(u64::from(seconds)));
+    Ticket {
+        id,
+        history: vec![HistoryEntry {
+            at: now,
+            actor: SYSTEM_ACTOR.to_string(),
+            action: "ingested".to_string(),
+            detail: format!("queue {}", classification.queue),
+        }],
+        input,
+        classification,
+        state: TicketState::Queued,
+        ingested_at: now,
+        enqueued_at: now,
+        claim_count: 0,
+        first_response_due: due,
+        escalated: false,
+        resolution: String::new(),
+        correction: None,
+        follow_up_of: None,
+        follow_up: None,
+    }
+}
+
 impl Inner {
-    fn next_id(&self) -> Result<TicketId, StoreError> {
+    pub(crate) fn next_id(&self) -> Result<TicketId, StoreError> {
         let id = self.db.generate_id().map_err(storage)?;
         Ok(TicketId(id.saturating_add(self.id_offset)))
     }
@@ -183,29 +213,7 @@ impl Inner {
         classification: Classification,
         now: UnixMicros,
     ) -> Result<(Ticket, batch::IngestJob, oneshot::Receiver<batch::Stored>), StoreError> {
-        let id = self.next_id()?;
-        let due = classification
-            .first_response_seconds
-            .map(|seconds| now.plus_seconds(u64::from(seconds)));
-        let ticket = Ticket {
-            id,
-            history: vec![HistoryEntry {
-                at: now,
-                actor: SYSTEM_ACTOR.to_string(),
-                action: "ingested".to_string(),
-                detail: format!("queue {}", classification.queue),
-            }],
-            input,
-            classification,
-            state: TicketState::Queued,
-            ingested_at: now,
-            enqueued_at: now,
-            claim_count: 0,
-            first_response_due: due,
-            escalated: false,
-            resolution: String::new(),
-            correction: None,
-        };
+        let ticket = new_ticket(self.next_id()?, input, classification, now);
         let (reply, stored) = oneshot::channel();
         let job = batch::IngestJob {
             idempotency_key: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
@@ -366,20 +374,44 @@ impl Inner {
     }
 
     fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
-        let tickets = self
-            .customer_entries(customer_id, limit, None)
-            .map(|entry| {
-                let (_, value) = entry?;
-                let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
-                Ok(PriorTicket {
-                    ingested_at: journey.ingested_at,
-                    side: journey.side,
-                    category: journey.category,
-                    open: journey.open,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let mut tickets = Vec::new();
+        for entry in self.customer_entries(customer_id, usize::MAX, None) {
+            if tickets.len() == limit {
+                break;
+            }
+            let (_, value) = entry?;
+            let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+            if journey.follow_up {
+                continue;
+            }
+            tickets.push(PriorTicket {
+                ingested_at: journey.ingested_at,
+                side: journey.side,
+                category: journey.category,
+                open: journey.open,
+            });
+        }
         Ok(CustomerHistory { tickets })
+    }
+
+    /// Whether the customer has a contact (not a follow-up) ingested after `after`.
+    pub(crate) fn contacted_after(&self, customer_id: &str, after: UnixMicros) -> Result<bool, StoreError> {
+        if customer_id.is_empty() {
+            return Ok(false);
+        }
+        let prefix = keys::customer_prefix(customer_id);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&keys::time(UnixMicros(after.0.saturating_add(1))));
+        let mut end = prefix;
+        end.extend_from_slice(&[u8::MAX; 17]);
+        for entry in self.trees.customers.range(start..end) {
+            let (_, value) = entry.map_err(storage)?;
+            let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+            if !journey.follow_up {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn customer_tickets(
@@ -409,6 +441,7 @@ mod layout {
     use super::keys;
     use super::records::{self, JourneyEntry, StateRecord};
     use super::tx::{Tx, TxResult};
+    use crate::store::rollup::Contribution;
     use crate::store::StoreError;
     use crate::ticket::{HistoryEntry, Ticket, TicketId, TicketState};
 
@@ -420,6 +453,7 @@ mod layout {
         history: Vec<HistoryEntry>,
         idempotency: Vec<u8>,
         customer: Option<(Vec<u8>, Vec<u8>)>,
+        contribution: Option<Contribution>,
     }
 
     impl Laid {
@@ -443,6 +477,7 @@ mod layout {
                 history: ticket.history.clone(),
                 idempotency: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
                 customer,
+                contribution: Contribution::of(ticket),
             })
         }
 
@@ -478,6 +513,9 @@ mod layout {
             }
             if let Some((key, journey)) = &self.customer {
                 tx.customers.insert(key.as_slice(), journey.as_slice())?;
+            }
+            if let Some(contribution) = &self.contribution {
+                tx.add_rollup(contribution, 1)?;
             }
             tx.write(&working)
         }
@@ -590,17 +628,32 @@ impl TicketStore for Store {
         token: &str,
         resolution: &str,
         relabel: &Relabel,
+        follow_up: Option<&FollowUpPlan>,
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
         let (token, resolution, relabel) = (token.to_string(), resolution.to_string(), relabel.clone());
+        let follow_up = follow_up.cloned();
         self.write(move |inner| {
             let verb = LeaseVerb::Complete {
                 resolution: &resolution,
                 relabel: &relabel,
+                follow_up: follow_up.as_ref(),
             };
             inner.with_lease(id, &token, verb, now)
         })
         .await
+    }
+
+    async fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        self.write_if(
+            move |inner| inner.materialise_follow_ups(now),
+            |changed| !changed.is_empty(),
+        )
+        .await
+    }
+
+    async fn rollup(&self, from: UnixMicros, until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
+        self.blocking(move |inner| inner.rollup(from, until)).await
     }
 
     async fn transfer(

@@ -13,9 +13,10 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::clock::UnixMicros;
+use crate::store::rollup::{Contribution, Parts};
 use crate::store::StoreError;
 use crate::ticket::{
-    Classification, Correction, HistoryEntry, Side, Ticket, TicketId, TicketInput, TicketState,
+    Classification, Correction, FollowUp, HistoryEntry, Side, Ticket, TicketId, TicketInput, TicketState,
 };
 
 /// Largest input chunk. sled splits a leaf page above 16 entries, so a
@@ -83,6 +84,12 @@ pub(crate) struct StateRecord {
     /// When the ticket was completed.
     #[serde(default)]
     pub(crate) completed_at: Option<UnixMicros>,
+    /// For a follow-up: the ticket it follows up.
+    #[serde(default)]
+    pub(crate) follow_up_of: Option<TicketId>,
+    /// For a completed ticket a recovery block matched: its follow-up.
+    #[serde(default)]
+    pub(crate) follow_up: Option<FollowUp>,
 }
 
 /// A ticket being changed: its state plus the history entries to write.
@@ -119,6 +126,17 @@ impl Working {
         self.new_entries.push((number, entry));
     }
 
+    /// What the ticket adds to the journey rollups as it stands.
+    pub(crate) fn contribution(&self) -> Option<Contribution> {
+        Contribution::from_parts(&Parts {
+            ingested_at: self.record.ingested_at,
+            classification: &self.record.classification,
+            correction: self.record.correction.as_ref(),
+            kind: self.input.customer.kind,
+            follow_up: self.record.follow_up_of.is_some(),
+        })
+    }
+
     /// The ticket as the API sees it, given its earlier history entries.
     pub(crate) fn into_ticket(self, mut history: Vec<HistoryEntry>) -> Ticket {
         for (number, entry) in self.new_entries {
@@ -153,6 +171,8 @@ pub(crate) fn assemble(
         history,
         resolution: record.resolution,
         correction: record.correction,
+        follow_up_of: record.follow_up_of,
+        follow_up: record.follow_up,
     }
 }
 
@@ -180,6 +200,8 @@ pub(crate) fn state_of(ticket: &Ticket) -> StateRecord {
         claim_request: None,
         finished: Vec::new(),
         completed_at,
+        follow_up_of: ticket.follow_up_of,
+        follow_up: ticket.follow_up.clone(),
     }
 }
 
@@ -191,6 +213,9 @@ pub(crate) struct JourneyEntry {
     pub(crate) side: Side,
     pub(crate) category: String,
     pub(crate) open: bool,
+    /// A follow-up triage created, not a contact of the customer.
+    #[serde(default)]
+    pub(crate) follow_up: bool,
 }
 
 impl JourneyEntry {
@@ -200,6 +225,7 @@ impl JourneyEntry {
             side: ticket.final_side(),
             category: ticket.final_category().to_string(),
             open: ticket.is_open(),
+            follow_up: ticket.is_follow_up(),
         }
     }
 }
@@ -294,6 +320,8 @@ mod tests {
             history: Vec::new(),
             resolution: String::new(),
             correction: None,
+            follow_up_of: None,
+            follow_up: None,
         };
         let record = state_of(&ticket);
         let input = ticket.input;
