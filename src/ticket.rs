@@ -592,6 +592,28 @@ mod tests {
     }
 
     #[test]
+    fn records_written_before_touchpoints_and_follow_ups_still_load() {
+        let mut record = serde_json::to_value(stored_ticket()).expect("encodes");
+        let object = record.as_object_mut().expect("object");
+        object.remove("follow_up_of");
+        object.remove("follow_up");
+        let classification = object["classification"].as_object_mut().expect("classification");
+        classification.remove("touchpoint");
+        classification.remove("repeat_contact");
+        let input = object["input"].as_object_mut().expect("input");
+        input.remove("touchpoint");
+        input["customer"]
+            .as_object_mut()
+            .expect("customer")
+            .remove("kind");
+        let ticket: Ticket = serde_json::from_value(record).expect("decodes");
+        assert_eq!(ticket.input.customer.kind, CustomerKind::External);
+        assert_eq!(ticket.classification.touchpoint, "");
+        assert!(!ticket.classification.repeat_contact);
+        assert_eq!((ticket.follow_up_of, ticket.follow_up), (None, None));
+    }
+
+    #[test]
     fn a_later_correction_overrides_only_the_fields_it_sets() {
         let mut ticket = stored_ticket();
         let category = Relabel {

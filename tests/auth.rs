@@ -43,6 +43,8 @@ const SPEC: &[(&str, &[&str])] = &[
     ("GetRuleSet", &["admin"]),
     ("ReloadRules", &["admin"]),
     ("BacktestRuleSet", &["admin"]),
+    ("JourneyReport", &["agent", "admin"]),
+    ("GetCustomerJourney", &["agent", "admin"]),
 ];
 
 fn token_of(role: &str) -> &'static str {
@@ -202,6 +204,19 @@ async fn call(
             .backtest_rule_set(request(pb::BacktestRuleSetRequest::default(), header))
             .await
             .map(drop),
+        "JourneyReport" => client
+            .journey_report(request(pb::JourneyReportRequest::default(), header))
+            .await
+            .map(drop),
+        "GetCustomerJourney" => {
+            let message = pb::GetCustomerJourneyRequest {
+                customer_id: "cust-1".into(),
+            };
+            client
+                .get_customer_journey(request(message, header))
+                .await
+                .map(drop)
+        }
         other => panic!("the test does not know how to call {other}"),
     };
     match outcome {

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use tonic::Code;
 use triage::clock::UnixMicros;
 use triage::pb;
@@ -33,13 +33,7 @@ use triage::ticket::{Channel, Customer, Side, TicketInput};
 // Running properties
 // ---------------------------------------------------------------------------
 
-/// Cases for one property: `PROPTEST_CASES` when set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default)
-}
+use common::property_cases as cases;
 
 /// Checks `test` on `cases` values of `strategy`; panics with the minimal
 /// failing input. Failures are saved beside this file for replay.
@@ -47,18 +41,7 @@ fn check<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result
 where
     S::Value: std::fmt::Debug,
 {
-    let config = ProptestConfig {
-        cases,
-        source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    };
-    let mut runner = TestRunner::new(config);
-    if let Err(failure) = runner.run(&strategy, test) {
-        panic!("{failure}");
-    }
+    common::check_property(file!(), cases, strategy, test);
 }
 
 // ---------------------------------------------------------------------------

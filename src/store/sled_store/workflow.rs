@@ -4,6 +4,8 @@
 //! async trait methods in `mod.rs` run them off the async workers and wait
 //! for durability.
 
+use std::collections::HashMap;
+
 use rand::Rng;
 
 use super::keys;
@@ -492,17 +494,21 @@ impl Inner {
     /// and the follow-up's idempotency key (`triage`, `recovery:<id>`)
     /// guards against a second one whatever happens.
     pub(crate) fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        // Read before the transactions: a sled transaction must not read its
+        // own trees from outside (it would wait on itself). A customer who
+        // writes between this read and the transaction is caught next time
+        // only if the plan is still due, which it is not: such a race makes
+        // at most one follow-up the rule would have skipped.
+        let prepared = self.prepare_follow_ups(now)?;
         self.sweep_due(TimeIndex::FollowUps, now, |tx, original, entry| {
             let plan: FollowUpPlan = records::decode("follow-up plan", entry).map_err(abort)?;
-            let completed_at = original
-                .record
-                .completed_at
-                .unwrap_or(original.record.ingested_at);
-            let contacted = plan.skip_if_contacted
-                && self
-                    .contacted_after(&original.input.customer.id, completed_at)
-                    .map_err(abort)?;
-            if contacted {
+            let Some(&(contacted, new_id)) = prepared.get(&original.id) else {
+                // Scheduled after the read: put it back for the next round.
+                tx.follow_ups
+                    .insert(&keys::timed(plan.due_at, original.id), entry)?;
+                return Ok(None);
+            };
+            if plan.skip_if_contacted && contacted {
                 let reason = "the customer contacted us again after the completion".to_string();
                 set_follow_up_state(original, FollowUpState::Skipped(reason.clone()));
                 original.record(now, SYSTEM_ACTOR, "follow_up_skipped", reason);
@@ -515,8 +521,7 @@ impl Inner {
                 Some(existing) => keys::ticket_id_from_head(&existing)
                     .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?,
                 None => {
-                    let mut ticket =
-                        super::new_ticket(self.next_id().map_err(abort)?, input, classification, now);
+                    let mut ticket = super::new_ticket(new_id, input, classification, now);
                     ticket.follow_up_of = Some(original.id);
                     ticket.history.push(HistoryEntry {
                         at: now,
@@ -538,6 +543,37 @@ impl Inner {
                 now,
             )]))
         })
+    }
+
+    /// For each follow-up due by `now`, by original ticket: whether its
+    /// customer has contacted us since the completion, and the id its
+    /// follow-up would get.
+    fn prepare_follow_ups(&self, now: UnixMicros) -> Result<HashMap<TicketId, (bool, TicketId)>, StoreError> {
+        let mut prepared = HashMap::new();
+        for entry in self
+            .trees
+            .follow_ups
+            .range(..keys::timed(now, TicketId(u64::MAX)))
+        {
+            let (key, _) = entry.map_err(storage)?;
+            let Some(id) = keys::ticket_id_from_tail(&key) else {
+                continue;
+            };
+            let original = match self.load(id) {
+                Ok(original) => original,
+                Err(err) if is_unreadable(&err) => continue, // the sweep sets it aside
+                Err(err) => return Err(err),
+            };
+            let completed_at = original
+                .history
+                .iter()
+                .rev()
+                .find(|entry| entry.action == "completed")
+                .map_or(original.ingested_at, |entry| entry.at);
+            let contacted = self.contacted_after(&original.input.customer.id, completed_at)?;
+            prepared.insert(id, (contacted, self.next_id()?));
+        }
+        Ok(prepared)
     }
 
     /// Removes the queue-deadline entry of a ticket set aside from `queue`
