@@ -174,3 +174,63 @@ fn write<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::insights::Cell;
+
+    fn cell(touchpoint: &str, group: &str, contacts: u64) -> Cell {
+        Cell {
+            touchpoint: touchpoint.into(),
+            group: group.into(),
+            contacts,
+            reactive: contacts,
+            proactive: 0,
+            previous_contacts: 0,
+            change: 0,
+            reactive_change: 0,
+            positive_change: 0,
+            mean_sentiment: 0.0,
+            sentiment_buckets: vec![0; 5],
+            repeat_share: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_heat_map_has_a_column_per_group_and_a_row_per_touchpoint() {
+        let report = Report {
+            window_start: None,
+            window_end: None,
+            previous_start: None,
+            total_contacts: 12,
+            previous_total_contacts: 0,
+            cells: vec![
+                cell("checkout", "billing", 9),
+                cell("checkout", "bug", 1),
+                cell("delivery", "delivery", 2),
+            ],
+            top_friction: Vec::new(),
+            top_delight: Vec::new(),
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = std::env::var_os("TRIAGE_HEATMAP_SAMPLE")
+            .map_or_else(|| dir.path().join("map.png"), std::path::PathBuf::from);
+        draw(&report, &path).expect("drawn");
+        let png = std::fs::read(&path).expect("written");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let word = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+        let labels = 2 * MARGIN + text_width("checkout");
+        let header = 2 * MARGIN + text_width("delivery");
+        assert_eq!(
+            word(16),
+            u32::try_from(labels + 3 * CELL_WIDTH + MARGIN).expect("width")
+        );
+        assert_eq!(
+            word(20),
+            u32::try_from(header + 2 * CELL_HEIGHT + MARGIN).expect("height")
+        );
+        assert_eq!(shade(0, 9), WHITE);
+        assert_eq!(shade(9, 9), RGBColor(190, 20, 20));
+    }
+}
