@@ -12,6 +12,8 @@ use crate::backtest::{self, BacktestFilter, BacktestReport, Move, MoveTally, Pla
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
+use crate::insights::report::Windows;
+use crate::insights::{self, CustomerJourney, JourneyReport, ReportRequest};
 use crate::labels::{self, LabelledTicket};
 use crate::metrics::Metrics;
 use crate::pool::{BlockingPool, PoolError};
@@ -21,7 +23,10 @@ use crate::store::{
     ClaimRequest, CustomerCursor, EscalationPolicies, EscalationPolicy, Ingested, QueueCursor, QueueStats,
     StoreObserver, TicketStore, Transition,
 };
-use crate::ticket::{Classification, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView};
+use crate::ticket::{
+    Channel, Classification, CustomerKind, Priority, Relabel, Ticket, TicketId, TicketInput, TicketView,
+    REPEAT_CONTACT_DAYS,
+};
 use crate::validate::{self, Limits};
 
 /// Tickets with at most this many bytes of text are classified on the
@@ -53,6 +58,8 @@ pub struct AppSettings {
     pub classify_budget: Option<Duration>,
     /// Bounds on rule files loaded, reloaded or validated while running.
     pub rule_limits: RuleLimits,
+    /// E-mail domains (lower case) whose senders are internal customers.
+    pub internal_domains: Vec<String>,
 }
 
 /// Default of `--classify-budget-ms`.
@@ -74,6 +81,7 @@ impl Default for AppSettings {
             classify_threads: default_classify_threads(),
             classify_budget: Some(DEFAULT_CLASSIFY_BUDGET),
             rule_limits: RuleLimits::default(),
+            internal_domains: Vec::new(),
         }
     }
 }
@@ -420,8 +428,9 @@ impl App {
     }
 
     /// Explains how the running rules classify `input` now.
-    pub async fn explain(&self, input: TicketInput) -> Result<Explanation, Error> {
+    pub async fn explain(&self, mut input: TicketInput) -> Result<Explanation, Error> {
         validate::ticket_input(&input, &self.settings.limits)?;
+        self.place_customer(&mut input)?;
         let rules = self.rules();
         let history = self.history_for(&rules, &input.customer.id, None).await?;
         let now = self.now();
@@ -482,13 +491,56 @@ impl App {
         validate::ticket_input(input, &self.settings.limits)?;
         let now = self.now();
         validate::created_at(input.created_at, now)?;
-        self.classify_valid(input, now).await
+        let mut input = input.clone();
+        self.place_customer(&mut input)?;
+        self.classify_valid(&input, now).await
+    }
+
+    /// Checks the touchpoint the integration sent against the running rule
+    /// set's, and makes the customer internal when the channel or the
+    /// e-mail domain says so.
+    fn place_customer(&self, input: &mut TicketInput) -> Result<(), Error> {
+        let rules = self.rules();
+        if !input.touchpoint.is_empty() && !rules.is_touchpoint(&input.touchpoint) {
+            let reason = format!(
+                "{:?} is not a touchpoint of the running rule set (expected one of: {})",
+                input.touchpoint,
+                rules.touchpoints().join(", ")
+            );
+            return Err(Error::invalid("ticket.touchpoint", reason));
+        }
+        let domain = input.customer.email_domain();
+        let internal_domain = !domain.is_empty() && self.settings.internal_domains.contains(&domain);
+        if input.channel == Channel::Internal || internal_domain {
+            input.customer.kind = CustomerKind::Internal;
+        }
+        Ok(())
     }
 
     async fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
         let rules = self.rules();
-        let history = self.history_for(&rules, &input.customer.id, None).await?;
-        self.classify_by(rules, input, history, now).await
+        let limit = if rules.reads_history() {
+            self.settings.history_limit
+        } else {
+            1 // enough to tell a repeat contact
+        };
+        let history = self.store.customer_history(&input.customer.id, limit).await?;
+        let repeat_since = UnixMicros(
+            now.0
+                .saturating_sub(i64::try_from(REPEAT_CONTACT_DAYS * 86_400 * 1_000_000).unwrap_or(i64::MAX)),
+        );
+        let repeat_contact = history
+            .tickets
+            .iter()
+            .any(|prior| prior.ingested_at >= repeat_since && prior.ingested_at <= now);
+        let history = if rules.reads_history() {
+            history
+        } else {
+            CustomerHistory::default()
+        };
+        let mut classification = self.classify_by(rules, input, history, now).await?;
+        classification.repeat_contact = repeat_contact;
+        Ok(classification)
     }
 
     /// Classifies `input` with `rules` as of `now`, long texts on the
@@ -533,6 +585,7 @@ impl App {
         validate::ticket_input(&input, &self.settings.limits)?;
         let now = self.now();
         input.created_at = Some(validate::created_at(input.created_at, now)?);
+        self.place_customer(&mut input)?;
         let placing = self.placing.read().await;
         let classification = self.classify_valid(&input, now).await?;
         let ingested = self.store.ingest(input, classification, now).await?;
@@ -711,7 +764,9 @@ impl App {
     }
 
     /// Completes a claimed ticket, recording the agent's correction of its
-    /// side and category (an empty `relabel` corrects nothing).
+    /// side and category (an empty `relabel` corrects nothing) and, when a
+    /// `[[recovery]]` block of the running rules applies, scheduling its
+    /// follow-up in the same atomic write.
     pub async fn complete(
         &self,
         id: TicketId,
@@ -720,11 +775,52 @@ impl App {
         relabel: &Relabel,
     ) -> Result<Ticket, Error> {
         validate::resolution(resolution, &self.settings.limits)?;
+        let now = self.now();
+        let rules = self.rules();
+        let plan = if rules.recoveries().is_empty() {
+            None
+        } else {
+            let ticket = self.store.get(id).await?;
+            insights::follow_up_plan(&rules, &ticket, relabel, now)
+        };
         let transition = self
             .store
-            .complete(id, token, resolution, relabel, self.now())
+            .complete(id, token, resolution, relabel, plan.as_ref(), now)
             .await?;
         Ok(self.announce(transition))
+    }
+
+    /// The friction map at the clock's now, from the store's rollups.
+    pub async fn journey_report(&self, request: ReportRequest) -> Result<JourneyReport, Error> {
+        let windows = Windows::at(self.now(), request.window_hours);
+        let current = self.store.rollup(windows.start, windows.end).await?;
+        let previous = self.store.rollup(windows.previous_start, windows.start).await?;
+        Ok(JourneyReport::build(&request, windows, &current, &previous))
+    }
+
+    /// A customer's journey: their latest contacts (at most
+    /// [`MAX_JOURNEY_CONTACTS`](insights::customer::MAX_JOURNEY_CONTACTS))
+    /// in time order, with a summary.
+    pub async fn customer_journey(&self, customer_id: &str) -> Result<CustomerJourney, Error> {
+        let most = insights::customer::MAX_JOURNEY_CONTACTS;
+        let mut tickets = Vec::new();
+        let mut cursor = None;
+        let truncated = loop {
+            let page = most.saturating_sub(tickets.len()).min(200);
+            let (found, next) = self.store.customer_tickets(customer_id, page, cursor).await?;
+            tickets.extend(found.into_iter().map(|ticket| ticket.in_view(TicketView::Basic)));
+            match next {
+                Some(next) if tickets.len() < most => cursor = Some(next),
+                Some(_) => break true,
+                None => break false,
+            }
+        };
+        Ok(CustomerJourney::build(
+            customer_id,
+            tickets,
+            truncated,
+            self.now(),
+        ))
     }
 
     /// Transfers a claimed ticket to another declared queue, recording the
@@ -816,6 +912,7 @@ impl App {
         let version = rules.version().to_string();
         let mut fresh = self.classify_by(rules, &ticket.input, history, at).await?;
         let old = &ticket.classification;
+        fresh.repeat_contact = old.repeat_contact;
         if ticket.escalated {
             fresh.priority = fresh.priority.min(old.priority);
         }
@@ -852,7 +949,8 @@ impl App {
         Ok(self.events.subscribe())
     }
 
-    /// Expires leases and escalates breached deadlines as of the clock's
+    /// Expires leases, escalates breached deadlines, creates the
+    /// follow-ups due and purges old completed tickets, as of the clock's
     /// now. Returns how many tickets changed.
     pub async fn run_maintenance(&self) -> Result<usize, Error> {
         let now = self.now();
@@ -872,8 +970,9 @@ impl App {
             .collect();
         let escalated = self.store.escalate_breaches(now, &policies).await?;
         drop(placing);
-        let mut changed = expired.len() + escalated.len();
-        for transition in expired.into_iter().chain(escalated) {
+        let followed_up = self.store.materialise_follow_ups(now).await?;
+        let mut changed = expired.len() + escalated.len() + followed_up.len();
+        for transition in expired.into_iter().chain(escalated).chain(followed_up) {
             self.announce(transition);
         }
         if let Some(retention) = self.settings.retention {

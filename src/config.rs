@@ -140,6 +140,11 @@ pub struct Args {
     /// 60, the longest ClaimNext wait.
     #[arg(long, env = "TRIAGE_RPC_TIMEOUT_SECONDS", default_value_t = crate::overload::DEFAULT_RPC_TIMEOUT.as_secs())]
     pub rpc_timeout_seconds: u64,
+    /// E-mail domains whose senders are internal customers (employees),
+    /// e.g. `example.com` (repeatable or comma-separated). Tickets on the
+    /// internal channel are internal too.
+    #[arg(long = "internal-domain", env = "TRIAGE_INTERNAL_DOMAINS", value_delimiter = ',', value_parser = parse_domain)]
+    pub internal_domains: Vec<String>,
     /// Log lines as human-readable text or as JSON objects.
     #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -182,6 +187,20 @@ fn parse_http_listen(text: &str) -> Result<HttpListen, String> {
     match text {
         "off" => Ok(HttpListen(None)),
         address => parse_listen(address).map(|address| HttpListen(Some(address))),
+    }
+}
+
+/// Parses an e-mail domain of `--internal-domain`: lower-cased, without `@`.
+fn parse_domain(text: &str) -> Result<String, String> {
+    let domain = text.trim().trim_start_matches('@').to_ascii_lowercase();
+    let valid = !domain.is_empty()
+        && domain.len() <= 253
+        && domain
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-');
+    match valid {
+        true => Ok(domain),
+        false => Err(format!("{text:?} is not an e-mail domain (e.g. example.com)")),
     }
 }
 
@@ -572,6 +591,7 @@ impl Config {
                 },
                 classify_budget: (args.classify_budget_ms > 0)
                     .then(|| Duration::from_millis(args.classify_budget_ms)),
+                internal_domains: args.internal_domains,
                 ..AppSettings::default()
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),

@@ -30,6 +30,8 @@
 //!   code that knows either;
 //! - [`events`]: queue events for live watchers;
 //! - [`email`]: splits an email body into new text, quotes, signature, disclaimer;
+//! - [`insights`]: CX insights: the friction map from the journey rollups,
+//!   a customer's journey, service-recovery follow-up plans;
 //! - [`labels`]: agents' corrections exported as labelled examples (`triage export-labels`);
 //! - [`ticket`], [`clock`], [`validate`]: domain types, time, input limits;
 //! - [`error`]: the domain error and its one mapping to gRPC status;
@@ -54,6 +56,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod hangup;
+pub mod insights;
 pub mod labels;
 pub mod learn;
 pub mod logging;

@@ -134,11 +134,13 @@ impl TicketJson {
                 id: ticket.customer.id,
                 tier: ticket.customer.tier,
                 email: ticket.customer.email,
+                kind: crate::ticket::CustomerKind::default(),
             },
             language: ticket.language,
             tags: ticket.tags,
             created_at: None,
             attributes: ticket.attributes,
+            touchpoint: String::new(),
         })
     }
 }

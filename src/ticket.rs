@@ -51,7 +51,7 @@ impl Channel {
 }
 
 /// The half of the contact centre a ticket belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     /// Something went wrong and the customer needs help now.
@@ -129,6 +129,27 @@ impl Priority {
     }
 }
 
+/// Whether a customer is outside the business or one of its own people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    /// A customer of the business (the default).
+    #[default]
+    External,
+    /// An employee writing to an internal service desk (HR, IT, internal tools).
+    Internal,
+}
+
+impl CustomerKind {
+    /// The spelling used in rule files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CustomerKind::External => "external",
+            CustomerKind::Internal => "internal",
+        }
+    }
+}
+
 /// Who wrote the ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -138,6 +159,20 @@ pub struct Customer {
     pub tier: String,
     /// Contact e-mail.
     pub email: String,
+    /// External or internal; absent in records written before internal
+    /// customers existed (they read as external).
+    #[serde(default)]
+    pub kind: CustomerKind,
+}
+
+impl Customer {
+    /// The domain of the e-mail address, lower case (empty without one).
+    pub fn email_domain(&self) -> String {
+        self.email
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    }
 }
 
 /// A ticket as a helpdesk integration sends it, already validated.
@@ -163,6 +198,10 @@ pub struct TicketInput {
     pub created_at: Option<UnixMicros>,
     /// Other helpdesk fields.
     pub attributes: BTreeMap<String, String>,
+    /// The journey touchpoint the integration says the ticket is about
+    /// (one of the rule set's touchpoints); empty to let the rules infer it.
+    #[serde(default)]
+    pub touchpoint: String,
 }
 
 /// A part of a ticket's text that rules read.
@@ -258,7 +297,19 @@ pub struct Classification {
     /// The lexicon terms found, the strongest first.
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// The step of the customer journey the ticket is about (e.g.
+    /// "checkout"); empty only in records written before touchpoints existed.
+    #[serde(default)]
+    pub touchpoint: String,
+    /// Whether the customer had contacted us within
+    /// [`REPEAT_CONTACT_DAYS`] before this ticket (decided at ingest).
+    #[serde(default)]
+    pub repeat_contact: bool,
 }
+
+/// A contact counts as a repeat when the same customer had another one
+/// within this many days before it.
+pub const REPEAT_CONTACT_DAYS: u64 = 7;
 
 /// triage's own id for a stored ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -421,9 +472,44 @@ pub struct Ticket {
     /// written before corrections existed.
     #[serde(default)]
     pub correction: Option<Correction>,
+    /// For a service-recovery follow-up: the completed ticket it follows up.
+    #[serde(default)]
+    pub follow_up_of: Option<TicketId>,
+    /// For a completed ticket a recovery rule matched: its follow-up.
+    #[serde(default)]
+    pub follow_up: Option<FollowUp>,
+}
+
+/// The service-recovery follow-up of a completed ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The `[[recovery]]` block that scheduled it.
+    pub recovery_id: String,
+    /// When it is due to be created.
+    pub due_at: UnixMicros,
+    /// Where it stands.
+    pub state: FollowUpState,
+}
+
+/// Where a scheduled follow-up stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpState {
+    /// Waiting for its due time.
+    Scheduled,
+    /// Created as this ticket.
+    Created(TicketId),
+    /// Not created, for this reason (e.g. the customer wrote again).
+    Skipped(String),
 }
 
 impl Ticket {
+    /// True for a service-recovery follow-up triage created (not a
+    /// contact from the customer).
+    pub fn is_follow_up(&self) -> bool {
+        self.follow_up_of.is_some()
+    }
+
     /// True while the ticket is not completed.
     pub fn is_open(&self) -> bool {
         !matches!(self.state, TicketState::Completed)
@@ -492,6 +578,8 @@ mod tests {
             history: Vec::new(),
             resolution: String::new(),
             correction: None,
+            follow_up_of: None,
+            follow_up: None,
         }
     }
 
@@ -501,6 +589,28 @@ mod tests {
         record.as_object_mut().expect("object").remove("correction");
         let ticket: Ticket = serde_json::from_value(record).expect("decodes");
         assert_eq!(ticket.correction, None);
+    }
+
+    #[test]
+    fn records_written_before_touchpoints_and_follow_ups_still_load() {
+        let mut record = serde_json::to_value(stored_ticket()).expect("encodes");
+        let object = record.as_object_mut().expect("object");
+        object.remove("follow_up_of");
+        object.remove("follow_up");
+        let classification = object["classification"].as_object_mut().expect("classification");
+        classification.remove("touchpoint");
+        classification.remove("repeat_contact");
+        let input = object["input"].as_object_mut().expect("input");
+        input.remove("touchpoint");
+        input["customer"]
+            .as_object_mut()
+            .expect("customer")
+            .remove("kind");
+        let ticket: Ticket = serde_json::from_value(record).expect("decodes");
+        assert_eq!(ticket.input.customer.kind, CustomerKind::External);
+        assert_eq!(ticket.classification.touchpoint, "");
+        assert!(!ticket.classification.repeat_contact);
+        assert_eq!((ticket.follow_up_of, ticket.follow_up), (None, None));
     }
 
     #[test]

@@ -44,6 +44,8 @@ const SPEC: &[(&str, &[&str])] = &[
     ("ReloadRules", &["admin"]),
     ("BacktestRuleSet", &["admin"]),
     ("ReclassifyOpen", &["admin"]),
+    ("JourneyReport", &["agent", "admin"]),
+    ("GetCustomerJourney", &["agent", "admin"]),
 ];
 
 fn token_of(role: &str) -> &'static str {
@@ -207,6 +209,19 @@ async fn call(
             .reclassify_open(request(pb::ReclassifyOpenRequest::default(), header))
             .await
             .map(drop),
+        "JourneyReport" => client
+            .journey_report(request(pb::JourneyReportRequest::default(), header))
+            .await
+            .map(drop),
+        "GetCustomerJourney" => {
+            let message = pb::GetCustomerJourneyRequest {
+                customer_id: "cust-1".into(),
+            };
+            client
+                .get_customer_journey(request(message, header))
+                .await
+                .map(drop)
+        }
         other => panic!("the test does not know how to call {other}"),
     };
     match outcome {

@@ -793,3 +793,80 @@ async fn rules_backtest_and_reclassify_open_print_the_moves() {
     assert_eq!(moved.classification.queue, "incidents");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_prints_the_friction_map_and_draws_a_heat_map() {
+    let server = TestServer::start().await;
+    for (id, touchpoint, body) in [
+        ("r1", "checkout", "I was charged twice at checkout"),
+        ("r2", "checkout", "charged twice again, the invoice is wrong"),
+        ("r3", "delivery", "the service is down"),
+    ] {
+        let args = [
+            "ingest",
+            "--external-id",
+            id,
+            "--customer",
+            "c-7",
+            "--touchpoint",
+            touchpoint,
+            "--body",
+            body,
+        ];
+        ok(cli(&server, &args).await);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("map.png");
+    let png_arg = png.display().to_string();
+    let text = ok(cli(&server, &["report", "--window-hours", "24", "--png", &png_arg]).await);
+    assert!(text.contains("Friction map"), "{text}");
+    let row = text
+        .lines()
+        .find(|line| line.starts_with("checkout") && line.contains("billing"))
+        .unwrap_or_else(|| panic!("no checkout x billing row: {text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..4], ["checkout", "billing", "2", "+2"], "{row}");
+    assert!(text.contains("Rising friction"), "{text}");
+    let bytes = std::fs::read(&png).expect("the heat map was written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+
+    let report: triage::cli::insights::Report =
+        json(cli(&server, &["--json", "report", "--group-by", "side"]).await);
+    assert_eq!(report.total_contacts, 3);
+    let reactive: u64 = report
+        .cells
+        .iter()
+        .filter(|cell| cell.group == "reactive")
+        .map(|cell| cell.contacts)
+        .sum();
+    assert_eq!(reactive, 3);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journey_prints_the_customer_s_contacts_in_time_order() {
+    let server = TestServer::start().await;
+    for (id, body) in [
+        ("j1", "please add dark mode, would be great"),
+        ("j2", "I was charged twice"),
+    ] {
+        ok(cli(
+            &server,
+            &["ingest", "--external-id", id, "--customer", "c-9", "--body", body],
+        )
+        .await);
+        server.clock.advance_seconds(3600);
+    }
+    let text = ok(cli(&server, &["journey", "c-9"]).await);
+    assert!(text.starts_with("Customer c-9"), "{text}");
+    assert!(text.contains("2 contacts"), "{text}");
+    let feature = text.find("feature_request").expect("first contact listed");
+    let billing = text.find("billing").expect("second contact listed");
+    assert!(feature < billing, "oldest first: {text}");
+    let journey: triage::cli::insights::Journey = json(cli(&server, &["--json", "journey", "c-9"]).await);
+    assert_eq!(journey.timeline.len(), 2);
+    assert_eq!(journey.reactive_last_30_days, 1);
+    let empty = ok(cli(&server, &["journey", "nobody"]).await);
+    assert!(empty.contains("No contacts"), "{empty}");
+    server.shutdown().await;
+}

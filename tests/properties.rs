@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use tonic::Code;
 use triage::clock::UnixMicros;
 use triage::pb;
@@ -33,13 +33,7 @@ use triage::ticket::{Channel, Customer, Side, TicketInput};
 // Running properties
 // ---------------------------------------------------------------------------
 
-/// Cases for one property: `PROPTEST_CASES` when set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default)
-}
+use common::property_cases as cases;
 
 /// Checks `test` on `cases` values of `strategy`; panics with the minimal
 /// failing input. Failures are saved beside this file for replay.
@@ -47,18 +41,7 @@ fn check<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result
 where
     S::Value: std::fmt::Debug,
 {
-    let config = ProptestConfig {
-        cases,
-        source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    };
-    let mut runner = TestRunner::new(config);
-    if let Err(failure) = runner.run(&strategy, test) {
-        panic!("{failure}");
-    }
+    common::check_property(file!(), cases, strategy, test);
 }
 
 // ---------------------------------------------------------------------------
@@ -980,6 +963,7 @@ fn ticket_input() -> impl Strategy<Value = TicketInput> {
                     id: "c".into(),
                     tier: tier.into(),
                     email: String::new(),
+                    ..Customer::default()
                 },
                 language: language.into(),
                 tags,
@@ -987,6 +971,7 @@ fn ticket_input() -> impl Strategy<Value = TicketInput> {
                 attributes: x
                     .map(|x| BTreeMap::from([("x".to_string(), x)]))
                     .unwrap_or_default(),
+                touchpoint: String::new(),
             },
         )
 }
@@ -1206,7 +1191,12 @@ fn wild_ticket() -> impl Strategy<Value = pb::TicketInput> {
     let short = || mostly("[a-zA-Z]{0,10}", SIZES);
     let enum_value = prop_oneof![3 => 0..8i32, 1 => any::<i32>()];
     let customer = prop::option::of(
-        (id(), short(), short()).prop_map(|(id, tier, email)| pb::Customer { id, tier, email }),
+        (id(), short(), short()).prop_map(|(id, tier, email)| pb::Customer {
+            id,
+            tier,
+            email,
+            ..pb::Customer::default()
+        }),
     );
     let counts = || prop_oneof![3 => 0..4usize, 1 => 63..=66usize];
     let tags = counts().prop_flat_map(move |n| prop::collection::vec(mostly("[a-z]{1,8}", SIZES), n));
@@ -1238,6 +1228,7 @@ fn wild_ticket() -> impl Strategy<Value = pb::TicketInput> {
                     tags,
                     created_at,
                     attributes: attributes.into_iter().collect::<HashMap<_, _>>(),
+                    ..pb::TicketInput::default()
                 }
             },
         )

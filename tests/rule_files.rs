@@ -298,3 +298,86 @@ fn within_days_over_its_maximum_is_rejected_with_the_limit() {
         );
     }
 }
+
+/// `QUEUES` with a CX queue, then `tail`.
+fn cx_file(tail: &str) -> String {
+    format!("{QUEUES}[[queue]]\nname = \"cx\"\n{tail}")
+}
+
+#[test]
+fn bad_recovery_blocks_are_rejected_with_line_and_reason() {
+    let cases = [
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"nowhere\"\ndue_after_days = 1\n",
+            8,
+            "unknown queue \"nowhere\"",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 400\n",
+            9,
+            "due_after_days is 400",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 1\nsentiment_below = -3.0\n",
+            10,
+            "sentiment_below",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 1\ncategories = []\n",
+            10,
+            "categories is empty",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 1\ntouchpoints = [\"moon\"]\n",
+            10,
+            "unknown touchpoint \"moon\"",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\n",
+            6,
+            "due_after_days",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 1\n[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 2\n",
+            11,
+            "duplicate recovery id",
+        ),
+        (
+            "[[recovery]]\nid = \"r\"\nqueue = \"cx\"\ndue_after_days = 1\nskip_if_contacted = \"yes\"\n",
+            10,
+            "invalid type",
+        ),
+    ];
+    for (tail, expected_line, expected_reason) in cases {
+        let (file, line, reason) = rejection(&cx_file(tail));
+        assert_eq!(file, "rules/bad.toml");
+        assert_eq!(line, expected_line, "{tail}: {reason}");
+        assert!(reason.contains(expected_reason), "{tail}: {reason}");
+    }
+}
+
+#[test]
+fn touchpoints_must_be_listed_where_rules_name_them() {
+    let then = "[[rule]]\nid = \"x\"\nwhen = { field = \"text\", contains = \"a\" }\nthen = { touchpoint = \"moon\" }\n";
+    let (_, line, reason) = rejection(&cx_file(then));
+    assert_eq!(line, 9);
+    assert!(reason.contains("unknown touchpoint \"moon\""), "{reason}");
+    let listed = format!("touchpoints = [\"moon\", \"earth\"]\n{}", cx_file(then));
+    let rules = RuleSet::parse("rules/ok.toml", &listed).expect("a listed touchpoint compiles");
+    assert_eq!(rules.touchpoints(), ["moon", "earth"]);
+    let condition =
+        "[[rule]]\nid = \"x\"\nwhen = { field = \"touchpoint\", equals = \"moon\" }\nthen = { queue = \"cx\" }\n";
+    let (line, reason) = {
+        let (_, line, reason) = rejection(&cx_file(condition));
+        (line, reason)
+    };
+    assert_eq!(line, 8);
+    assert!(reason.contains("unknown touchpoint"), "{reason}");
+    let kind = "[[rule]]\nid = \"x\"\nwhen = { field = \"customer_kind\", equals = \"robot\" }\nthen = { queue = \"cx\" }\n";
+    let (_, _, reason) = rejection(&cx_file(kind));
+    assert!(reason.contains("unknown customer kind"), "{reason}");
+    let internal = "[internal]\ndefault_queue = \"nowhere\"\n";
+    let (_, line, reason) = rejection(&cx_file(internal));
+    assert_eq!(line, 7);
+    assert!(reason.contains("unknown queue"), "{reason}");
+}

@@ -297,13 +297,13 @@ async fn finishing_verbs_repeat_safely_and_stale_tokens_are_refused() {
             category: None,
         };
         let done = store
-            .complete(id, &token, "fixed", &relabel, NOW)
+            .complete(id, &token, "fixed", &relabel, None, NOW)
             .await
             .expect("complete");
         assert_eq!(done.ticket.state, TicketState::Completed);
         assert_eq!(done.ticket.final_side(), Side::Proactive);
         let again = store
-            .complete(id, &token, "fixed", &relabel, NOW)
+            .complete(id, &token, "fixed", &relabel, None, NOW)
             .await
             .expect("repeat");
         assert_eq!(again.ticket.state, TicketState::Completed, "{}", subject.name);
@@ -563,7 +563,7 @@ async fn purge_deletes_only_tickets_completed_before_the_cutoff() {
             .expect("ticket");
         let token = claimed.ticket.lease().expect("lease").token.clone();
         store
-            .complete(old, &token, "done", &Relabel::default(), NOW)
+            .complete(old, &token, "done", &Relabel::default(), None, NOW)
             .await
             .expect("complete");
         assert_eq!(

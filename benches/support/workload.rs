@@ -402,6 +402,7 @@ pub fn ticket(rng: &mut StdRng, index: u64, body_bytes: usize) -> TicketInput {
             id: format!("cust-{}", rng.random_range(0..5_000)),
             tier: pick(rng, TIERS).to_string(),
             email: "customer@example.com".to_string(),
+            ..Customer::default()
         },
         language: pick(rng, &["en", "en-GB", "en-US"]).to_string(),
         ..TicketInput::default()

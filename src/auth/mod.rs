@@ -158,6 +158,8 @@ pub const POLICY: &[(&str, Roles)] = &[
     ("ReloadRules", Roles::of(&[Admin])),
     ("BacktestRuleSet", Roles::of(&[Admin])),
     ("ReclassifyOpen", Roles::of(&[Admin])),
+    ("JourneyReport", Roles::of(&[Agent, Admin])),
+    ("GetCustomerJourney", Roles::of(&[Agent, Admin])),
 ];
 
 /// The roles that may call `method` (the RPC's name, e.g. `ClaimNext`).

@@ -232,6 +232,7 @@ fn api_ticket(input: &TicketInput, external_id: String) -> pb::TicketInput {
             id: input.customer.id.clone(),
             tier: input.customer.tier.clone(),
             email: input.customer.email.clone(),
+            ..pb::Customer::default()
         }),
         language: input.language.clone(),
         tags: input.tags.clone(),

@@ -141,6 +141,14 @@ pub enum Command {
     },
     /// Check that the server answers.
     Ping,
+    /// The friction map: contacts per touchpoint x category (or side)
+    /// against the previous window, with the rising cells.
+    Report(ReportArgs),
+    /// A customer's contacts in time order with a summary.
+    Journey {
+        /// Customer id as the helpdesk sends it.
+        customer_id: String,
+    },
     /// The rule set (admin token): show, validate, reload, explain,
     /// backtest, re-file open tickets.
     Rules {
@@ -234,6 +242,27 @@ pub struct BacktestArgs {
     pub samples: u32,
 }
 
+/// `report`: the friction map.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Window length in hours, ending with the current hour.
+    #[arg(long, default_value_t = 168)]
+    pub window_hours: u32,
+    /// Group each touchpoint's contacts by category or side.
+    #[arg(long, default_value = "category", value_parser = ["category", "side"])]
+    pub group_by: String,
+    /// Which customers count: all, external or internal.
+    #[arg(long, default_value = "all", value_parser = ["all", "external", "internal"])]
+    pub customers: String,
+    /// Rising cells listed for friction and for delight.
+    #[arg(long, default_value_t = 5)]
+    pub top: u32,
+    /// Also draw the map as a heat map (PNG): touchpoints x groups,
+    /// coloured by contacts.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+}
+
 /// The lease token of a claimed ticket.
 #[derive(Debug, Clone, Args)]
 pub struct LeaseArg {
@@ -298,6 +327,12 @@ pub struct TicketArgs {
     /// the time of ingest when absent.
     #[arg(long)]
     pub created_at: Option<String>,
+    /// The journey touchpoint, e.g. checkout (inferred by the rules when absent).
+    #[arg(long, default_value = "")]
+    pub touchpoint: String,
+    /// The customer is an employee (an internal customer).
+    #[arg(long)]
+    pub internal: bool,
 }
 
 /// `list`: one page (or all pages) of a queue.

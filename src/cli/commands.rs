@@ -105,6 +105,8 @@ pub async fn run(
             None => session.ingest(args.ticket).await,
         },
         Command::Classify(args) => session.classify(args).await,
+        Command::Report(args) => session.report(args).await,
+        Command::Journey { customer_id } => session.journey(customer_id).await,
         Command::Get { ticket_id } => session.get(ticket_id).await,
         Command::List(args) => session.list(args).await,
         Command::Queues => session.queues().await,

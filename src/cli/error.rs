@@ -50,6 +50,14 @@ pub enum CliError {
     /// Writing the output failed (exit 1).
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    /// The heat map could not be drawn or written (exit 1).
+    #[error("cannot write the heat map {}: {reason}", path.display())]
+    Heatmap {
+        /// The PNG file asked for.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl CliError {

@@ -94,6 +94,7 @@ fn classification_fields(out: &mut String, classification: &Classification) {
                 "queue",
                 format!("{}, priority {}", classification.queue, classification.priority),
             ),
+            ("touchpoint", touchpoint(classification)),
             ("sla", deadline),
             ("rules", rules),
             ("rule tags", classification.tags.join(", ")),
@@ -101,6 +102,14 @@ fn classification_fields(out: &mut String, classification: &Classification) {
             ("lexicons", scores.join(", ")),
         ],
     );
+}
+
+/// The touchpoint, marked when the customer is a repeat contact.
+fn touchpoint(classification: &Classification) -> String {
+    match classification.repeat_contact {
+        true => format!("{} (repeat contact)", classification.touchpoint),
+        false => classification.touchpoint.clone(),
+    }
 }
 
 /// A ticket as a key-value block, then its body and history when the view holds them.

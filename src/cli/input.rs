@@ -44,6 +44,10 @@ pub struct TicketLine {
     pub attributes: BTreeMap<String, String>,
     /// When the customer raised it (RFC 3339).
     pub created_at: Option<String>,
+    /// The journey touchpoint, e.g. "checkout" (inferred when absent).
+    pub touchpoint: String,
+    /// "internal" for an employee; inferred when absent.
+    pub customer_kind: Option<String>,
 }
 
 /// `email` -> `Channel::Email`; an error naming the choices otherwise.
@@ -53,6 +57,18 @@ pub fn channel(text: &str) -> Result<pb::Channel, String> {
         .ok_or_else(|| {
             format!("unknown channel {text:?}: expected email, chat, phone, social, web or internal")
         })
+}
+
+/// `internal`/`external` (or nothing) -> the customer's kind.
+pub fn customer_kind(text: Option<&str>) -> Result<pb::CustomerKind, String> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(pb::CustomerKind::Unspecified),
+        Some("external") => Ok(pb::CustomerKind::External),
+        Some("internal") => Ok(pb::CustomerKind::Internal),
+        Some(other) => Err(format!(
+            "unknown customer_kind {other:?}: expected external or internal"
+        )),
+    }
 }
 
 /// `reactive`/`proactive` (or nothing) -> the correction's side.
@@ -88,11 +104,13 @@ impl TicketArgs {
                 id: self.customer.clone(),
                 tier: self.tier.clone(),
                 email: self.email.clone(),
+                kind: customer_kind(self.internal.then_some("internal"))?.into(),
             }),
             language: self.language.clone(),
             tags: self.tags.clone(),
             created_at: self.created_at.as_deref().map(parse_rfc3339).transpose()?,
             attributes: attributes(&self.attributes)?,
+            touchpoint: self.touchpoint.clone(),
         })
     }
 }
@@ -119,11 +137,13 @@ impl TicketLine {
                 id: self.customer_id,
                 tier: self.tier,
                 email: self.email,
+                kind: customer_kind(self.customer_kind.as_deref())?.into(),
             }),
             language: self.language,
             tags: self.tags,
             created_at: self.created_at.as_deref().map(parse_rfc3339).transpose()?,
             attributes: self.attributes.into_iter().collect(),
+            touchpoint: self.touchpoint,
         })
     }
 }

@@ -15,6 +15,8 @@
 //! - [`time`]: timestamp formatting (local for people, RFC 3339 for scripts);
 //! - [`bulk`]: `ingest FILE.jsonl` with a progress bar and a summary;
 //! - [`commands`]: runs one subcommand: request, answer, output;
+//! - [`insights`]: `report` and `journey` (the CX insight RPCs);
+//! - [`heatmap`]: `report --png`, the friction map drawn with plotters;
 //! - [`lease`]: claim, and the verbs that need its lease token;
 //! - [`rules`]: the rule-set commands (show, validate, reload, explain,
 //!   backtest, re-file open tickets) with their views.
@@ -24,8 +26,10 @@ pub mod bulk;
 pub mod commands;
 pub mod connect;
 pub mod error;
+pub mod heatmap;
 pub mod human;
 pub mod input;
+pub mod insights;
 pub mod lease;
 pub mod rules;
 pub mod time;

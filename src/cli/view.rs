@@ -85,6 +85,8 @@ pub struct Customer {
     pub tier: String,
     /// E-mail address.
     pub email: String,
+    /// external or internal.
+    pub kind: String,
 }
 
 /// What the rules decided.
@@ -114,6 +116,10 @@ pub struct Classification {
     pub scores: Vec<Weighted>,
     /// Lexicon terms found, strongest first.
     pub evidence: Vec<Evidence>,
+    /// The journey touchpoint, e.g. checkout.
+    pub touchpoint: String,
+    /// Whether the customer had contacted within the 7 days before.
+    pub repeat_contact: bool,
 }
 
 /// A name with a weight (a sentiment term, a lexicon score).
@@ -324,6 +330,7 @@ impl From<&pb::Ticket> for Ticket {
             subject: input.subject,
             body: input.body,
             customer: Customer {
+                kind: enum_name(customer.kind().as_str_name(), "CUSTOMER_KIND_"),
                 id: customer.id,
                 tier: customer.tier,
                 email: customer.email,
@@ -361,6 +368,8 @@ impl From<&pb::Classification> for Classification {
             rule_ids: classification.rule_ids.clone(),
             rules_version: classification.rules_version.clone(),
             first_response_seconds: classification.first_response_seconds,
+            touchpoint: classification.touchpoint.clone(),
+            repeat_contact: classification.repeat_contact,
             sentiment: sentiment.compound,
             sentiment_terms: sentiment
                 .terms

@@ -1,5 +1,8 @@
 //! Turns a parsed rule file into a [`RuleSet`]: checks every name, value and
-//! pattern, and gathers text conditions into the scanner.
+//! pattern, and gathers text conditions into the scanner. The journey parts
+//! (touchpoints, `[internal]`, `[[recovery]]`) are compiled in `cx`.
+
+mod cx;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -75,6 +78,7 @@ pub(crate) fn compile(
         limits: *limits,
         literals: 0,
         regexes: 0,
+        touchpoints: Vec::new(),
         errors: Vec::new(),
     }
     .compile(doc, text, read_file)
@@ -114,6 +118,8 @@ struct Compiler<'a> {
     literals: usize,
     /// Regex conditions so far.
     regexes: usize,
+    /// The touchpoints the file lists (or the default list).
+    touchpoints: Vec<String>,
     /// Errors found so far in queues and rules: compilation goes on past
     /// them, so that one run reports every broken rule.
     errors: Vec<RuleError>,
@@ -155,6 +161,12 @@ impl Compiler<'_> {
             None => Ok(Priority::Normal),
         };
         let default_priority = self.keep(default_priority).unwrap_or_default();
+        let touchpoints = self.touchpoints(&doc);
+        self.keep(touchpoints);
+        let journey = self.journey(&doc);
+        let journey = self.keep(journey).unwrap_or_default();
+        let recoveries = self.recoveries(&doc.recoveries);
+        let recoveries = self.keep(recoveries).unwrap_or_default();
         let mut ids = HashSet::new();
         let mut rules = Vec::with_capacity(doc.rules.len());
         for rule in &doc.rules {
@@ -199,6 +211,10 @@ impl Compiler<'_> {
             text_tests: self.text_tests,
             reads_history: self.reads_history,
             lexicons: self.lexicons,
+            touchpoints: self.touchpoints,
+            default_touchpoint: journey.default_touchpoint,
+            internal: journey.internal,
+            recoveries,
         })
     }
 
@@ -398,6 +414,7 @@ impl Compiler<'_> {
             id: id.to_string(),
             line: self.source.position(doc.span().start).0,
             description: rule.description.clone(),
+            routes_internal: cx::tests_customer_kind(&condition),
             condition,
             actions,
             stop: rule.stop,
@@ -413,10 +430,15 @@ impl Compiler<'_> {
             priority: then.priority.as_ref().map(|p| self.priority(p)).transpose()?,
             add_tags: then.add_tags.clone(),
             first_response_minutes: then.first_response_minutes,
+            touchpoint: then
+                .touchpoint
+                .as_ref()
+                .map(|t| self.known_touchpoint(t))
+                .transpose()?,
         };
         if actions.is_empty() {
             let reason =
-                "rule has no action; set side, category, queue, priority, add_tags or first_response_minutes";
+                "rule has no action; set side, category, queue, priority, add_tags, first_response_minutes or touchpoint";
             return Err(self.source.error(doc.span(), reason));
         }
         Ok(actions)
@@ -598,6 +620,7 @@ impl Compiler<'_> {
         if *field == Field::Channel {
             self.check_channels(&values, span.clone())?;
         }
+        self.check_field_values(field, &values, span.clone())?;
         let folded: Vec<String> = values.iter().map(|value| fold(value)).collect();
         Ok(match (field, cond.equals.is_some()) {
             (Field::Language, _) => ValueTest::LanguageIn(folded),

@@ -32,12 +32,16 @@ pub(crate) enum Field {
     Tags,
     /// `attributes.<key>`; absent attributes never pass.
     Attribute(String),
+    /// The touchpoint the integration sent (empty when it sent none).
+    Touchpoint,
+    /// "external" or "internal".
+    CustomerKind,
 }
 
 impl Field {
     /// Field names as rule files spell them.
     pub(crate) const NAMES: &'static str =
-        "subject, body, text, quoted, signature, full_body, channel, tier, language, source, customer_id, tags, attributes.<key>";
+        "subject, body, text, quoted, signature, full_body, channel, tier, language, source, customer_id, tags, touchpoint, customer_kind, attributes.<key>";
 
     pub(crate) fn parse(name: &str) -> Option<Field> {
         let field = match name {
@@ -53,6 +57,8 @@ impl Field {
             "source" => Field::Source,
             "customer_id" | "customer.id" => Field::CustomerId,
             "tags" => Field::Tags,
+            "touchpoint" => Field::Touchpoint,
+            "customer_kind" | "customer.kind" => Field::CustomerKind,
             other => {
                 let key = other.strip_prefix("attributes.")?;
                 if key.is_empty() {
@@ -80,6 +86,8 @@ impl Field {
             Field::Source => "source",
             Field::CustomerId => "customer_id",
             Field::Tags => "tags",
+            Field::Touchpoint => "touchpoint",
+            Field::CustomerKind => "customer_kind",
             Field::Attribute(key) => return format!("attributes.{key}"),
         };
         name.to_string()
@@ -103,6 +111,8 @@ impl Field {
             Field::Source => vec![&input.source],
             Field::CustomerId => vec![&input.customer.id],
             Field::Tags => input.tags.iter().map(String::as_str).collect(),
+            Field::Touchpoint => vec![&input.touchpoint],
+            Field::CustomerKind => vec![input.customer.kind.name()],
             Field::Attribute(key) => input
                 .attributes
                 .get(key)
@@ -144,6 +154,8 @@ impl Field {
             Field::Source => test(&input.source),
             Field::CustomerId => test(&input.customer.id),
             Field::Tags => input.tags.iter().any(|tag| test(tag)),
+            Field::Touchpoint => test(&input.touchpoint),
+            Field::CustomerKind => test(input.customer.kind.name()),
             Field::Attribute(key) => input.attributes.get(key).is_some_and(|value| test(value)),
         }
     }

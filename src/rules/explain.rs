@@ -152,7 +152,7 @@ impl RuleSet {
                 break;
             }
         }
-        let mut classification = self.outcome(fired.into_iter());
+        let mut classification = self.outcome(fired.into_iter(), input);
         classification.scores = self.lexicons.named_scores(&scored.scores);
         classification.evidence = scored.evidence;
         let compound = sentiment.compound;

@@ -32,6 +32,66 @@ pub struct RuleFileDoc {
     /// rules learn`), relative to this file's directory.
     #[serde(default)]
     pub lexicon_files: Vec<Spanned<String>>,
+    /// The journey touchpoints tickets may carry; the default list when absent.
+    pub touchpoints: Option<Spanned<Vec<String>>>,
+    /// Touchpoint of tickets no rule and no integration gave one; "support"
+    /// when absent.
+    pub default_touchpoint: Option<Spanned<String>>,
+    /// Where internal customers' tickets go.
+    pub internal: Option<Spanned<InternalDoc>>,
+    /// Service-recovery follow-ups (`[[recovery]]`), first match wins.
+    #[serde(default, rename = "recovery")]
+    pub recoveries: Vec<Spanned<RecoveryDoc>>,
+}
+
+/// The `[internal]` table: internal customers' own queues and touchpoint.
+/// Only rules that test `customer_kind` route internal tickets (set their
+/// queue or touchpoint); other rules still set side, category, priority
+/// and tags.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalDoc {
+    /// Queue for internal tickets.
+    pub default_queue: Spanned<String>,
+    /// Queue for reactive internal tickets; `default_queue` when absent.
+    pub reactive_queue: Option<Spanned<String>>,
+    /// Queue for proactive internal tickets; `default_queue` when absent.
+    pub proactive_queue: Option<Spanned<String>>,
+    /// Touchpoint of internal tickets; "internal-tools" when absent.
+    pub default_touchpoint: Option<Spanned<String>>,
+}
+
+/// A `[[recovery]]` table: when a completed reactive ticket gets a
+/// proactive follow-up. Every filter given must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryDoc {
+    /// Unique id, recorded on the follow-up.
+    pub id: Spanned<String>,
+    /// What the block is for.
+    #[serde(default)]
+    pub description: String,
+    /// Only tickets of these categories (final, after corrections).
+    pub categories: Option<Spanned<Vec<String>>>,
+    /// Only customers of these tiers.
+    pub tiers: Option<Spanned<Vec<String>>>,
+    /// Only tickets at these touchpoints.
+    pub touchpoints: Option<Spanned<Vec<String>>>,
+    /// Only tickets whose sentiment is below this (-1 to 1).
+    pub sentiment_below: Option<Spanned<f64>>,
+    /// The CX queue the follow-up goes to; must be declared.
+    pub queue: Spanned<String>,
+    /// Days after the completion the follow-up is due (0 to 365).
+    pub due_after_days: Spanned<i64>,
+    /// The follow-up's priority; "normal" when absent.
+    pub priority: Option<Spanned<String>>,
+    /// The follow-up's category; "service_recovery" when absent.
+    pub category: Option<Spanned<String>>,
+    /// What the agent should do, written into the follow-up.
+    #[serde(default)]
+    pub action: String,
+    /// Skip the follow-up if the customer wrote again in between; true when absent.
+    pub skip_if_contacted: Option<bool>,
 }
 
 /// A lexicon file: only `[lexicon.<name>]` tables.
@@ -165,4 +225,6 @@ pub struct ActionsDoc {
     pub add_tags: Vec<String>,
     /// First-response deadline, overriding the queue's.
     pub first_response_minutes: Option<u32>,
+    /// The journey touchpoint; must be one of the rule set's touchpoints.
+    pub touchpoint: Option<Spanned<String>>,
 }

@@ -30,6 +30,7 @@ mod condition;
 mod error;
 mod explain;
 mod format;
+mod journey;
 mod lexicon;
 mod limits;
 mod negation;
@@ -46,6 +47,10 @@ pub use compile::{MAX_VERSION_BYTES, MAX_WITHIN_DAYS};
 pub use condition::{CustomerHistory, PriorTicket};
 pub use error::RuleError;
 pub use explain::{ConditionTrace, Explanation, RuleTrace, StopReason, TextMatch};
+pub use journey::{
+    InternalRouting, RecoveryCandidate, RecoveryRule, DEFAULT_INTERNAL_TOUCHPOINT, DEFAULT_RECOVERY_CATEGORY,
+    DEFAULT_TOUCHPOINT, DEFAULT_TOUCHPOINTS, MAX_DUE_AFTER_DAYS,
+};
 pub(crate) use lexicon::NEGATED_FACTOR;
 pub use lexicon::SENTIMENT_TERM;
 pub use limits::RuleLimits;
@@ -54,7 +59,7 @@ pub use text::normalize;
 pub use validate::{validate, Diagnostic, Validation};
 
 use crate::clock::UnixMicros;
-use crate::ticket::{Classification, Priority, Side, TicketInput};
+use crate::ticket::{Classification, CustomerKind, Priority, Side, TicketInput};
 use condition::{Condition, Facts, Field, ValueTest};
 
 /// The rule set shipped in the binary, used when no `--rules` file is given.
@@ -93,6 +98,7 @@ struct Actions {
     priority: Option<Priority>,
     add_tags: Vec<String>,
     first_response_minutes: Option<u32>,
+    touchpoint: Option<String>,
 }
 
 impl Actions {
@@ -103,6 +109,7 @@ impl Actions {
             && self.priority.is_none()
             && self.add_tags.is_empty()
             && self.first_response_minutes.is_none()
+            && self.touchpoint.is_none()
     }
 }
 
@@ -117,6 +124,10 @@ struct Rule {
     condition: Condition,
     actions: Actions,
     stop: bool,
+    /// Whether its condition tests `customer_kind`: only such rules route
+    /// (set the queue and touchpoint of) internal customers' tickets when
+    /// the file has an `[internal]` table.
+    routes_internal: bool,
 }
 
 /// One ticket as both classification paths read it.
@@ -185,6 +196,14 @@ pub struct RuleSet {
     reads_history: bool,
     /// Weighted lexicons, scored from the scanner's term hits.
     lexicons: lexicon::Lexicons,
+    /// The touchpoints tickets may carry.
+    touchpoints: Vec<String>,
+    /// Touchpoint of tickets nothing placed.
+    default_touchpoint: String,
+    /// Where internal customers' tickets go, if the file says.
+    internal: Option<InternalRouting>,
+    /// `[[recovery]]` blocks, in file order.
+    recoveries: Vec<RecoveryRule>,
 }
 
 impl RuleSet {
@@ -324,6 +343,31 @@ impl RuleSet {
         self.rules.len()
     }
 
+    /// The touchpoints tickets may carry, in file order.
+    pub fn touchpoints(&self) -> &[String] {
+        &self.touchpoints
+    }
+
+    /// Whether `name` is one of the rule set's touchpoints.
+    pub fn is_touchpoint(&self, name: &str) -> bool {
+        self.touchpoints.iter().any(|touchpoint| touchpoint == name)
+    }
+
+    /// Where internal customers' tickets go, if the file has `[internal]`.
+    pub fn internal_routing(&self) -> Option<&InternalRouting> {
+        self.internal.as_ref()
+    }
+
+    /// The `[[recovery]]` blocks, in file order.
+    pub fn recoveries(&self) -> &[RecoveryRule] {
+        &self.recoveries
+    }
+
+    /// The first `[[recovery]]` block that applies to a ticket being completed.
+    pub fn recovery_for(&self, candidate: &RecoveryCandidate<'_>) -> Option<&RecoveryRule> {
+        self.recoveries.iter().find(|block| block.matches(candidate))
+    }
+
     /// Classifies a ticket: scans its texts once, then runs, in order, the
     /// rules the scan could have made true.
     pub fn classify(
@@ -401,13 +445,14 @@ impl RuleSet {
     }
 
     fn run_rules<'r>(&self, rules: impl Iterator<Item = &'r Rule>, facts: &Facts<'_>) -> Classification {
-        self.outcome(rules.filter(|rule| rule.condition.holds(facts)))
+        self.outcome(rules.filter(|rule| rule.condition.holds(facts)), facts.input)
     }
 
     /// Applies the actions of the rules that fire, in order, up to and
     /// including the first with `stop` (`fired` is lazy: what follows it
-    /// is never evaluated).
-    fn outcome<'r>(&self, fired: impl Iterator<Item = &'r Rule>) -> Classification {
+    /// is never evaluated). The touchpoint the integration sent wins over
+    /// the rules'; internal customers' tickets are routed as `[internal]` says.
+    fn outcome<'r>(&self, fired: impl Iterator<Item = &'r Rule>, input: &TicketInput) -> Classification {
         let mut result = Classification {
             side: Side::Unclassified,
             queue: self.default_queue.clone(),
@@ -416,14 +461,33 @@ impl RuleSet {
             rule_ids: Vec::with_capacity(8),
             ..Classification::default()
         };
+        let internal = self
+            .internal
+            .as_ref()
+            .filter(|_| input.customer.kind == CustomerKind::Internal);
         let mut deadline_minutes = None;
+        let mut routed = Routed::default();
         for rule in fired {
+            let routes = internal.is_none() || rule.routes_internal;
             apply(&rule.actions, &mut result, &mut deadline_minutes);
+            routed.note(&rule.actions, routes);
             result.rule_ids.push(rule.id.clone());
             if rule.stop {
                 break;
             }
         }
+        if let Some(internal) = internal {
+            // Only rules that test customer_kind route internal tickets.
+            result.queue = routed
+                .queue
+                .unwrap_or_else(|| internal.queue(result.side).to_string());
+        }
+        let fallback = internal.map_or(&self.default_touchpoint, |internal| &internal.touchpoint);
+        result.touchpoint = match (input.touchpoint.as_str(), routed.touchpoint) {
+            ("", Some(touchpoint)) => touchpoint,
+            ("", None) => fallback.clone(),
+            (sent, _) => sent.to_string(),
+        };
         let queue_minutes = self
             .queue(&result.queue)
             .and_then(|queue| queue.first_response_minutes);
@@ -431,6 +495,28 @@ impl RuleSet {
             .or(queue_minutes)
             .map(|minutes| minutes.saturating_mul(60));
         result
+    }
+}
+
+/// The queue and touchpoint the rules that may route a ticket set.
+#[derive(Debug, Default)]
+struct Routed {
+    queue: Option<String>,
+    touchpoint: Option<String>,
+}
+
+impl Routed {
+    /// Notes a fired rule's routing, if it may route this ticket.
+    fn note(&mut self, actions: &Actions, routes: bool) {
+        if !routes {
+            return;
+        }
+        if let Some(queue) = &actions.queue {
+            self.queue = Some(queue.clone());
+        }
+        if let Some(touchpoint) = &actions.touchpoint {
+            self.touchpoint = Some(touchpoint.clone());
+        }
     }
 }
 

@@ -1,5 +1,10 @@
 //! Conversion between the API's messages and the domain's types, in one
 //! place. Incoming values are checked here; errors name the request field.
+//! The CX insight messages (reports, journeys) are in `insights`.
+
+mod insights;
+
+pub(crate) use insights::{customer_journey, journey_report, report_request};
 
 use prost_types::Timestamp;
 
@@ -15,8 +20,8 @@ use crate::rules::{
 };
 use crate::sentiment::Sentiment;
 use crate::ticket::{
-    Channel, Classification, Correction, Customer, Evidence, HistoryEntry, Priority, Relabel, Side, TextPart,
-    Ticket, TicketId, TicketInput, TicketState, TicketView,
+    Channel, Classification, Correction, Customer, CustomerKind, Evidence, FollowUp, FollowUpState,
+    HistoryEntry, Priority, Relabel, Side, TextPart, Ticket, TicketId, TicketInput, TicketState, TicketView,
 };
 
 /// Longest corrected category accepted, in bytes.
@@ -36,6 +41,7 @@ pub(crate) fn ticket_input(input: Option<pb::TicketInput>) -> Result<TicketInput
             id: customer.id,
             tier: customer.tier,
             email: customer.email,
+            kind: customer_kind(customer.kind)?,
         },
         language: input.language,
         tags: input.tags,
@@ -44,7 +50,26 @@ pub(crate) fn ticket_input(input: Option<pb::TicketInput>) -> Result<TicketInput
             .map(|at| micros("ticket.created_at", &at))
             .transpose()?,
         attributes: input.attributes.into_iter().collect(),
+        touchpoint: input.touchpoint.trim().to_string(),
     })
+}
+
+fn customer_kind(value: i32) -> Result<CustomerKind, Error> {
+    match pb::CustomerKind::try_from(value) {
+        Ok(pb::CustomerKind::Unspecified | pb::CustomerKind::External) => Ok(CustomerKind::External),
+        Ok(pb::CustomerKind::Internal) => Ok(CustomerKind::Internal),
+        Err(_) => Err(Error::invalid(
+            "ticket.customer.kind",
+            format!("unknown value {value}"),
+        )),
+    }
+}
+
+fn customer_kind_to_proto(kind: CustomerKind) -> pb::CustomerKind {
+    match kind {
+        CustomerKind::External => pb::CustomerKind::External,
+        CustomerKind::Internal => pb::CustomerKind::Internal,
+    }
 }
 
 fn channel(value: i32) -> Result<Channel, Error> {
@@ -61,7 +86,7 @@ fn channel(value: i32) -> Result<Channel, Error> {
     })
 }
 
-fn channel_to_proto(channel: Channel) -> pb::Channel {
+pub(crate) fn channel_to_proto(channel: Channel) -> pb::Channel {
     match channel {
         Channel::Unspecified => pb::Channel::Unspecified,
         Channel::Email => pb::Channel::Email,
@@ -84,7 +109,7 @@ fn micros(field: &str, at: &Timestamp) -> Result<UnixMicros, Error> {
     Ok(UnixMicros(at.seconds * 1_000_000 + i64::from(at.nanos / 1_000)))
 }
 
-fn timestamp(at: UnixMicros) -> Timestamp {
+pub(crate) fn timestamp(at: UnixMicros) -> Timestamp {
     Timestamp {
         seconds: at.0.div_euclid(1_000_000),
         nanos: i32::try_from(at.0.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
@@ -176,7 +201,7 @@ pub(crate) fn labelled_ticket(labelled: LabelledTicket) -> pb::LabelledTicket {
     }
 }
 
-fn side_to_proto(side: Side) -> pb::Side {
+pub(crate) fn side_to_proto(side: Side) -> pb::Side {
     match side {
         Side::Reactive => pb::Side::Reactive,
         Side::Proactive => pb::Side::Proactive,
@@ -218,6 +243,8 @@ pub(crate) fn classification(classification: Classification) -> pb::Classificati
             .into_iter()
             .map(evidence_to_proto)
             .collect(),
+        touchpoint: classification.touchpoint,
+        repeat_contact: classification.repeat_contact,
     }
 }
 
@@ -272,11 +299,13 @@ fn input_to_proto(input: TicketInput) -> pb::TicketInput {
             id: input.customer.id,
             tier: input.customer.tier,
             email: input.customer.email,
+            kind: customer_kind_to_proto(input.customer.kind).into(),
         }),
         language: input.language,
         tags: input.tags,
         created_at: input.created_at.map(timestamp),
         attributes: input.attributes.into_iter().collect(),
+        touchpoint: input.touchpoint,
     }
 }
 
@@ -339,6 +368,33 @@ pub(crate) fn ticket(ticket: Ticket) -> pb::Ticket {
         history: ticket.history.into_iter().map(history_to_proto).collect(),
         resolution: ticket.resolution,
         correction: ticket.correction.map(correction_to_proto),
+        follow_up_of: ticket.follow_up_of.map(|id| id.to_string()).unwrap_or_default(),
+        follow_up: ticket.follow_up.map(follow_up_to_proto),
+    }
+}
+
+/// A ticket's follow-up for the API.
+pub(crate) fn follow_up_to_proto(follow_up: FollowUp) -> pb::FollowUp {
+    let (state, ticket_id, skip_reason) = match follow_up.state {
+        FollowUpState::Scheduled => (pb::follow_up::State::Scheduled, String::new(), String::new()),
+        FollowUpState::Created(id) => (pb::follow_up::State::Created, id.to_string(), String::new()),
+        FollowUpState::Skipped(reason) => (pb::follow_up::State::Skipped, String::new(), reason),
+    };
+    pb::FollowUp {
+        recovery_id: follow_up.recovery_id,
+        due_at: Some(timestamp(follow_up.due_at)),
+        state: state.into(),
+        ticket_id,
+        skip_reason,
+    }
+}
+
+/// A ticket's state for the API.
+pub(crate) fn state_to_proto(state: &TicketState) -> pb::TicketState {
+    match state {
+        TicketState::Queued => pb::TicketState::Queued,
+        TicketState::Claimed(_) => pb::TicketState::Claimed,
+        TicketState::Completed => pb::TicketState::Completed,
     }
 }
 

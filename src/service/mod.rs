@@ -467,6 +467,25 @@ impl pb::triage_service_server::TriageService for TriageApi {
         let report = self.app.reclassify_open(queue, samples).await?;
         Ok(Response::new(convert::reclassified(report)))
     }
+
+    async fn journey_report(
+        &self,
+        request: Request<pb::JourneyReportRequest>,
+    ) -> Result<Response<pb::JourneyReportResponse>, Status> {
+        let request = convert::report_request(request.get_ref())?;
+        let report = self.app.journey_report(request).await?;
+        Ok(Response::new(convert::journey_report(&report)))
+    }
+
+    async fn get_customer_journey(
+        &self,
+        request: Request<pb::GetCustomerJourneyRequest>,
+    ) -> Result<Response<pb::GetCustomerJourneyResponse>, Status> {
+        let request = request.into_inner();
+        let customer_id = convert::required("customer_id", &request.customer_id)?;
+        let journey = self.app.customer_journey(customer_id).await?;
+        Ok(Response::new(convert::customer_journey(journey)))
+    }
 }
 
 /// Ticket ids kept per move: the default when unset.

@@ -167,5 +167,7 @@ pub(crate) fn new_ticket(
         escalated: false,
         resolution: String::new(),
         correction: None,
+        follow_up_of: None,
+        follow_up: None,
     }
 }

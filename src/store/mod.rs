@@ -5,8 +5,10 @@
 //! and the only code that knows sled.
 
 mod codec;
+pub mod follow_up;
 mod location;
 mod postgres;
+pub mod rollup;
 mod sled_store;
 mod verbs;
 
@@ -15,8 +17,10 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use follow_up::FollowUpPlan;
 pub use location::{PostgresUrl, StoreLocation};
 pub use postgres::{PgOptions, PgStore, SCHEMA_VERSION};
+pub use rollup::{RollupCounts, RollupKey, RollupRow};
 pub use sled_store::{Durability, Store, StoreOptions, FORMAT_VERSION};
 
 use crate::clock::UnixMicros;
@@ -61,6 +65,9 @@ pub enum StoreError {
     /// No ticket has this id.
     #[error("ticket {0} not found")]
     NotFound(TicketId),
+    /// This backend does not offer the verb (yet).
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The lease token given is not the ticket's current one.
     #[error("lease token for ticket {0} is not current (expired, released or never issued)")]
     StaleLease(TicketId),
@@ -294,7 +301,9 @@ pub trait TicketStore: Send + Sync + Debug {
     /// grow with queue depth.
     async fn queues_stats(&self, queues: &[String], now: UnixMicros) -> Result<Vec<QueueStats>, StoreError>;
 
-    /// The customer's earlier tickets for history rules, newest first.
+    /// The customer's earlier tickets for history rules, newest first
+    /// (follow-ups triage created are not the customer's contacts and are
+    /// left out).
     async fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError>;
 
     /// Up to `limit` of the customer's tickets, newest first, older than
@@ -333,17 +342,38 @@ pub trait TicketStore: Send + Sync + Debug {
         now: UnixMicros,
     ) -> Result<Transition, StoreError>;
 
-    /// Completes a claimed ticket, recording the agent's correction, if any.
+    /// Completes a claimed ticket, recording the agent's correction, if any,
+    /// and, in the same atomic write, the service-recovery `follow_up` to
+    /// create once due (see [`materialise_follow_ups`](Self::materialise_follow_ups)).
     /// Repeating a successful completion with the same token returns the
-    /// same result.
+    /// same result and schedules nothing more.
     async fn complete(
         &self,
         id: TicketId,
         token: &str,
         resolution: &str,
         relabel: &Relabel,
+        follow_up: Option<&FollowUpPlan>,
         now: UnixMicros,
     ) -> Result<Transition, StoreError>;
+
+    /// Creates every scheduled follow-up due by `now`, each exactly once and
+    /// in one atomic write with its links: the follow-up ticket (its
+    /// `follow_up_of` names the original, its input comes from
+    /// [`FollowUpPlan::follow_up`]) and the original's
+    /// [`FollowUpState::Created`](crate::ticket::FollowUpState). A plan with
+    /// `skip_if_contacted` whose customer has a ticket (not a follow-up)
+    /// ingested after the original's completion is marked
+    /// [`FollowUpState::Skipped`](crate::ticket::FollowUpState) instead.
+    /// Both are recorded in the original's history (and the creation in the
+    /// follow-up's). Returns the changes, with an `Added` event per follow-up.
+    async fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError>;
+
+    /// The journey rollups (see [`rollup`]) summed per key over the hours
+    /// starting in `[from, until)` (both on the hour); keys with no contact
+    /// in the range are left out, in any order. Reads rollups only, never
+    /// tickets: the cost grows with the range and the number of keys.
+    async fn rollup(&self, from: UnixMicros, until: UnixMicros) -> Result<Vec<RollupRow>, StoreError>;
 
     /// Moves a claimed ticket to `to_queue` (which the caller has checked
     /// exists), recording the agent's correction, if any. Repeating a
@@ -382,8 +412,9 @@ pub trait TicketStore: Send + Sync + Debug {
         now: UnixMicros,
     ) -> Result<Option<Transition>, StoreError>;
 
-    /// Deletes tickets completed before `before`, with their index entries.
-    /// Returns how many were deleted.
+    /// Deletes tickets completed before `before`, with their index entries,
+    /// and takes them out of the journey rollups (reports count the stored
+    /// tickets). Returns how many were deleted.
     async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError>;
 
     /// Waits until every write so far is durable.

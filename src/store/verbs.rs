@@ -5,7 +5,7 @@ use rand::Rng;
 
 use crate::clock::UnixMicros;
 use crate::events::{QueueEvent, QueueEventKind};
-use crate::store::StoreError;
+use crate::store::{FollowUpPlan, StoreError};
 use crate::ticket::{Lease, Relabel, TicketId, TicketState};
 
 /// One queue event of `kind` for ticket `id` in `queue`.
@@ -35,6 +35,8 @@ pub(crate) enum LeaseVerb<'a> {
     Complete {
         resolution: &'a str,
         relabel: &'a Relabel,
+        /// The service-recovery follow-up to schedule in the same write.
+        follow_up: Option<&'a FollowUpPlan>,
     },
     Transfer {
         to_queue: &'a str,

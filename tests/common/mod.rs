@@ -164,6 +164,7 @@ pub fn ticket(external_id: &str, subject: &str, body: &str) -> pb::TicketInput {
             id: format!("cust-{external_id}"),
             tier: "pro".to_string(),
             email: "someone@example.com".to_string(),
+            ..Default::default()
         }),
         language: "en".to_string(),
         ..Default::default()
@@ -431,5 +432,39 @@ impl KillOnDrop {
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         self.kill_hard();
+    }
+}
+
+/// Cases for one property: `PROPTEST_CASES` when set, else `default`.
+pub fn property_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Checks `test` on `cases` values of `strategy`; panics with the minimal
+/// failing input. Failures are saved beside `source_file` (the calling
+/// test's `file!()`) for replay.
+pub fn check_property<S: proptest::strategy::Strategy>(
+    source_file: &'static str,
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) where
+    S::Value: std::fmt::Debug,
+{
+    use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+    let config = Config {
+        cases,
+        source_file: Some(source_file),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    if let Err(failure) = runner.run(&strategy, test) {
+        panic!("{failure}");
     }
 }

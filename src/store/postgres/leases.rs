@@ -221,7 +221,14 @@ async fn with_lease_in(
             working.record(now, agent, action, reason.to_string());
             vec![event(QueueEventKind::Released, id, &queue, now)]
         }
-        LeaseVerb::Complete { resolution, relabel } => {
+        LeaseVerb::Complete {
+            resolution,
+            relabel,
+            follow_up,
+        } => {
+            if follow_up.is_some() {
+                tracing::warn!(ticket = %id, "service-recovery follow-ups need the sled store in this version: none scheduled");
+            }
             end_lease(tx, &mut working).await?;
             correct(&mut working, relabel, agent, now);
             working.ticket.state = TicketState::Completed;

@@ -42,8 +42,8 @@ use tokio_postgres::NoTls;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, PostgresUrl, QueueCursor,
-    QueueStats, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
+    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, FollowUpPlan, Ingested, PostgresUrl,
+    QueueCursor, QueueStats, RollupRow, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::EventBus;
@@ -270,10 +270,28 @@ impl TicketStore for PgStore {
         token: &str,
         resolution: &str,
         relabel: &Relabel,
+        follow_up: Option<&FollowUpPlan>,
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
-        let verb = LeaseVerb::Complete { resolution, relabel };
+        let verb = LeaseVerb::Complete {
+            resolution,
+            relabel,
+            follow_up,
+        };
         self.inner.with_lease(id, token, verb, now).await
+    }
+
+    /// Not in this version: completions on PostgreSQL schedule no
+    /// follow-ups (a warning says so), so none is ever due.
+    async fn materialise_follow_ups(&self, _now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Not in this version: the PostgreSQL store keeps no journey rollups.
+    async fn rollup(&self, _from: UnixMicros, _until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
+        Err(StoreError::Unsupported(
+            "the friction map (JourneyReport) needs the sled store in this version: the PostgreSQL store keeps no journey rollups yet",
+        ))
     }
 
     async fn transfer(

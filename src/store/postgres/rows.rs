@@ -18,7 +18,8 @@ use crate::clock::UnixMicros;
 use crate::store::codec::{self, FinishedLease};
 use crate::store::StoreError;
 use crate::ticket::{
-    Classification, Correction, HistoryEntry, Lease, Priority, Ticket, TicketId, TicketInput, TicketState,
+    Classification, Correction, FollowUp, HistoryEntry, Lease, Priority, Ticket, TicketId, TicketInput,
+    TicketState,
 };
 
 /// Shards of each queue's counters.
@@ -46,6 +47,10 @@ pub(super) struct Record {
     /// (agent, request id) of the current lease's claim, if it had an id.
     #[serde(default)]
     pub(super) claim_request: Option<(String, String)>,
+    #[serde(default)]
+    follow_up_of: Option<TicketId>,
+    #[serde(default)]
+    follow_up: Option<FollowUp>,
 }
 
 /// A ticket being changed in a transaction.
@@ -167,6 +172,8 @@ impl Working {
             history,
             resolution: record.resolution.clone(),
             correction: record.correction.clone(),
+            follow_up_of: record.follow_up_of,
+            follow_up: record.follow_up.clone(),
         };
         Ok(Working {
             completed_at: state.get::<_, Option<i64>>("completed_at").map(UnixMicros),
@@ -256,6 +263,8 @@ impl Working {
         record.claim_count = ticket.claim_count;
         record.resolution.clone_from(&ticket.resolution);
         record.correction.clone_from(&ticket.correction);
+        record.follow_up_of = ticket.follow_up_of;
+        record.follow_up.clone_from(&ticket.follow_up);
         let lease = ticket.lease();
         let queued = ticket.state == TicketState::Queued;
         Ok(Columns {

@@ -118,6 +118,73 @@ pub(crate) fn timed(at: UnixMicros, id: TicketId) -> [u8; 16] {
     key
 }
 
+/// Rollup cells by the hour, and by the UTC day (sums of its hours, so
+/// long ranges read a day's cells instead of 24 hours').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Span {
+    Hour = 0,
+    Day = 1,
+}
+
+/// Microseconds in a day.
+pub(crate) const DAY_MICROS: i64 = 24 * crate::store::rollup::HOUR_MICROS;
+
+/// The start of the UTC day `at` falls in.
+pub(crate) fn day_start(at: UnixMicros) -> UnixMicros {
+    UnixMicros(at.0.div_euclid(DAY_MICROS) * DAY_MICROS)
+}
+
+/// Where one span's cells start at `at`: span, then time.
+pub(crate) fn rollup_prefix(span: Span, at: UnixMicros) -> Vec<u8> {
+    let mut key = Vec::with_capacity(64);
+    key.push(span as u8);
+    key.extend_from_slice(&time(at));
+    key
+}
+
+/// Length of a rollup key's span and time.
+pub(crate) const ROLLUP_HEAD: usize = 9;
+
+/// A rollup cell: span, time, then the cell key (touchpoint, category,
+/// side, kind).
+pub(crate) fn rollup_cell(span: Span, at: UnixMicros, key: &crate::store::RollupKey) -> Vec<u8> {
+    let mut cell = rollup_prefix(span, at);
+    cell.extend_from_slice(&length_prefixed(&key.touchpoint, &[]));
+    cell.extend_from_slice(&length_prefixed(&key.category, &[]));
+    cell.push(key.side as u8);
+    cell.push(key.kind as u8);
+    cell
+}
+
+/// The cell key of a rollup key's tail (after [`ROLLUP_HEAD`]).
+pub(crate) fn rollup_key_from(tail: &[u8]) -> Option<crate::store::RollupKey> {
+    use crate::ticket::{CustomerKind, Side};
+    let (touchpoint, rest) = split_length_prefixed(tail)?;
+    let (category, rest) = split_length_prefixed(rest)?;
+    let side = match rest.first()? {
+        0 => Side::Reactive,
+        1 => Side::Proactive,
+        _ => Side::Unclassified,
+    };
+    let kind = match rest.get(1)? {
+        0 => CustomerKind::External,
+        _ => CustomerKind::Internal,
+    };
+    Some(crate::store::RollupKey {
+        touchpoint,
+        category,
+        side,
+        kind,
+    })
+}
+
+fn split_length_prefixed(bytes: &[u8]) -> Option<(String, &[u8])> {
+    let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+    let text = bytes.get(2..2 + len)?;
+    Some((String::from_utf8_lossy(text).into_owned(), bytes.get(2 + len..)?))
+}
+
 fn length_prefixed(head: &str, tail: &[u8]) -> Vec<u8> {
     let head = head.as_bytes();
     let len = u16::try_from(head.len()).unwrap_or(u16::MAX);
@@ -154,6 +221,21 @@ mod tests {
     #[test]
     fn idempotency_keys_do_not_collide_across_the_boundary() {
         assert_ne!(idempotency("ab", "c"), idempotency("a", "bc"));
+    }
+
+    #[test]
+    fn rollup_cells_read_back_their_key() {
+        use crate::store::RollupKey;
+        use crate::ticket::{CustomerKind, Side};
+        let key = RollupKey {
+            touchpoint: "checkout".into(),
+            category: "billing".into(),
+            side: Side::Proactive,
+            kind: CustomerKind::Internal,
+        };
+        let cell = rollup_cell(Span::Day, UnixMicros(DAY_MICROS), &key);
+        assert_eq!(rollup_key_from(&cell[ROLLUP_HEAD..]), Some(key));
+        assert_eq!(day_start(UnixMicros(DAY_MICROS + 7)), UnixMicros(DAY_MICROS));
     }
 
     #[test]

@@ -118,6 +118,8 @@ mod tests {
             }],
             resolution: String::new(),
             correction: None,
+            follow_up_of: None,
+            follow_up: None,
         }
     }
 

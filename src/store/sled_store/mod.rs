@@ -19,6 +19,7 @@ mod keys;
 mod migrate;
 mod records;
 mod requeue;
+mod rollups;
 #[cfg(test)]
 mod tests;
 mod tx;
@@ -33,12 +34,13 @@ use tokio::sync::oneshot;
 pub use commit::Durability;
 
 use super::{
-    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, Ingested, QueueCursor, QueueStats,
-    StoreError, StoreObserver, TicketIter, TicketStore, Transition,
+    ClaimRequest, ConsistencyReport, CustomerCursor, EscalationPolicies, FollowUpPlan, Ingested, QueueCursor,
+    QueueStats, RollupRow, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
 use crate::events::QueueEvent;
 use crate::rules::{CustomerHistory, PriorTicket};
+use crate::store::codec::new_ticket;
 use crate::ticket::{Classification, HistoryEntry, Relabel, Ticket, TicketId, TicketInput};
 use commit::Committer;
 use records::{JourneyEntry, Working};
@@ -125,6 +127,7 @@ impl Store {
                 claim_lock: Mutex::new(()),
             }),
         };
+        store.inner.ensure_rollups()?;
         store
             .inner
             .committer
@@ -170,7 +173,7 @@ impl Store {
 }
 
 impl Inner {
-    fn next_id(&self) -> Result<TicketId, StoreError> {
+    pub(crate) fn next_id(&self) -> Result<TicketId, StoreError> {
         let id = self.db.generate_id().map_err(storage)?;
         Ok(TicketId(id.saturating_add(self.id_offset)))
     }
@@ -183,7 +186,7 @@ impl Inner {
         now: UnixMicros,
     ) -> Result<(Ticket, batch::IngestJob, oneshot::Receiver<batch::Stored>), StoreError> {
         let id = self.next_id()?;
-        let ticket = crate::store::codec::new_ticket(id, input, classification, now);
+        let ticket = new_ticket(id, input, classification, now);
         let (reply, stored) = oneshot::channel();
         let job = batch::IngestJob {
             idempotency_key: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
@@ -344,20 +347,44 @@ impl Inner {
     }
 
     fn customer_history(&self, customer_id: &str, limit: usize) -> Result<CustomerHistory, StoreError> {
-        let tickets = self
-            .customer_entries(customer_id, limit, None)
-            .map(|entry| {
-                let (_, value) = entry?;
-                let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
-                Ok(PriorTicket {
-                    ingested_at: journey.ingested_at,
-                    side: journey.side,
-                    category: journey.category,
-                    open: journey.open,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let mut tickets = Vec::new();
+        for entry in self.customer_entries(customer_id, usize::MAX, None) {
+            if tickets.len() == limit {
+                break;
+            }
+            let (_, value) = entry?;
+            let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+            if journey.follow_up {
+                continue;
+            }
+            tickets.push(PriorTicket {
+                ingested_at: journey.ingested_at,
+                side: journey.side,
+                category: journey.category,
+                open: journey.open,
+            });
+        }
         Ok(CustomerHistory { tickets })
+    }
+
+    /// Whether the customer has a contact (not a follow-up) ingested after `after`.
+    pub(crate) fn contacted_after(&self, customer_id: &str, after: UnixMicros) -> Result<bool, StoreError> {
+        if customer_id.is_empty() {
+            return Ok(false);
+        }
+        let prefix = keys::customer_prefix(customer_id);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&keys::time(UnixMicros(after.0.saturating_add(1))));
+        let mut end = prefix;
+        end.extend_from_slice(&[u8::MAX; 17]);
+        for entry in self.trees.customers.range(start..end) {
+            let (_, value) = entry.map_err(storage)?;
+            let journey: JourneyEntry = records::decode("customer journey entry", &value)?;
+            if !journey.follow_up {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn customer_tickets(
@@ -387,6 +414,7 @@ mod layout {
     use super::keys;
     use super::records::{self, JourneyEntry, StateRecord};
     use super::tx::{Tx, TxResult};
+    use crate::store::rollup::Contribution;
     use crate::store::StoreError;
     use crate::ticket::{HistoryEntry, Ticket, TicketId, TicketState};
 
@@ -398,6 +426,7 @@ mod layout {
         history: Vec<HistoryEntry>,
         idempotency: Vec<u8>,
         customer: Option<(Vec<u8>, Vec<u8>)>,
+        contribution: Option<Contribution>,
     }
 
     impl Laid {
@@ -421,6 +450,7 @@ mod layout {
                 history: ticket.history.clone(),
                 idempotency: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
                 customer,
+                contribution: Contribution::of(ticket),
             })
         }
 
@@ -456,6 +486,9 @@ mod layout {
             }
             if let Some((key, journey)) = &self.customer {
                 tx.customers.insert(key.as_slice(), journey.as_slice())?;
+            }
+            if let Some(contribution) = &self.contribution {
+                tx.add_rollup(contribution, 1)?;
             }
             tx.write(&working)
         }
@@ -568,17 +601,32 @@ impl TicketStore for Store {
         token: &str,
         resolution: &str,
         relabel: &Relabel,
+        follow_up: Option<&FollowUpPlan>,
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
         let (token, resolution, relabel) = (token.to_string(), resolution.to_string(), relabel.clone());
+        let follow_up = follow_up.cloned();
         self.write(move |inner| {
             let verb = LeaseVerb::Complete {
                 resolution: &resolution,
                 relabel: &relabel,
+                follow_up: follow_up.as_ref(),
             };
             inner.with_lease(id, &token, verb, now)
         })
         .await
+    }
+
+    async fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        self.write_if(
+            move |inner| inner.materialise_follow_ups(now),
+            |changed| !changed.is_empty(),
+        )
+        .await
+    }
+
+    async fn rollup(&self, from: UnixMicros, until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
+        self.blocking(move |inner| inner.rollup(from, until)).await
     }
 
     async fn transfer(

@@ -13,9 +13,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixMicros;
+use crate::store::rollup::{Contribution, Parts};
 use crate::store::StoreError;
 use crate::ticket::{
-    Classification, Correction, HistoryEntry, Side, Ticket, TicketId, TicketInput, TicketState,
+    Classification, Correction, FollowUp, HistoryEntry, Side, Ticket, TicketId, TicketInput, TicketState,
 };
 
 /// Largest input chunk. sled splits a leaf page above 16 entries, so a
@@ -54,6 +55,12 @@ pub(crate) struct StateRecord {
     /// When the ticket was completed.
     #[serde(default)]
     pub(crate) completed_at: Option<UnixMicros>,
+    /// For a follow-up: the ticket it follows up.
+    #[serde(default)]
+    pub(crate) follow_up_of: Option<TicketId>,
+    /// For a completed ticket a recovery block matched: its follow-up.
+    #[serde(default)]
+    pub(crate) follow_up: Option<FollowUp>,
 }
 
 /// A ticket being changed: its state plus the history entries to write.
@@ -81,6 +88,17 @@ impl Working {
             crate::store::codec::next_entry(&mut record.history_len, &mut record.extension_entry, action);
         self.new_entries.retain(|(existing, _)| *existing != number);
         self.new_entries.push((number, entry));
+    }
+
+    /// What the ticket adds to the journey rollups as it stands.
+    pub(crate) fn contribution(&self) -> Option<Contribution> {
+        Contribution::from_parts(&Parts {
+            ingested_at: self.record.ingested_at,
+            classification: &self.record.classification,
+            correction: self.record.correction.as_ref(),
+            kind: self.input.customer.kind,
+            follow_up: self.record.follow_up_of.is_some(),
+        })
     }
 
     /// The ticket as the API sees it, given its earlier history entries.
@@ -117,6 +135,8 @@ pub(crate) fn assemble(
         history,
         resolution: record.resolution,
         correction: record.correction,
+        follow_up_of: record.follow_up_of,
+        follow_up: record.follow_up,
     }
 }
 
@@ -144,6 +164,8 @@ pub(crate) fn state_of(ticket: &Ticket) -> StateRecord {
         claim_request: None,
         finished: Vec::new(),
         completed_at,
+        follow_up_of: ticket.follow_up_of,
+        follow_up: ticket.follow_up.clone(),
     }
 }
 
@@ -155,6 +177,9 @@ pub(crate) struct JourneyEntry {
     pub(crate) side: Side,
     pub(crate) category: String,
     pub(crate) open: bool,
+    /// A follow-up triage created, not a contact of the customer.
+    #[serde(default)]
+    pub(crate) follow_up: bool,
 }
 
 impl JourneyEntry {
@@ -164,6 +189,7 @@ impl JourneyEntry {
             side: ticket.final_side(),
             category: ticket.final_category().to_string(),
             open: ticket.is_open(),
+            follow_up: ticket.is_follow_up(),
         }
     }
 }
@@ -214,6 +240,8 @@ mod tests {
             history: Vec::new(),
             resolution: String::new(),
             correction: None,
+            follow_up_of: None,
+            follow_up: None,
         };
         let record = state_of(&ticket);
         let input = ticket.input;

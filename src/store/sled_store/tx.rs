@@ -8,7 +8,8 @@ use sled::Transactional;
 use super::keys;
 use super::records::{self, StateRecord, Working};
 use crate::clock::UnixMicros;
-use crate::store::StoreError;
+use crate::store::rollup::{Contribution, SENTIMENT_BUCKETS};
+use crate::store::{RollupCounts, StoreError};
 use crate::ticket::{Lease, TicketId, TicketState};
 
 pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -59,6 +60,10 @@ pub(crate) struct Trees {
     pub(crate) quarantine: sled::Tree,
     /// (completed time, id) -> empty: for retention.
     pub(crate) completed: sled::Tree,
+    /// (span, time, touchpoint, category, side, kind) -> rollup sums.
+    pub(crate) rollups: sled::Tree,
+    /// (due time, original id) -> follow-up plan: scheduled follow-ups.
+    pub(crate) follow_ups: sled::Tree,
 }
 
 impl Trees {
@@ -79,6 +84,8 @@ impl Trees {
             claim_requests: tree("claim_requests")?,
             quarantine: tree("quarantine")?,
             completed: tree("completed")?,
+            rollups: tree("rollups")?,
+            follow_ups: tree("follow_ups")?,
         })
     }
 
@@ -90,7 +97,7 @@ impl Trees {
         Ok(())
     }
 
-    fn all(&self) -> [&sled::Tree; 13] {
+    fn all(&self) -> [&sled::Tree; 15] {
         [
             &self.inputs,
             &self.tickets,
@@ -105,6 +112,8 @@ impl Trees {
             &self.claim_requests,
             &self.quarantine,
             &self.completed,
+            &self.rollups,
+            &self.follow_ups,
         ]
     }
 
@@ -127,6 +136,8 @@ impl Trees {
                     claim_requests: &views[10],
                     quarantine: &views[11],
                     completed: &views[12],
+                    rollups: &views[13],
+                    follow_ups: &views[14],
                 };
                 body(&tx)
             })
@@ -149,6 +160,8 @@ pub(crate) struct Tx<'a> {
     pub(crate) claim_requests: &'a TransactionalTree,
     pub(crate) quarantine: &'a TransactionalTree,
     pub(crate) completed: &'a TransactionalTree,
+    pub(crate) rollups: &'a TransactionalTree,
+    pub(crate) follow_ups: &'a TransactionalTree,
 }
 
 /// Waiting and leased counts of one queue.
@@ -315,6 +328,50 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Adds a ticket's contribution to its hour's and its day's rollup
+    /// cells (`sign` 1), or takes it away (`sign` -1); an emptied cell is
+    /// removed.
+    pub(crate) fn add_rollup(&self, contribution: &Contribution, sign: i64) -> TxResult<()> {
+        let spans = [
+            (keys::Span::Hour, contribution.hour),
+            (keys::Span::Day, keys::day_start(contribution.hour)),
+        ];
+        for (span, at) in spans {
+            let cell = keys::rollup_cell(span, at, &contribution.key);
+            let mut counts = self
+                .rollups
+                .get(&cell)?
+                .map(|bytes| decode_counts(&bytes))
+                .unwrap_or_default();
+            counts.add(&contribution.counts, sign);
+            if counts.is_empty() {
+                self.rollups.remove(cell)?;
+            } else {
+                self.rollups.insert(cell, encode_counts(&counts).as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a ticket between rollup cells when a change (a correction)
+    /// moved its contribution.
+    pub(crate) fn move_rollup(
+        &self,
+        before: Option<&Contribution>,
+        after: Option<&Contribution>,
+    ) -> TxResult<()> {
+        if before == after {
+            return Ok(());
+        }
+        if let Some(before) = before {
+            self.add_rollup(before, -1)?;
+        }
+        if let Some(after) = after {
+            self.add_rollup(after, 1)?;
+        }
+        Ok(())
+    }
+
     /// Moves an index entry that points at an unreadable ticket out of the
     /// way, so it blocks nothing; `verify` reports it.
     pub(crate) fn quarantine(&self, tree: &str, key: &[u8], reason: &str) -> TxResult<()> {
@@ -324,6 +381,47 @@ impl Tx<'_> {
         self.quarantine.insert(quarantine_key, reason.as_bytes())?;
         Ok(())
     }
+}
+
+/// Words of an encoded rollup cell: tickets, repeat contacts, sentiment
+/// sum, then the buckets.
+const COUNT_WORDS: usize = 3 + SENTIMENT_BUCKETS;
+
+/// Encodes rollup sums as big-endian words (fixed size, no allocation
+/// beyond the array).
+pub(crate) fn encode_counts(counts: &RollupCounts) -> [u8; COUNT_WORDS * 8] {
+    let mut bytes = [0u8; COUNT_WORDS * 8];
+    let words = [
+        counts.tickets,
+        counts.repeat_contacts,
+        counts.sentiment_milli_sum as u64,
+    ]
+    .into_iter()
+    .chain(counts.sentiment_buckets);
+    for (slot, word) in bytes.chunks_exact_mut(8).zip(words) {
+        slot.copy_from_slice(&word.to_be_bytes());
+    }
+    bytes
+}
+
+/// Decodes [`encode_counts`]; missing words read as zero.
+pub(crate) fn decode_counts(bytes: &[u8]) -> RollupCounts {
+    let word = |at: usize| {
+        bytes
+            .get(at * 8..at * 8 + 8)
+            .and_then(|slice| <[u8; 8]>::try_from(slice).ok())
+            .map_or(0, u64::from_be_bytes)
+    };
+    let mut counts = RollupCounts {
+        tickets: word(0),
+        repeat_contacts: word(1),
+        sentiment_milli_sum: word(2) as i64,
+        ..RollupCounts::default()
+    };
+    for (at, bucket) in counts.sentiment_buckets.iter_mut().enumerate() {
+        *bucket = word(3 + at);
+    }
+    counts
 }
 
 /// True for errors that mean "this ticket cannot be read", as opposed to

@@ -21,7 +21,7 @@ fn all_keys(tree: &sled::Tree) -> Result<Keys, StoreError> {
 
 impl Inner {
     /// Checks queues, deadlines, leases, counters, idempotency and customer
-    /// indexes against the tickets. Reads everything.
+    /// indexes, and the journey rollups, against the tickets. Reads everything.
     pub(crate) fn verify(&self) -> Result<ConsistencyReport, StoreError> {
         let mut report = ConsistencyReport::default();
         let trees = &self.trees;
@@ -86,6 +86,7 @@ impl Inner {
             count_state(&mut report, &ticket);
         }
         self.check_counters(&counts, &mut report)?;
+        report.problems.extend(self.check_rollups()?);
         let orphans = [
             ("queue entries", queue_keys.len()),
             ("queue deadline entries", queue_deadline_keys.len()),

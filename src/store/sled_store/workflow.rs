@@ -4,14 +4,18 @@
 //! async trait methods in `mod.rs` run them off the async workers and wait
 //! for durability.
 
+use std::collections::HashMap;
+
 use super::keys;
 use super::records::{self, FinishedLease, JourneyEntry, Working};
 use super::tx::{abort, is_unreadable, storage, Tx, TxResult};
 use super::Inner;
 use crate::clock::UnixMicros;
 use crate::events::{QueueEvent, QueueEventKind};
-use crate::store::{ClaimRequest, EscalationPolicies, StoreError, Transition};
-use crate::ticket::{Correction, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR};
+use crate::store::{ClaimRequest, EscalationPolicies, FollowUpPlan, StoreError, Transition};
+use crate::ticket::{
+    Correction, FollowUp, FollowUpState, HistoryEntry, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR,
+};
 
 pub(crate) use crate::store::verbs::{event, new_token, LeaseVerb};
 
@@ -20,15 +24,49 @@ fn current_lease(ticket: &Working, token: &str, now: UnixMicros) -> Result<Lease
     crate::store::verbs::current_lease(ticket.id, &ticket.record.state, token, now)
 }
 
-/// Records an agent's correction; false when `relabel` corrects nothing.
-fn correct(ticket: &mut Working, relabel: &Relabel, agent_id: &str, at: UnixMicros) -> bool {
+/// Records an agent's correction, moving the ticket's rollup contribution
+/// to the corrected cell; false when `relabel` corrects nothing.
+fn correct(
+    tx: &Tx<'_>,
+    ticket: &mut Working,
+    relabel: &Relabel,
+    agent_id: &str,
+    at: UnixMicros,
+) -> TxResult<bool> {
     if relabel.is_empty() {
-        return false;
+        return Ok(false);
     }
+    let before = ticket.contribution();
     let earlier = ticket.record.correction.take();
     ticket.record.correction = Some(Correction::after(earlier, relabel, agent_id, at));
     ticket.record(at, agent_id, "corrected", relabel.describe());
-    true
+    tx.move_rollup(before.as_ref(), ticket.contribution().as_ref())?;
+    Ok(true)
+}
+
+/// Schedules a completed ticket's follow-up in the completion's own write.
+fn schedule_follow_up(
+    tx: &Tx<'_>,
+    ticket: &mut Working,
+    plan: &FollowUpPlan,
+    at: UnixMicros,
+) -> TxResult<()> {
+    let plan_bytes = records::encode(plan).map_err(abort)?;
+    tx.follow_ups
+        .insert(&keys::timed(plan.due_at, ticket.id), plan_bytes)?;
+    ticket.record.follow_up = Some(FollowUp {
+        recovery_id: plan.recovery_id.clone(),
+        due_at: plan.due_at,
+        state: FollowUpState::Scheduled,
+    });
+    let detail = format!(
+        "recovery {} to {} due at {} (unix seconds)",
+        plan.recovery_id,
+        plan.queue,
+        plan.due_at.0.div_euclid(1_000_000)
+    );
+    ticket.record(at, SYSTEM_ACTOR, "follow_up_scheduled", detail);
+    Ok(())
 }
 
 /// Rewrites the ticket's customer-journey entry, if it has a customer.
@@ -40,6 +78,50 @@ pub(crate) fn refresh_journey(tx: &Tx<'_>, ticket: &Working) -> TxResult<()> {
     let journey = records::encode(&JourneyEntry::of(&view)).map_err(abort)?;
     tx.customers.insert(keys::customer_entry(&view), journey)?;
     Ok(())
+}
+
+/// Sets the state of a ticket's scheduled follow-up.
+fn set_follow_up_state(ticket: &mut Working, state: FollowUpState) {
+    if let Some(follow_up) = &mut ticket.record.follow_up {
+        follow_up.state = state;
+    }
+}
+
+/// The time indexes the maintenance sweeps walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeIndex {
+    /// Lease expiries.
+    Leases,
+    /// First-response deadlines not yet escalated.
+    Deadlines,
+    /// Scheduled follow-ups.
+    FollowUps,
+}
+
+impl TimeIndex {
+    fn name(self) -> &'static str {
+        match self {
+            TimeIndex::Leases => "leases",
+            TimeIndex::Deadlines => "deadlines",
+            TimeIndex::FollowUps => "follow_ups",
+        }
+    }
+
+    fn tree(self, inner: &Inner) -> &sled::Tree {
+        match self {
+            TimeIndex::Leases => &inner.trees.leases,
+            TimeIndex::Deadlines => &inner.trees.deadlines,
+            TimeIndex::FollowUps => &inner.trees.follow_ups,
+        }
+    }
+
+    fn view<'a>(self, tx: &Tx<'a>) -> &'a sled::transaction::TransactionalTree {
+        match self {
+            TimeIndex::Leases => tx.leases,
+            TimeIndex::Deadlines => tx.deadlines,
+            TimeIndex::FollowUps => tx.follow_ups,
+        }
+    }
 }
 
 /// What a claim transaction found at the head of the queue.
@@ -192,12 +274,19 @@ impl Inner {
                     ticket.record(now, agent, action, reason.to_string());
                     vec![event(QueueEventKind::Released, id, &queue, now)]
                 }
-                LeaseVerb::Complete { resolution, relabel } => {
+                LeaseVerb::Complete {
+                    resolution,
+                    relabel,
+                    follow_up,
+                } => {
                     tx.end_lease(&mut ticket, &lease)?;
-                    correct(&mut ticket, relabel, agent, now);
+                    correct(tx, &mut ticket, relabel, agent, now)?;
                     tx.mark_completed(&mut ticket, now)?;
                     ticket.record.resolution = resolution.to_string();
                     ticket.record(now, agent, action, resolution.to_string());
+                    if let Some(plan) = follow_up {
+                        schedule_follow_up(tx, &mut ticket, plan, now)?;
+                    }
                     refresh_journey(tx, &ticket)?;
                     vec![event(QueueEventKind::Completed, id, &queue, now)]
                 }
@@ -207,7 +296,7 @@ impl Inner {
                     relabel,
                 } => {
                     tx.end_lease(&mut ticket, &lease)?;
-                    if correct(&mut ticket, relabel, agent, now) {
+                    if correct(tx, &mut ticket, relabel, agent, now)? {
                         refresh_journey(tx, &ticket)?;
                     }
                     ticket.record.classification.queue = to_queue.to_string();
@@ -231,7 +320,7 @@ impl Inner {
     /// Returns tickets whose lease ran out by `now` to their queues, their
     /// deadlines armed again.
     pub(crate) fn expire_leases(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
-        self.sweep_due(&self.trees.leases, "leases", now, |tx, ticket| {
+        self.sweep_due(TimeIndex::Leases, now, |tx, ticket, _| {
             let TicketState::Claimed(lease) = ticket.record.state.clone() else {
                 return Ok(None);
             };
@@ -258,7 +347,7 @@ impl Inner {
         now: UnixMicros,
         policies: &EscalationPolicies,
     ) -> Result<Vec<Transition>, StoreError> {
-        self.sweep_due(&self.trees.deadlines, "deadlines", now, |tx, ticket| {
+        self.sweep_due(TimeIndex::Deadlines, now, |tx, ticket, _| {
             if ticket.record.escalated || ticket.record.state != TicketState::Queued {
                 return Ok(None);
             }
@@ -285,17 +374,18 @@ impl Inner {
     }
 
     /// For every entry of the time index `index` due by `now`: removes the
-    /// entry and applies `change` to its ticket, in one transaction each.
-    /// `change` returns `None` to leave the ticket as it is. An entry whose
-    /// ticket cannot be read is set aside and the sweep goes on.
+    /// entry and applies `change` to its ticket (given the entry's value),
+    /// in one transaction each. `change` returns `None` to leave the ticket
+    /// as it is. An entry whose ticket cannot be read is set aside and the
+    /// sweep goes on.
     fn sweep_due(
         &self,
-        index: &sled::Tree,
-        index_name: &str,
+        index: TimeIndex,
         now: UnixMicros,
-        change: impl Fn(&Tx<'_>, &mut Working) -> TxResult<Option<Vec<QueueEvent>>>,
+        change: impl Fn(&Tx<'_>, &mut Working, &[u8]) -> TxResult<Option<Vec<QueueEvent>>>,
     ) -> Result<Vec<Transition>, StoreError> {
         let due: Vec<_> = index
+            .tree(self)
             .range(..keys::timed(now, TicketId(u64::MAX)))
             .map(|entry| entry.map(|(key, _)| key))
             .collect::<Result<_, _>>()
@@ -306,13 +396,7 @@ impl Inner {
                 continue;
             };
             let outcome = self.trees.transact(|tx| {
-                let leases = index_name == "leases";
-                let entry = if leases {
-                    tx.leases.remove(key.as_ref())?
-                } else {
-                    tx.deadlines.remove(key.as_ref())?
-                };
-                let Some(entry) = entry else {
+                let Some(entry) = index.view(tx).remove(key.as_ref())? else {
                     return Ok(Ok(None)); // handled meanwhile (released, extended, claimed)
                 };
                 let mut ticket = match tx.read(id) {
@@ -320,8 +404,8 @@ impl Inner {
                     Err(sled::transaction::ConflictableTransactionError::Abort(err))
                         if is_unreadable(&err) =>
                     {
-                        tx.quarantine(index_name, &key, &err.to_string())?;
-                        if leases {
+                        tx.quarantine(index.name(), &key, &err.to_string())?;
+                        if index == TimeIndex::Leases {
                             // A lease entry names its queue: its lease count goes too.
                             tx.count(&String::from_utf8_lossy(&entry), 0, -1)?;
                         }
@@ -329,7 +413,7 @@ impl Inner {
                     }
                     Err(other) => return Err(other),
                 };
-                let Some(events) = change(tx, &mut ticket)? else {
+                let Some(events) = change(tx, &mut ticket, &entry)? else {
                     return Ok(Ok(None));
                 };
                 tx.write(&ticket)?;
@@ -339,11 +423,100 @@ impl Inner {
                 Ok(Some((ticket, events))) => changed.push(self.transition(ticket, events)?),
                 Ok(None) => {}
                 Err(err) => {
-                    tracing::error!(index = index_name, ticket = %id, error = %err, "unreadable ticket set aside from the maintenance index");
+                    tracing::error!(index = index.name(), ticket = %id, error = %err, "unreadable ticket set aside from the maintenance index");
                 }
             }
         }
         Ok(changed)
+    }
+
+    /// Creates the follow-ups due by `now` (see
+    /// [`TicketStore::materialise_follow_ups`](crate::store::TicketStore::materialise_follow_ups)).
+    /// Each due entry is removed in the same transaction that creates its
+    /// follow-up and links it, so a crash leaves either both or neither,
+    /// and the follow-up's idempotency key (`triage`, `recovery:<id>`)
+    /// guards against a second one whatever happens.
+    pub(crate) fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        // Read before the transactions: a sled transaction must not read its
+        // own trees from outside (it would wait on itself). A customer who
+        // writes between this read and the transaction is caught next time
+        // only if the plan is still due, which it is not: such a race makes
+        // at most one follow-up the rule would have skipped.
+        let prepared = self.prepare_follow_ups(now)?;
+        self.sweep_due(TimeIndex::FollowUps, now, |tx, original, entry| {
+            let plan: FollowUpPlan = records::decode("follow-up plan", entry).map_err(abort)?;
+            let Some(&(contacted, new_id)) = prepared.get(&original.id) else {
+                // Scheduled after the read: put it back for the next round.
+                tx.follow_ups
+                    .insert(&keys::timed(plan.due_at, original.id), entry)?;
+                return Ok(None);
+            };
+            if plan.skip_if_contacted && contacted {
+                let reason = "the customer contacted us again after the completion".to_string();
+                set_follow_up_state(original, FollowUpState::Skipped(reason.clone()));
+                original.record(now, SYSTEM_ACTOR, "follow_up_skipped", reason);
+                return Ok(Some(Vec::new()));
+            }
+            let view = original.clone().into_ticket(Vec::new());
+            let (input, classification) = plan.follow_up(&view, now);
+            let idempotency = keys::idempotency(&input.source, &input.external_id);
+            let follow_up_id = match tx.idempotency.get(&idempotency)? {
+                Some(existing) => keys::ticket_id_from_head(&existing)
+                    .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?,
+                None => {
+                    let mut ticket = super::new_ticket(new_id, input, classification, now);
+                    ticket.follow_up_of = Some(original.id);
+                    ticket.history.push(HistoryEntry {
+                        at: now,
+                        actor: SYSTEM_ACTOR.to_string(),
+                        action: "follow_up_of".to_string(),
+                        detail: format!("service recovery {} of {}", plan.recovery_id, original.id),
+                    });
+                    super::layout::Laid::of(&ticket).map_err(abort)?.insert(tx)?;
+                    ticket.id
+                }
+            };
+            set_follow_up_state(original, FollowUpState::Created(follow_up_id));
+            let detail = format!("{follow_up_id} in {}", plan.queue);
+            original.record(now, SYSTEM_ACTOR, "follow_up_created", detail);
+            Ok(Some(vec![event(
+                QueueEventKind::Added,
+                follow_up_id,
+                &plan.queue,
+                now,
+            )]))
+        })
+    }
+
+    /// For each follow-up due by `now`, by original ticket: whether its
+    /// customer has contacted us since the completion, and the id its
+    /// follow-up would get.
+    fn prepare_follow_ups(&self, now: UnixMicros) -> Result<HashMap<TicketId, (bool, TicketId)>, StoreError> {
+        let mut prepared = HashMap::new();
+        for entry in self
+            .trees
+            .follow_ups
+            .range(..keys::timed(now, TicketId(u64::MAX)))
+        {
+            let (key, _) = entry.map_err(storage)?;
+            let Some(id) = keys::ticket_id_from_tail(&key) else {
+                continue;
+            };
+            let original = match self.load(id) {
+                Ok(original) => original,
+                Err(err) if is_unreadable(&err) => continue, // the sweep sets it aside
+                Err(err) => return Err(err),
+            };
+            let completed_at = original
+                .history
+                .iter()
+                .rev()
+                .find(|entry| entry.action == "completed")
+                .map_or(original.ingested_at, |entry| entry.at);
+            let contacted = self.contacted_after(&original.input.customer.id, completed_at)?;
+            prepared.insert(id, (contacted, self.next_id()?));
+        }
+        Ok(prepared)
     }
 
     /// Removes the queue-deadline entry of a ticket set aside from `queue`
@@ -399,6 +572,13 @@ impl Inner {
                     .remove(keys::idempotency(&view.input.source, &view.input.external_id))?;
                 if !view.input.customer.id.is_empty() {
                     tx.customers.remove(keys::customer_entry(&view))?;
+                }
+                if let Some(contribution) = ticket.contribution() {
+                    tx.add_rollup(&contribution, -1)?;
+                }
+                if let Some(follow_up) = &ticket.record.follow_up {
+                    // A follow-up not yet due goes with its original.
+                    tx.follow_ups.remove(&keys::timed(follow_up.due_at, id))?;
                 }
                 Ok(true)
             })?;
