@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::backtest::{self, BacktestFilter, BacktestReport, Progress};
+use crate::backtest::{self, BacktestFilter, BacktestReport, Move, MoveTally, Placement, Progress};
 use crate::clock::{SharedClock, UnixMicros};
 use crate::error::Error;
 use crate::events::{EventBus, QueueEvent, QueueEventKind};
@@ -87,6 +87,33 @@ pub struct ActiveRules {
     pub loaded_at: UnixMicros,
 }
 
+/// What a reclassification of open tickets did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReclassifyReport {
+    /// The rules applied.
+    pub rules_version: String,
+    /// Waiting tickets re-classified (those the running rules placed
+    /// already are skipped).
+    pub examined: u64,
+    /// Of those, re-filed.
+    pub moved: u64,
+    /// Every move made, most tickets first.
+    pub moves: Vec<Move>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    /// The rules now running.
+    pub active: ActiveRules,
+    /// Waiting tickets moved out of the queues the new rules dropped.
+    pub moved: u64,
+}
+
+/// Tickets read per page while a reload empties a dropped queue, or a
+/// reclassification walks a queue.
+const MOVE_PAGE: usize = 256;
+
 /// A queue with its figures.
 #[derive(Debug, Clone)]
 pub struct QueueOverview {
@@ -115,6 +142,12 @@ pub struct App {
     /// Held for the whole of a reload, so two reloads do not interleave
     /// their checks and swaps.
     reloading: tokio::sync::Mutex<()>,
+    /// Held shared by every write that files a ticket into a queue the
+    /// running rules name (ingest, transfer, escalation, reclassification),
+    /// from reading the rules to the store's answer; held exclusively by a
+    /// reload while it empties the queues it drops and swaps. So no write
+    /// can file a ticket into a queue a reload has just dropped.
+    placing: tokio::sync::RwLock<()>,
     store: Arc<dyn TicketStore>,
     clock: SharedClock,
     events: EventBus,
@@ -156,6 +189,7 @@ impl App {
                 loaded_at: clock.now(),
             }),
             reloading: tokio::sync::Mutex::new(()),
+            placing: tokio::sync::RwLock::new(()),
             store,
             clock,
             events,
@@ -186,7 +220,25 @@ impl App {
     /// the old one. Refused, keeping the running rules, when the new set
     /// drops a queue that still holds waiting or claimed tickets.
     pub async fn replace_rules(&self, rules: RuleSet) -> Result<ActiveRules, Error> {
+        self.swap_rules(rules, None).await.map(|reloaded| reloaded.active)
+    }
+
+    /// Swaps in a new rule set atomically. The waiting tickets of queues it
+    /// drops move to `move_dropped_to` (a queue of the new set) in the same
+    /// operation; without it, or while agents hold tickets of a dropped
+    /// queue, the swap is refused and the running rules stay. Writes that
+    /// file tickets wait meanwhile, so none lands in a dropped queue.
+    pub async fn swap_rules(&self, rules: RuleSet, move_dropped_to: Option<&str>) -> Result<Reloaded, Error> {
         let _reloading = self.reloading.lock().await;
+        if let Some(to) = move_dropped_to {
+            if rules.queue(to).is_none() {
+                return Err(Error::invalid(
+                    "move_dropped_to",
+                    format!("queue {to:?} is not declared in {}", rules.source()),
+                ));
+            }
+        }
+        let _placing = self.placing.write().await;
         let dropped: Vec<String> = self
             .rules()
             .queues()
@@ -195,13 +247,28 @@ impl App {
             .map(|queue| queue.name.clone())
             .collect();
         let stats = self.store.queues_stats(&dropped, self.now()).await?;
-        for (queue, stats) in dropped.iter().zip(stats) {
-            if stats.depth + stats.leased > 0 {
-                return Err(Error::FailedPrecondition(format!(
-                    "{}: drops queue {queue:?}, which still holds {} tickets; move them first",
-                    rules.source(),
-                    stats.depth + stats.leased
-                )));
+        for (queue, stats) in dropped.iter().zip(&stats) {
+            let refusal = match move_dropped_to {
+                _ if stats.leased > 0 => format!(
+                    "{} tickets of it are claimed; let agents complete or transfer them first",
+                    stats.leased
+                ),
+                None if stats.depth > 0 => format!(
+                    "it holds {} waiting tickets; name a queue to move them to (move_dropped_to)",
+                    stats.depth
+                ),
+                _ => continue,
+            };
+            return Err(Error::FailedPrecondition(format!(
+                "{}: drops queue {queue:?}, and {refusal}",
+                rules.source()
+            )));
+        }
+        let mut moved = 0;
+        if let Some(to) = move_dropped_to {
+            let reason = format!("queue dropped by rules {}", rules.version());
+            for queue in &dropped {
+                moved += self.empty_queue_into(queue, to, &reason).await?;
             }
         }
         self.metrics.rules_loaded(rules.version(), rules.source());
@@ -214,35 +281,75 @@ impl App {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = active.clone();
-        Ok(active)
+        Ok(Reloaded { active, moved })
+    }
+
+    /// Moves every waiting ticket of `from` to queue `to`, keeping the
+    /// rest of its classification. Returns how many moved.
+    async fn empty_queue_into(&self, from: &str, to: &str, reason: &str) -> Result<u64, Error> {
+        let mut moved = 0;
+        loop {
+            let (waiting, _) = self.store.list_queue(from, MOVE_PAGE, None).await?;
+            if waiting.is_empty() {
+                return Ok(moved);
+            }
+            for ticket in waiting {
+                let mut classification = ticket.classification;
+                classification.queue = to.to_string();
+                let now = self.now();
+                if let Some(transition) = self
+                    .store
+                    .requeue(ticket.id, &classification, reason, now)
+                    .await?
+                {
+                    self.announce(transition);
+                    moved += 1;
+                }
+            }
+        }
     }
 
     /// Loads a rule file and swaps it in; on any error the running rules
     /// stay and the error says what is wrong, where.
     pub async fn reload_rules(&self, path: &std::path::Path) -> Result<Arc<RuleSet>, Error> {
-        self.reload_rules_path(path).await.map(|active| active.rules)
+        self.reload_rules_path(path, None)
+            .await
+            .map(|reloaded| reloaded.active.rules)
     }
 
     /// Compiles rule-file `text` (named `name` in messages) and swaps it
     /// in; on any error the running rules stay. Its `lexicon_files` may
     /// only name files beside the running rule file.
-    pub async fn reload_rules_text(&self, name: &str, text: String) -> Result<ActiveRules, Error> {
+    pub async fn reload_rules_text(
+        &self,
+        name: &str,
+        text: String,
+        move_dropped_to: Option<&str>,
+    ) -> Result<Reloaded, Error> {
         let compiled = self.compile_candidate(name, text).await;
-        self.activate(compiled).await
+        self.activate(compiled, move_dropped_to).await
     }
 
     /// Like [`reload_rules`](Self::reload_rules), answering with the
     /// rules now running and when they were loaded.
-    pub async fn reload_rules_path(&self, path: &std::path::Path) -> Result<ActiveRules, Error> {
+    pub async fn reload_rules_path(
+        &self,
+        path: &std::path::Path,
+        move_dropped_to: Option<&str>,
+    ) -> Result<Reloaded, Error> {
         let path = path.to_path_buf();
         let limits = self.settings.rule_limits;
         let compiled = compile_off_workers(move || RuleSet::load_within(&path, &limits)).await;
-        self.activate(compiled).await
+        self.activate(compiled, move_dropped_to).await
     }
 
-    async fn activate(&self, compiled: Result<RuleSet, Error>) -> Result<ActiveRules, Error> {
+    async fn activate(
+        &self,
+        compiled: Result<RuleSet, Error>,
+        move_dropped_to: Option<&str>,
+    ) -> Result<Reloaded, Error> {
         let activated = match compiled {
-            Ok(rules) => self.replace_rules(rules).await,
+            Ok(rules) => self.swap_rules(rules, move_dropped_to).await,
             Err(err) => Err(err),
         };
         self.metrics.rule_reload(activated.is_ok());
@@ -380,13 +487,19 @@ impl App {
 
     async fn classify_valid(&self, input: &TicketInput, now: UnixMicros) -> Result<Classification, Error> {
         let rules = self.rules();
-        let history = if rules.reads_history() {
-            self.store
-                .customer_history(&input.customer.id, self.settings.history_limit)
-                .await?
-        } else {
-            CustomerHistory::default()
-        };
+        let history = self.history_for(&rules, &input.customer.id, None).await?;
+        self.classify_by(rules, input, history, now).await
+    }
+
+    /// Classifies `input` with `rules` as of `now`, long texts on the
+    /// classification pool, and fills in the default response deadline.
+    async fn classify_by(
+        &self,
+        rules: Arc<RuleSet>,
+        input: &TicketInput,
+        history: CustomerHistory,
+        now: UnixMicros,
+    ) -> Result<Classification, Error> {
         let (mut classification, took) = if input.body.len() + input.subject.len() <= INLINE_CLASSIFY_BYTES {
             timed(|| rules.classify(input, &history, now))
         } else {
@@ -420,8 +533,10 @@ impl App {
         validate::ticket_input(&input, &self.settings.limits)?;
         let now = self.now();
         input.created_at = Some(validate::created_at(input.created_at, now)?);
+        let placing = self.placing.read().await;
         let classification = self.classify_valid(&input, now).await?;
         let ingested = self.store.ingest(input, classification, now).await?;
+        drop(placing);
         let ticket = &ingested.ticket;
         if ingested.created {
             self.metrics.ticket_ingested(&ticket.classification);
@@ -624,12 +739,96 @@ impl App {
         relabel: &Relabel,
     ) -> Result<Ticket, Error> {
         validate::reason(reason, &self.settings.limits)?;
+        let _placing = self.placing.read().await;
         self.known_queue(queue)?;
         let transition = self
             .store
             .transfer(id, token, queue, reason, relabel, self.now())
             .await?;
         Ok(self.announce(transition))
+    }
+
+    /// Applies the running rules to every waiting, unclaimed ticket (of
+    /// `queue`, or of every queue), as of each ticket's ingest, and re-files
+    /// those they now place differently (side, category, queue or
+    /// priority), recording each move in the ticket's history. Tickets the
+    /// running rules placed already are skipped. An escalated
+    /// ticket keeps its raised priority when the new one is lower. Claimed
+    /// tickets are left to their agents.
+    pub async fn reclassify_open(
+        &self,
+        queue: Option<&str>,
+        samples_per_move: usize,
+    ) -> Result<ReclassifyReport, Error> {
+        if let Some(queue) = queue {
+            self.known_queue(queue)?;
+        }
+        let queues: Vec<String> = self
+            .rules()
+            .queues()
+            .iter()
+            .map(|spec| spec.name.clone())
+            .filter(|name| queue.is_none_or(|only| only == name))
+            .collect();
+        let mut report = ReclassifyReport {
+            rules_version: self.rules().version().to_string(),
+            examined: 0,
+            moved: 0,
+            moves: Vec::new(),
+        };
+        let mut tally = MoveTally::new(samples_per_move);
+        for queue in &queues {
+            let mut cursor = None;
+            loop {
+                let (waiting, next) = self.store.list_queue(queue, MOVE_PAGE, cursor).await?;
+                for ticket in waiting {
+                    if ticket.classification.rules_version == report.rules_version {
+                        continue; // placed by these rules already (or just moved here)
+                    }
+                    report.examined += 1;
+                    if let Some((from, to, id)) = self.reclassify_one(ticket).await? {
+                        report.moved += 1;
+                        tally.add(from, to, id);
+                    }
+                }
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        report.moves = tally.into_moves();
+        Ok(report)
+    }
+
+    /// Re-files one waiting ticket if the running rules place it
+    /// differently now; the move made, if any.
+    async fn reclassify_one(
+        &self,
+        ticket: Ticket,
+    ) -> Result<Option<(Placement, Placement, TicketId)>, Error> {
+        let _placing = self.placing.read().await;
+        let rules = self.rules();
+        let at = ticket.ingested_at;
+        let history = self
+            .history_for(&rules, &ticket.input.customer.id, Some(at))
+            .await?;
+        let version = rules.version().to_string();
+        let mut fresh = self.classify_by(rules, &ticket.input, history, at).await?;
+        let old = &ticket.classification;
+        if ticket.escalated {
+            fresh.priority = fresh.priority.min(old.priority);
+        }
+        let (from, to) = (Placement::of(old), Placement::of(&fresh));
+        if from == to && fresh.priority == old.priority {
+            return Ok(None);
+        }
+        let reason = format!("reclassified by rules {version}");
+        let moved = self.store.requeue(ticket.id, &fresh, &reason, self.now()).await?;
+        Ok(moved.map(|transition| {
+            self.announce(transition);
+            (from, to, ticket.id)
+        }))
     }
 
     /// Every corrected ticket (and with `include_uncorrected` every completed
@@ -658,6 +857,7 @@ impl App {
     pub async fn run_maintenance(&self) -> Result<usize, Error> {
         let now = self.now();
         let expired = self.store.expire_leases(now).await?;
+        let placing = self.placing.read().await;
         let policies: EscalationPolicies = self
             .rules()
             .queues()
@@ -671,6 +871,7 @@ impl App {
             })
             .collect();
         let escalated = self.store.escalate_breaches(now, &policies).await?;
+        drop(placing);
         let mut changed = expired.len() + escalated.len();
         for transition in expired.into_iter().chain(escalated) {
             self.announce(transition);

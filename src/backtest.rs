@@ -12,7 +12,7 @@ use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::rules::{CustomerHistory, RuleSet};
 use crate::store::TicketStore;
-use crate::ticket::{Side, Ticket, TicketId};
+use crate::ticket::{Classification, Side, Ticket, TicketId};
 
 /// How many ticket ids each move keeps by default.
 pub const DEFAULT_SAMPLES_PER_MOVE: usize = 5;
@@ -61,6 +61,17 @@ pub struct Placement {
     pub queue: String,
 }
 
+impl Placement {
+    /// Where `classification` routes a ticket.
+    pub fn of(classification: &Classification) -> Placement {
+        Placement {
+            side: classification.side,
+            category: classification.category.clone(),
+            queue: classification.queue.clone(),
+        }
+    }
+}
+
 /// Tickets that move from one placement to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
@@ -73,6 +84,48 @@ pub struct Move {
     pub count: u64,
     /// The first few of them, in id order.
     pub samples: Vec<TicketId>,
+}
+
+/// Moves counted as they are found, each keeping its first few ticket ids.
+#[derive(Debug, Default)]
+pub struct MoveTally {
+    samples_per_move: usize,
+    moves: HashMap<(Placement, Placement), (u64, Vec<TicketId>)>,
+}
+
+impl MoveTally {
+    /// An empty tally keeping up to `samples_per_move` ids per move.
+    pub fn new(samples_per_move: usize) -> MoveTally {
+        MoveTally {
+            samples_per_move: samples_per_move.min(MAX_SAMPLES_PER_MOVE),
+            moves: HashMap::new(),
+        }
+    }
+
+    /// Counts ticket `id` moving from `from` to `to`.
+    pub fn add(&mut self, from: Placement, to: Placement, id: TicketId) {
+        let (count, samples) = self.moves.entry((from, to)).or_default();
+        *count += 1;
+        if samples.len() < self.samples_per_move {
+            samples.push(id);
+        }
+    }
+
+    /// Every move, most tickets first (then by their first ids).
+    pub fn into_moves(self) -> Vec<Move> {
+        let mut moves: Vec<Move> = self
+            .moves
+            .into_iter()
+            .map(|((from, to), (count, samples))| Move {
+                from,
+                to,
+                count,
+                samples,
+            })
+            .collect();
+        moves.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.samples.cmp(&b.samples)));
+        moves
+    }
 }
 
 /// How far a backtest has got.
@@ -110,13 +163,12 @@ pub fn backtest(
     history: &dyn Fn(&Ticket) -> Result<CustomerHistory, Error>,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Option<BacktestReport>, Error> {
-    let samples_per_move = samples_per_move.min(MAX_SAMPLES_PER_MOVE);
     let mut counts = Progress {
         scanned: 0,
         matched: 0,
         changed: 0,
     };
-    let mut moves: HashMap<(Placement, Placement), (u64, Vec<TicketId>)> = HashMap::new();
+    let mut moves = MoveTally::new(samples_per_move);
     for ticket in store.scan_tickets() {
         let ticket = ticket?;
         counts.scanned += 1;
@@ -133,39 +185,17 @@ pub fn backtest(
             CustomerHistory::default()
         };
         let now = candidate.classify(&ticket.input, &prior, ticket.ingested_at);
-        let from = Placement {
-            side: ticket.classification.side,
-            category: ticket.classification.category.clone(),
-            queue: ticket.classification.queue.clone(),
-        };
-        let to = Placement {
-            side: now.side,
-            category: now.category,
-            queue: now.queue,
-        };
+        let from = Placement::of(&ticket.classification);
+        let to = Placement::of(&now);
         if from == to {
             continue;
         }
         counts.changed += 1;
-        let (count, samples) = moves.entry((from, to)).or_default();
-        *count += 1;
-        if samples.len() < samples_per_move {
-            samples.push(ticket.id);
-        }
+        moves.add(from, to, ticket.id);
     }
-    let mut moves: Vec<Move> = moves
-        .into_iter()
-        .map(|((from, to), (count, samples))| Move {
-            from,
-            to,
-            count,
-            samples,
-        })
-        .collect();
-    moves.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.samples.cmp(&b.samples)));
     Ok(Some(BacktestReport {
         candidate_version: candidate.version().to_string(),
         progress: counts,
-        moves,
+        moves: moves.into_moves(),
     }))
 }

@@ -88,6 +88,11 @@ pub struct Args {
     /// How often leases are expired and deadlines escalated, in milliseconds.
     #[arg(long, env = "TRIAGE_MAINTENANCE_INTERVAL_MS", default_value_t = 1000)]
     pub maintenance_interval_ms: u64,
+    /// Poll the rule file (and the files beside it) this often, in
+    /// milliseconds, and reload when it changes; 0 (the default) reloads
+    /// only on SIGHUP or ReloadRules. Needs --rules.
+    #[arg(long, env = "TRIAGE_WATCH_RULES_MS", default_value_t = 0)]
+    pub watch_rules_ms: u64,
     /// Events buffered per queue watcher before it is told it lagged.
     #[arg(long, env = "TRIAGE_WATCH_BUFFER", default_value_t = 1024)]
     pub watch_buffer: usize,
@@ -107,7 +112,8 @@ pub struct Args {
     /// once (health checks and Ping are never refused).
     #[arg(long, env = "TRIAGE_MAX_CONCURRENT_RPCS", default_value_t = OverloadSettings::default().max_concurrent_rpcs)]
     pub max_concurrent_rpcs: usize,
-    /// Open WatchQueue streams at once; more are answered RESOURCE_EXHAUSTED.
+    /// Open WatchQueue streams and waiting ClaimNext calls at once; more
+    /// are answered RESOURCE_EXHAUSTED.
     #[arg(long, env = "TRIAGE_MAX_WATCHERS", default_value_t = OverloadSettings::default().max_watchers)]
     pub max_watchers: usize,
     /// Long tickets classified at once, on blocking threads (default: one
@@ -464,6 +470,12 @@ pub struct Config {
     pub app: AppSettings,
     /// Maintenance period.
     pub maintenance_interval: Duration,
+    /// How often to poll the rule file for changes; `None`: never.
+    pub watch_rules: Option<Duration>,
+    /// How often the token and certificate files are checked for changes
+    /// ([`FILE_CHECK_INTERVAL`](crate::tls::FILE_CHECK_INTERVAL); tests
+    /// shorten it).
+    pub file_check_interval: Duration,
     /// How long a shutdown waits for open connections.
     pub drain_timeout: Duration,
     /// Where the operations HTTP port listens; `None`: not served.
@@ -500,6 +512,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 flag: "maintenance-interval-ms",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if args.watch_rules_ms > 0 && args.rules.is_none() {
+            return Err(ConfigError::Invalid {
+                flag: "watch-rules-ms",
+                reason: "needs a rule file to watch (--rules)".into(),
             });
         }
         let overload = overload_settings(&args)?;
@@ -557,6 +575,8 @@ impl Config {
                 ..AppSettings::default()
             },
             maintenance_interval: Duration::from_millis(args.maintenance_interval_ms),
+            watch_rules: (args.watch_rules_ms > 0).then(|| Duration::from_millis(args.watch_rules_ms)),
+            file_check_interval: crate::tls::FILE_CHECK_INTERVAL,
             drain_timeout: Duration::from_secs(args.drain_seconds),
             http_listen: args.http_listen.0,
             overload,
@@ -577,6 +597,8 @@ impl Config {
             pg: PgOptions::default(),
             app: AppSettings::default(),
             maintenance_interval: Duration::from_secs(1),
+            watch_rules: None,
+            file_check_interval: crate::tls::FILE_CHECK_INTERVAL,
             drain_timeout: Duration::from_secs(10),
             http_listen: None,
             overload: OverloadSettings::default(),
@@ -642,6 +664,15 @@ mod tests {
         let err = config(&["--cache-mb", "0"]).expect_err("refused");
         assert!(err.to_string().contains("cache-mb"), "{err}");
         assert!(config(&["--cache-mb", "64"]).is_ok());
+    }
+
+    #[test]
+    fn watching_the_rule_file_needs_a_rule_file() {
+        let err = config(&["--watch-rules-ms", "500"]).expect_err("refused");
+        assert!(err.to_string().contains("--watch-rules-ms"), "{err}");
+        let watched = config(&["--watch-rules-ms", "500", "--rules", "rules/default.toml"]).expect("valid");
+        assert_eq!(watched.watch_rules, Some(Duration::from_millis(500)));
+        assert_eq!(config(&[]).expect("valid").watch_rules, None);
     }
 
     #[test]

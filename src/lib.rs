@@ -21,6 +21,7 @@
 //! - [`backtest`]: re-classifies stored tickets with a candidate rule set
 //!   and counts the moves, changing nothing;
 //! - [`rule_tools`]: the offline `triage rules validate` and `explain` tools;
+//! - [`rule_watch`]: reloads the rule file when it changes (`--watch-rules-ms`);
 //! - [`sentiment`]: VADER lexicon sentiment score of a message, with the
 //!   words behind it and the negation rule for weighted lexicons;
 //! - [`learn`]: fits weighted lexicons from labelled tickets (`triage rules learn`);
@@ -60,6 +61,7 @@ pub mod metrics;
 pub mod overload;
 pub mod pool;
 pub mod rule_tools;
+pub mod rule_watch;
 pub mod rules;
 pub mod sentiment;
 pub mod server;

@@ -10,7 +10,11 @@
 //!
 //! The limit is a semaphore taken with `try_acquire` when the call starts
 //! and held until its answer is ready (for a stream, until the stream is
-//! returned; watchers have their own cap, see `--max-watchers`). tower's
+//! returned; watchers have their own cap, see `--max-watchers`). A call
+//! that is about to wait for an event rather than work (a `ClaimNext`
+//! long-poll) gives its slot back through the [`CallSlot`] in its request's
+//! extensions, and counts against the watcher cap instead: hundreds of
+//! agents long-polling must not shed the integrations' ingests. tower's
 //! `ConcurrencyLimit` + `LoadShed` decide in `poll_ready`, before the
 //! request and its path are known, so they cannot exempt the probes.
 
@@ -20,7 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
 /// Paths never shed: gRPC health and `Ping`.
@@ -31,7 +35,7 @@ const EXEMPT_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/triage.v1.Triage
 pub struct OverloadSettings {
     /// Calls in progress at once (health and `Ping` not counted).
     pub max_concurrent_rpcs: usize,
-    /// Open `WatchQueue` streams at once.
+    /// Open `WatchQueue` streams and waiting `ClaimNext` calls at once.
     pub max_watchers: usize,
     /// HTTP/2 streams one connection may have open.
     pub http2_max_streams: u32,
@@ -101,6 +105,23 @@ impl<S> Layer<S> for ShedLayer {
     }
 }
 
+/// A call's place under the limit, in its request's extensions: a handler
+/// that is about to wait (not work) releases it early.
+#[derive(Debug, Clone, Default)]
+pub struct CallSlot(Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl CallSlot {
+    fn holding(permit: OwnedSemaphorePermit) -> CallSlot {
+        CallSlot(Arc::new(std::sync::Mutex::new(Some(permit))))
+    }
+
+    /// Gives the place back now instead of when the call answers.
+    pub fn release(&self) {
+        let mut permit = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        drop(permit.take());
+    }
+}
+
 /// The service [`ShedLayer`] makes.
 #[derive(Debug, Clone)]
 pub struct Shed<S> {
@@ -125,7 +146,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
         if EXEMPT_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
             return Box::pin(self.inner.call(request));
@@ -138,10 +159,12 @@ where
             ));
             return Box::pin(std::future::ready(Ok(status.into_http())));
         };
+        let slot = CallSlot::holding(slot);
+        request.extensions_mut().insert(slot.clone());
         let answer = self.inner.call(request);
         Box::pin(async move {
             let answered = answer.await;
-            drop(slot);
+            slot.release();
             answered
         })
     }

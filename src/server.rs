@@ -26,6 +26,7 @@ use crate::logging::RequestIdLayer;
 use crate::metrics::rpc::{KnownMethods, RpcMetricsLayer};
 use crate::overload::{OverloadSettings, ShedLayer, TimeoutLayer};
 use crate::pb::triage_service_server::TriageServiceServer;
+use crate::rule_watch;
 use crate::rules::RuleError;
 use crate::service::{GrpcConventionsLayer, TriageApi};
 use crate::shutdown::{self, Shutdown};
@@ -102,6 +103,11 @@ pub struct ServeSettings {
     pub tokens: Option<Arc<Keyring>>,
     /// Certificate files to serve TLS with; `None` serves plain HTTP/2.
     pub tls: Option<TlsFiles>,
+    /// How often the token and certificate files are checked for changes.
+    pub file_check_interval: Duration,
+    /// The rule file to poll for changes, and how often; `None`: reload
+    /// only on SIGHUP or `ReloadRules`.
+    pub rule_watch: Option<(std::path::PathBuf, Duration)>,
 }
 
 impl From<&Config> for ServeSettings {
@@ -112,6 +118,8 @@ impl From<&Config> for ServeSettings {
             overload: config.overload,
             tokens: config.tokens.clone(),
             tls: config.tls.clone(),
+            file_check_interval: config.file_check_interval,
+            rule_watch: config.rules_path.clone().zip(config.watch_rules),
         }
     }
 }
@@ -185,11 +193,26 @@ pub async fn serve_with_http(
         ))
     });
     if let Some(keyring) = &settings.tokens {
-        tokio::spawn(auth::reload_on_change(Arc::clone(keyring), shutdown.clone()));
+        let every = settings.file_check_interval;
+        tokio::spawn(auth::reload_on_change(
+            Arc::clone(keyring),
+            every,
+            shutdown.clone(),
+        ));
+    }
+    if let Some((rule_file, every)) = &settings.rule_watch {
+        let watch =
+            rule_watch::watch_rule_file(Arc::clone(&app), rule_file.clone(), *every, shutdown.clone());
+        tokio::spawn(watch);
     }
     let acceptor = settings.tls.clone().map(Acceptor::new).transpose()?;
     if let Some(acceptor) = &acceptor {
-        tokio::spawn(tls::reload_on_change(Arc::clone(acceptor), shutdown.clone()));
+        let every = settings.file_check_interval;
+        tokio::spawn(tls::reload_on_change(
+            Arc::clone(acceptor),
+            every,
+            shutdown.clone(),
+        ));
     }
     if let Ok(address) = listener.local_addr() {
         auth::warn_if_clear_text(address, settings.tokens.is_some(), acceptor.is_some());

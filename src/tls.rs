@@ -37,7 +37,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the certificate files are checked for changes (Kubernetes
 /// updates a mounted secret in place, without a signal).
-const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+pub const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Handshakes finished but not yet picked up by the server.
 const ACCEPTED_BACKLOG: usize = 64;
@@ -203,17 +203,19 @@ impl Acceptor {
 }
 
 /// Reloads `acceptor` on every SIGHUP, and when one of its files changes
-/// (checked every few seconds), until `shutdown`. The SIGHUP handler is
+/// (checked `every` so often, [`FILE_CHECK_INTERVAL`] by default), until
+/// `shutdown`. The SIGHUP handler is
 /// installed when this is called, not when the future first runs, so a
 /// SIGHUP right after start-up reloads rather than ends the process.
 pub fn reload_on_change(
     acceptor: Arc<Acceptor>,
+    every: Duration,
     mut shutdown: Shutdown,
 ) -> impl std::future::Future<Output = ()> + Send {
     let mut hangups = Hangups::install("TLS certificates reload on file change only");
     let mut seen = acceptor.files.stamps();
     async move {
-        let mut checks = tokio::time::interval(FILE_CHECK_INTERVAL);
+        let mut checks = tokio::time::interval(every);
         checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

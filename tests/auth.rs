@@ -43,6 +43,7 @@ const SPEC: &[(&str, &[&str])] = &[
     ("GetRuleSet", &["admin"]),
     ("ReloadRules", &["admin"]),
     ("BacktestRuleSet", &["admin"]),
+    ("ReclassifyOpen", &["admin"]),
 ];
 
 fn token_of(role: &str) -> &'static str {
@@ -200,6 +201,10 @@ async fn call(
             .map(drop),
         "BacktestRuleSet" => client
             .backtest_rule_set(request(pb::BacktestRuleSetRequest::default(), header))
+            .await
+            .map(drop),
+        "ReclassifyOpen" => client
+            .reclassify_open(request(pb::ReclassifyOpenRequest::default(), header))
             .await
             .map(drop),
         other => panic!("the test does not know how to call {other}"),
@@ -511,4 +516,34 @@ impl Drop for Reap {
             let _ = child.wait();
         }
     }
+}
+
+#[tokio::test]
+async fn a_rewritten_token_file_is_picked_up_without_a_signal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("tokens");
+    std::fs::write(&path, format!("agent:{AGENT}\n")).expect("write");
+    let keyring = Keyring::load(Some(path.clone()), None)
+        .expect("loads")
+        .expect("a keyring");
+    let mut server = TestServer::start_with(TEST_RULES, |config| {
+        config.tokens = Some(Arc::new(keyring));
+        config.file_check_interval = std::time::Duration::from_millis(10);
+    })
+    .await;
+    let (old, new) = (format!("Bearer {AGENT}"), format!("Bearer {ADMIN}"));
+    assert!(call(&mut server.client, "ListQueues", Some(&old)).await.is_ok());
+
+    std::fs::write(&path, format!("agent:{ADMIN}\n")).expect("rotate");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while call(&mut server.client, "ListQueues", Some(&new)).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new token was never accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let refused = call(&mut server.client, "ListQueues", Some(&old)).await;
+    expect_code(refused, Code::Unauthenticated, "the rotated-out token");
+    server.shutdown().await;
 }

@@ -619,3 +619,177 @@ async fn tls_and_mutual_tls_work_with_the_ca_and_client_certificate_flags() {
     }
     server.shutdown().await;
 }
+
+/// The test rules with another version, "on fire" as an outage word, and
+/// without the billing queue (billing problems go to the inbox).
+fn next_rules(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = TEST_RULES
+        .replace("version = \"test-1\"", "version = \"test-2\"")
+        .replace("\"outage\", \"is down\"", "\"outage\", \"is down\", \"on fire\"")
+        .replace(
+            "[[queue]]\nname = \"billing\"\ndescription = \"Billing problems\"\nfirst_response_minutes = 120\n",
+            "",
+        )
+        .replace("queue = \"billing\"", "queue = \"inbox\"");
+    let path = dir.join("next.toml");
+    std::fs::write(&path, text).expect("write rules");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_get_shows_the_running_version_and_parses_back_as_json() {
+    let server = TestServer::start().await;
+    let text = ok(cli(&server, &["rules", "get"]).await);
+    assert!(text.starts_with("Rules test-1 ("), "{text}");
+    assert!(
+        text.contains("  loaded       2026-01-01 00:00:00 +00:00"),
+        "{text}"
+    );
+    let rules: triage::cli::rules::RuleSet = json(cli(&server, &["--json", "rules", "get", "--text"]).await);
+    assert_eq!(rules.version, "test-1");
+    assert_eq!(rules.text.as_deref(), Some(TEST_RULES));
+    assert!(rules.queues.contains(&"billing".to_string()));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_validate_points_at_the_line_and_fails_the_run() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "default_queue = \"inbox\"\n[[queue]]\nname = \"Inbox!\"\n").expect("write");
+    let output = cli(&server, &["rules", "validate", bad.to_str().expect("path")]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("Invalid: the rule file does not compile\nErrors:\n  bad.toml:3:8: "),
+        "{text}"
+    );
+    assert!(stderr(&output).contains("not activated"), "{}", stderr(&output));
+
+    let good = next_rules(dir.path());
+    let text = ok(cli(&server, &["rules", "validate", good.to_str().expect("path")]).await);
+    assert!(text.starts_with("Valid: rules test-2"), "{text}");
+    let rules: triage::cli::rules::RuleSet = json(cli(&server, &["--json", "rules", "get"]).await);
+    assert_eq!(rules.version, "test-1", "validate activates nothing");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_reload_moves_a_dropped_queue_and_the_new_rules_classify() {
+    let server = TestServer::start().await;
+    ok(cli(&server, CHARGED).await);
+    let dir = tempfile::tempdir().expect("dir");
+    let next = next_rules(dir.path());
+    let next = next.to_str().expect("path");
+    let refused = cli(&server, &["rules", "reload", next]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("move_dropped_to"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let reloaded: triage::cli::rules::Reloaded = json(
+        cli(
+            &server,
+            &["--json", "rules", "reload", next, "--move-dropped-to", "inbox"],
+        )
+        .await,
+    );
+    assert_eq!(
+        (
+            reloaded.rules.version.as_str(),
+            reloaded.previous_version.as_str(),
+            reloaded.moved
+        ),
+        ("test-2", "test-1", 1)
+    );
+    let moved: view::Ticket = json(cli(&server, &["get", "tkt_0", "--json"]).await);
+    assert_eq!(moved.classification.queue, "inbox");
+    let fire: view::Classification = json(
+        cli(
+            &server,
+            &["--json", "classify", "--subject", "Everything is on fire"],
+        )
+        .await,
+    );
+    assert_eq!(
+        (fire.category.as_str(), fire.rules_version.as_str()),
+        ("outage", "test-2")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_explain_shows_which_rules_fired_and_what_matched() {
+    let server = TestServer::start().await;
+    ok(cli(&server, CHARGED).await);
+    let text = ok(cli(&server, &["rules", "explain", "tkt_0"]).await);
+    assert!(
+        text.starts_with("Decision: reactive / billing, queue billing, priority high (rules test-1)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  FIRED        billing (line "), "{text}");
+    assert!(text.contains("matched "), "{text}");
+    assert!(text.contains("  no           outage (line "), "{text}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("ticket.json");
+    std::fs::write(&file, r#"{"subject": "The site is down"}"#).expect("write");
+    let explained: triage::cli::rules::Explanation = json(
+        cli(
+            &server,
+            &[
+                "--json",
+                "rules",
+                "explain",
+                "--file",
+                file.to_str().expect("path"),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(explained.classification.category, "outage");
+    let outage = explained
+        .rules
+        .iter()
+        .find(|rule| rule.rule_id == "outage")
+        .expect("outage rule");
+    assert!(outage.fired && outage.stop);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_backtest_and_reclassify_open_print_the_moves() {
+    let server = TestServer::start().await;
+    let fire = [
+        "ingest",
+        "--external-id",
+        "f1",
+        "--subject",
+        "Everything is on fire",
+    ];
+    ok(cli(&server, &fire).await);
+    let dir = tempfile::tempdir().expect("dir");
+    let next = next_rules(dir.path());
+    let next = next.to_str().expect("path");
+    let text = ok(cli(&server, &["rules", "backtest", next]).await);
+    assert!(
+        text.starts_with("Backtest of rules test-2: 1 tickets read, 1 re-classified, 1 would move\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1        unclassified@inbox  reactive/outage@incidents  tkt_0"),
+        "{text}"
+    );
+
+    ok(cli(&server, &["rules", "reload", next]).await);
+    let reclassified: triage::cli::rules::Reclassified =
+        json(cli(&server, &["--json", "rules", "reclassify-open"]).await);
+    assert_eq!((reclassified.examined, reclassified.moved), (1, 1));
+    assert_eq!(reclassified.moves[0].to, "reactive/outage@incidents");
+    let moved: view::Ticket = json(cli(&server, &["get", "tkt_0", "--json"]).await);
+    assert_eq!(moved.classification.queue, "incidents");
+    server.shutdown().await;
+}

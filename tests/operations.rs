@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::future::Future as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -282,39 +283,73 @@ async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A call that sends its headers and never its message, on its own HTTP/2
+/// connection: the server admits it (it takes a call slot) and waits for
+/// the body. Dropping what is returned resets the stream.
+async fn stalled_call(address: SocketAddr) -> StalledCall {
+    let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://{address}/triage.v1.TriageService/ClassifyTicket"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request");
+    let (mut answer, body) = client.send_request(request, false).expect("headers sent");
+    // Polled once: that sends the headers now (there is no answer yet).
+    std::future::poll_fn(|context| {
+        let _pending = std::pin::Pin::new(&mut answer).poll(context);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    (client, answer, body)
+}
+
+/// Everything that keeps a stalled call's stream open (dropping any part
+/// may reset it).
+type StalledCall = (
+    h2::client::SendRequest<bytes::Bytes>,
+    h2::client::ResponseFuture,
+    h2::SendStream<bytes::Bytes>,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_over_the_limit_are_shed_but_health_and_ping_are_not() {
     let mut server = TestServer::start_with(TEST_RULES, |config| {
         config.overload.max_concurrent_rpcs = 2;
     })
     .await;
-    // Two claims waiting for tickets hold both slots until they end.
-    let holders: Vec<_> = (0..2)
-        .map(|_| {
-            let mut client = server.client.clone();
-            tokio::spawn(async move { client.claim_next(waiting_claim("billing")).await })
-        })
-        .collect();
-    let app = std::sync::Arc::clone(&server.app);
-    poll_until("both claims wait", || app.watchers() == 2).await;
-
     let request = pb::ClassifyTicketRequest {
         ticket: Some(ticket("s-1", "Invoice", "Charged twice")),
     };
-    let shed = server
+    server
         .client
         .classify_ticket(request.clone())
         .await
-        .expect_err("shed");
+        .expect("admitted");
+    // Calls whose message never comes hold slots until they end. One is
+    // added after each call that was still admitted (a stalled call may
+    // itself be shed while another call is finishing), up to a bound.
+    let mut holders = Vec::new();
+    let shed = loop {
+        assert!(
+            holders.len() < 20,
+            "never shed with {} stalled calls",
+            holders.len()
+        );
+        holders.push(stalled_call(server.address).await);
+        if let Err(status) = server.client.classify_ticket(request.clone()).await {
+            break status;
+        }
+    };
     assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
     assert!(shed.message().contains("overloaded"), "{shed:?}");
     let (health, ping) = probe_latency(server.address).await;
     assert!(health < FAST && ping < FAST, "health {health:?}, ping {ping:?}");
 
-    for holder in &holders {
-        holder.abort();
-    }
-    // The cancelled claims give their slots back; calls are admitted again.
+    drop(holders);
+    // The reset calls give their slots back; calls are admitted again.
     let deadline = Instant::now() + PATIENCE;
     loop {
         match server.client.classify_ticket(request.clone()).await {
@@ -452,6 +487,78 @@ async fn a_ticket_over_its_classification_budget_is_refused_as_resource_exhauste
         .expect_err("over budget");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("budget"), "{status:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_claims_hold_no_call_slot_but_count_as_watchers() {
+    let mut server = TestServer::start_with(TEST_RULES, |config| {
+        config.overload.max_concurrent_rpcs = 2;
+        config.overload.max_watchers = 3;
+    })
+    .await;
+    // More agents long-polling than there are call slots.
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let mut client = server.client.clone();
+            tokio::spawn(async move { client.claim_next(waiting_claim("billing")).await })
+        })
+        .collect();
+    let app = std::sync::Arc::clone(&server.app);
+    poll_until("three claims wait", || app.watchers() == 3).await;
+
+    // Integrations are not shed by them.
+    let classified = server
+        .client
+        .classify_ticket(pb::ClassifyTicketRequest {
+            ticket: Some(ticket("c-1", "Invoice", "Charged twice")),
+        })
+        .await;
+    assert!(classified.is_ok(), "shed by waiting claims: {classified:?}");
+    // A fourth waiting claim is over the watcher cap; a claim that does
+    // not wait is not.
+    let over = server
+        .client
+        .claim_next(waiting_claim("billing"))
+        .await
+        .expect_err("over the cap");
+    assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
+    assert!(over.message().contains("waiting claims"), "{over:?}");
+    let now = pb::ClaimNextRequest {
+        wait_seconds: 0,
+        ..waiting_claim("billing")
+    };
+    assert!(server
+        .client
+        .claim_next(now)
+        .await
+        .expect("admitted")
+        .into_inner()
+        .ticket
+        .is_none());
+
+    // A ticket arriving goes to one of the waiting agents.
+    ingest(&mut server.client, ticket("w-1", "Invoice", "Charged twice")).await;
+    poll_until("a waiting agent gets the ticket", || {
+        waiting.iter().any(|claim| claim.is_finished())
+    })
+    .await;
+    let (answered, still_waiting): (Vec<_>, Vec<_>) =
+        waiting.into_iter().partition(|claim| claim.is_finished());
+    assert_eq!(answered.len(), 1);
+    for claim in answered {
+        let ticket = claim
+            .await
+            .expect("join")
+            .expect("claim answers")
+            .into_inner()
+            .ticket;
+        let input = ticket.expect("the new ticket").input.expect("input");
+        assert_eq!(input.external_id, "w-1");
+    }
+    for claim in still_waiting {
+        claim.abort();
+    }
     server.shutdown().await;
 }
 

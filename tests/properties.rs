@@ -65,30 +65,36 @@ where
 // a. RuleSet::parse never panics, and its errors point into the file
 // ---------------------------------------------------------------------------
 
-/// Every error must name a line and column in the text (1-based).
+/// Every error must name a line and column in the text (1-based); a
+/// report of several errors must hold only such errors.
 fn error_points_into(text: &str, result: Result<RuleSet, RuleError>) -> Result<(), TestCaseError> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(RuleError::Invalid {
+    let Err(err) = result else {
+        return Ok(());
+    };
+    let errors = err.each();
+    prop_assert!(!errors.is_empty(), "an error report without errors");
+    for error in errors {
+        let RuleError::Invalid {
             line, column, reason, ..
-        }) => {
-            let lines = text.split('\n').count();
-            prop_assert!(line >= 1, "line {} < 1: {}", line, reason);
-            prop_assert!(column >= 1, "column {} < 1: {}", column, reason);
-            prop_assert!(
-                line <= lines,
-                "line {} past the end ({} lines): {}",
-                line,
-                lines,
-                reason
-            );
-            prop_assert!(!reason.is_empty(), "error without a reason");
-            Ok(())
-        }
-        Err(other) => Err(TestCaseError::fail(format!(
-            "parse gave a non-parse error: {other}"
-        ))),
+        } = error
+        else {
+            return Err(TestCaseError::fail(format!(
+                "parse gave a non-parse error: {error}"
+            )));
+        };
+        let lines = text.split('\n').count();
+        prop_assert!(*line >= 1, "line {} < 1: {}", line, reason);
+        prop_assert!(*column >= 1, "column {} < 1: {}", column, reason);
+        prop_assert!(
+            *line <= lines,
+            "line {} past the end ({} lines): {}",
+            line,
+            lines,
+            reason
+        );
+        prop_assert!(!reason.is_empty(), "error without a reason");
     }
+    Ok(())
 }
 
 /// Pieces of rule files, so random text often gets past the TOML parser

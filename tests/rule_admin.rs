@@ -31,6 +31,7 @@ async fn reload_text(server: &mut TestServer, text: &str) -> Result<pb::ReloadRu
     let request = pb::ReloadRulesRequest {
         source: Some(pb::reload_rules_request::Source::Text(text.to_string())),
         name: "next.toml".into(),
+        move_dropped_to: String::new(),
     };
     server
         .client
@@ -252,6 +253,7 @@ async fn reload_from_a_path_swaps_the_rules() {
     let request = pb::ReloadRulesRequest {
         source: Some(pb::reload_rules_request::Source::Path(path.display().to_string())),
         name: String::new(),
+        move_dropped_to: String::new(),
     };
     let answer = server
         .client
@@ -392,5 +394,102 @@ async fn rule_text_sent_to_the_server_reads_lexicon_files_only_beside_the_runnin
         .await
         .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument);
+    server.shutdown().await;
+}
+
+/// How many rule reloads ended with `outcome` (success or failure), from
+/// the server's metrics.
+fn reloads(server: &TestServer, outcome: &str) -> u64 {
+    let wanted = format!("triage_rule_reloads_total{{outcome=\"{outcome}\"}} ");
+    server
+        .app
+        .metrics()
+        .encode()
+        .lines()
+        .find_map(|line| line.strip_prefix(&wanted))
+        .map_or(0, |count| count.trim().parse().expect("a count"))
+}
+
+/// Polls (every few milliseconds, for up to ten seconds) until `done`.
+async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_watched_rule_file_reloads_when_it_changes_and_a_bad_change_keeps_the_rules() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, common::TEST_RULES).expect("write");
+    let watched = path.clone();
+    let mut server = TestServer::start_with(common::TEST_RULES, move |config| {
+        config.rules_path = Some(watched);
+        config.watch_rules = Some(std::time::Duration::from_millis(10));
+    })
+    .await;
+
+    std::fs::write(&path, next_rules("watched-2")).expect("edit");
+    poll_until("the edit is loaded", || reloads(&server, "success") == 1).await;
+    let fire = classify(&mut server, "Everything is on fire").await;
+    assert_eq!(
+        (fire.rules_version.as_str(), fire.category.as_str()),
+        ("watched-2", "outage")
+    );
+
+    std::fs::write(&path, "version = \"broken\"\n[[rule]]\nid = \n").expect("break");
+    poll_until("the broken edit is refused", || reloads(&server, "failure") == 1).await;
+    let still = classify(&mut server, "Everything is on fire").await;
+    assert_eq!(
+        (still.rules_version.as_str(), still.category.as_str()),
+        ("watched-2", "outage")
+    );
+
+    std::fs::write(&path, next_rules("watched-3")).expect("fix");
+    poll_until("the fix is loaded", || reloads(&server, "success") == 2).await;
+    assert_eq!(classify(&mut server, "x").await.rules_version, "watched-3");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn validate_and_reload_report_every_broken_rule_not_only_the_first() {
+    let mut server = TestServer::start().await;
+    let broken = format!(
+        "{}\n[[rule]]\nid = \"bad-priority\"\nwhen = {{ field = \"text\", contains = \"a\" }}\nthen = {{ priority = \"soon\" }}\n\n[[rule]]\nid = \"bad-regex\"\nwhen = {{ field = \"text\", regex = \"(unclosed\" }}\nthen = {{ priority = \"low\" }}\n",
+        next_rules("two-errors")
+    );
+    let answer = validate(&mut server, &broken).await;
+    assert!(!answer.valid);
+    let found: Vec<(u32, bool)> = answer
+        .errors
+        .iter()
+        .map(|error| {
+            (
+                error.line,
+                error.message.contains("soon") || error.message.contains("regex"),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{:?}", answer.errors);
+    assert!(
+        found[0].0 < found[1].0 && found.iter().all(|(_, named)| *named),
+        "{:?}",
+        answer.errors
+    );
+
+    let status = reload_text(&mut server, &broken).await.expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let message = status.message();
+    assert!(
+        message.contains("soon") && message.contains("unclosed"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert_eq!(classify(&mut server, "x").await.rules_version, "test-1");
     server.shutdown().await;
 }

@@ -235,6 +235,36 @@ async fn replaced_certificates_are_served_to_new_connections_after_sighup() {
     assert!(server.terminate().success(), "SIGHUP did not end the server");
 }
 
+#[tokio::test]
+async fn replaced_certificate_files_are_served_to_new_connections_without_a_signal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let old_ca = Ca::new("old CA");
+    let files = write_files(dir.path(), &old_ca.server(), None);
+    let server = TestServer::start_with(TEST_RULES, |config| {
+        config.tls = Some(files);
+        config.file_check_interval = Duration::from_millis(10);
+    })
+    .await;
+    ping(server.address, &old_ca, None)
+        .await
+        .expect("served with the old certificate");
+
+    let new_ca = Ca::new("new CA");
+    write_files(dir.path(), &new_ca.server(), None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = ping(server.address, &new_ca, None).await;
+    while last.is_err() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        last = ping(server.address, &new_ca, None).await;
+    }
+    last.expect("new connections get the new certificate");
+    assert!(
+        ping(server.address, &old_ca, None).await.is_err(),
+        "the old certificate is gone"
+    );
+    server.shutdown().await;
+}
+
 #[test]
 fn a_key_that_does_not_match_the_certificate_stops_the_start_naming_the_flags() {
     let dir = tempfile::tempdir().expect("dir");

@@ -96,17 +96,19 @@ fn combine(file: Tokens, env: Option<Tokens>) -> Tokens {
     }
 }
 
-/// How often the token file is checked for changes (Kubernetes updates a
-/// mounted secret in place, without a signal).
-const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Reloads `keyring` on every SIGHUP, and when its token file changes,
-/// until `shutdown`. The SIGHUP handler is installed when this is called.
-pub fn reload_on_change(keyring: Arc<Keyring>, mut shutdown: Shutdown) -> impl Future<Output = ()> + Send {
+/// Reloads `keyring` on every SIGHUP, and when its token file changes
+/// (checked `every` so often: Kubernetes updates a mounted secret in place,
+/// without a signal), until `shutdown`. The SIGHUP handler is installed
+/// when this is called.
+pub fn reload_on_change(
+    keyring: Arc<Keyring>,
+    every: Duration,
+    mut shutdown: Shutdown,
+) -> impl Future<Output = ()> + Send {
     let mut hangups = Hangups::install("tokens reload on file change only");
     let mut seen = keyring.stamp();
     async move {
-        let mut checks = tokio::time::interval(FILE_CHECK_INTERVAL);
+        let mut checks = tokio::time::interval(every);
         checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -157,6 +157,7 @@ pub const POLICY: &[(&str, Roles)] = &[
     ("GetRuleSet", Roles::of(&[Admin])),
     ("ReloadRules", Roles::of(&[Admin])),
     ("BacktestRuleSet", Roles::of(&[Admin])),
+    ("ReclassifyOpen", Roles::of(&[Admin])),
 ];
 
 /// The roles that may call `method` (the RPC's name, e.g. `ClaimNext`).

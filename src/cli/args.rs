@@ -141,6 +141,97 @@ pub enum Command {
     },
     /// Check that the server answers.
     Ping,
+    /// The rule set (admin token): show, validate, reload, explain,
+    /// backtest, re-file open tickets.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// `rules ...`: one subcommand per rule-set RPC.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Show the running rule set: version, load time, queues.
+    Get {
+        /// Print the rule file's text too.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Check a local rule file on the server without activating it;
+    /// errors and warnings with file:line:column (exit 1 when invalid).
+    Validate {
+        /// The rule file (TOML).
+        file: PathBuf,
+    },
+    /// Swap in new rules: a local file sent to the server, or a file on the
+    /// server's disk. A bad file is refused and the running rules stay.
+    Reload(ReloadArgs),
+    /// Explain, rule by rule, how the running rules decide a stored ticket
+    /// or one given as JSON.
+    Explain(ExplainArgs),
+    /// Re-classify stored tickets with a candidate rule file, changing
+    /// nothing: which tickets would move where.
+    Backtest(BacktestArgs),
+    /// Re-file waiting, unclaimed tickets the running rules now place
+    /// differently (after a reload).
+    ReclassifyOpen {
+        /// Only this queue's tickets.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Ticket ids shown per move.
+        #[arg(long, default_value_t = 5)]
+        samples: u32,
+    },
+}
+
+/// `rules reload`.
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// A local rule file to send.
+    #[arg(conflicts_with = "server_path")]
+    pub file: Option<PathBuf>,
+    /// A rule file on the server's disk instead.
+    #[arg(long)]
+    pub server_path: Option<String>,
+    /// A queue of the new rules to take the waiting tickets of queues
+    /// they drop.
+    #[arg(long)]
+    pub move_dropped_to: Option<String>,
+}
+
+/// `rules explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A stored ticket, e.g. tkt_0.
+    #[arg(conflicts_with = "file")]
+    pub ticket_id: Option<String>,
+    /// A ticket as JSON (the fields of an `ingest` line; `-` for stdin).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+/// `rules backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The candidate rule file.
+    pub file: PathBuf,
+    /// Only tickets now in this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only tickets the rules put on this side.
+    #[arg(long, value_parser = ["reactive", "proactive", "unclassified"])]
+    pub side: Option<String>,
+    /// Only tickets ingested at or after this (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only tickets ingested before this (RFC 3339).
+    #[arg(long)]
+    pub before: Option<String>,
+    /// Ticket ids shown per move.
+    #[arg(long, default_value_t = 5)]
+    pub samples: u32,
 }
 
 /// The lease token of a claimed ticket.

@@ -146,6 +146,7 @@ pub async fn run(
             bulk::export_labels(&mut session.client, &session.context, all, out.as_deref()).await
         }
         Command::Ping => session.ping().await,
+        Command::Rules { command } => session.rules(command).await,
     }
 }
 

@@ -41,6 +41,12 @@ pub enum CliError {
         /// Lines read.
         total: usize,
     },
+    /// The server found errors in a rule file; they were printed (exit 1).
+    #[error("the rule file has {errors} error(s); it was not activated")]
+    InvalidRules {
+        /// How many errors.
+        errors: usize,
+    },
     /// Writing the output failed (exit 1).
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),

@@ -15,7 +15,9 @@
 //! - [`time`]: timestamp formatting (local for people, RFC 3339 for scripts);
 //! - [`bulk`]: `ingest FILE.jsonl` with a progress bar and a summary;
 //! - [`commands`]: runs one subcommand: request, answer, output;
-//! - [`lease`]: claim, and the verbs that need its lease token.
+//! - [`lease`]: claim, and the verbs that need its lease token;
+//! - [`rules`]: the rule-set commands (show, validate, reload, explain,
+//!   backtest, re-file open tickets) with their views.
 
 pub mod args;
 pub mod bulk;
@@ -25,6 +27,7 @@ pub mod error;
 pub mod human;
 pub mod input;
 pub mod lease;
+pub mod rules;
 pub mod time;
 pub mod view;
 

@@ -8,7 +8,7 @@ use regex::RegexBuilder;
 use serde_spanned::Spanned;
 
 use super::condition::{Condition, Field, HistoryTest, ValueTest};
-use super::error::{RuleError, SourceMap};
+use super::error::{RuleError, SourceMap, MAX_REPORTED_ERRORS};
 use super::format::{
     ActionsDoc, ConditionDoc, HistoryDoc, LexiconDoc, LexiconFileDoc, QueueDoc, RuleDoc, RuleFileDoc,
     SentimentDoc,
@@ -75,6 +75,7 @@ pub(crate) fn compile(
         limits: *limits,
         literals: 0,
         regexes: 0,
+        errors: Vec::new(),
     }
     .compile(doc, text, read_file)
 }
@@ -113,6 +114,9 @@ struct Compiler<'a> {
     literals: usize,
     /// Regex conditions so far.
     regexes: usize,
+    /// Errors found so far in queues and rules: compilation goes on past
+    /// them, so that one run reports every broken rule.
+    errors: Vec<RuleError>,
 }
 
 type Result<T> = std::result::Result<T, RuleError>;
@@ -124,35 +128,52 @@ impl Compiler<'_> {
         }
         let source = self.source;
         self.add_lexicons(&source, &doc.lexicons)?;
-        let queues = doc
-            .queues
-            .iter()
-            .map(|queue| self.queue(queue))
-            .collect::<Result<Vec<_>>>()?;
+        let mut queues = Vec::with_capacity(doc.queues.len());
+        for queue in &doc.queues {
+            let compiled = self.queue(queue);
+            queues.extend(self.keep(compiled));
+        }
         for queue in &doc.queues {
             if let Some(target) = &queue.get_ref().escalate_to {
-                self.known_queue(target)?;
+                let known = self.known_queue(target);
+                self.keep(known);
             }
         }
-        self.check_escalation_cycles(&doc.queues)?;
+        if self.errors.is_empty() {
+            let cycles = self.check_escalation_cycles(&doc.queues);
+            self.keep(cycles);
+        }
         let version = match &doc.version {
-            Some(version) => self.version(version)?,
-            None => content_version(text),
+            Some(version) => self.version(version),
+            None => Ok(content_version(text)),
         };
-        let default_queue = self.known_queue(&doc.default_queue)?;
+        let version = self.keep(version).unwrap_or_default();
+        let default_queue = self.known_queue(&doc.default_queue);
+        let default_queue = self.keep(default_queue).unwrap_or_default();
         let default_priority = match &doc.default_priority {
-            Some(priority) => self.priority(priority)?,
-            None => Priority::Normal,
+            Some(priority) => self.priority(priority),
+            None => Ok(Priority::Normal),
         };
+        let default_priority = self.keep(default_priority).unwrap_or_default();
         let mut ids = HashSet::new();
         let mut rules = Vec::with_capacity(doc.rules.len());
         for rule in &doc.rules {
-            let compiled = self.rule(rule)?;
+            if self.errors.len() >= MAX_REPORTED_ERRORS {
+                break;
+            }
+            let compiled = self.rule(rule);
+            let Some(compiled) = self.keep(compiled) else {
+                continue;
+            };
             if !ids.insert(compiled.id.clone()) {
                 let reason = format!("duplicate rule id {:?}", compiled.id);
-                return Err(self.source.error(rule.get_ref().id.span(), reason));
+                self.errors
+                    .push(self.source.error(rule.get_ref().id.span(), reason));
             }
             rules.push(compiled);
+        }
+        if let Some(errors) = RuleError::from_all(std::mem::take(&mut self.errors)) {
+            return Err(errors);
         }
         let scanner = self
             .scanner
@@ -179,6 +200,17 @@ impl Compiler<'_> {
             reads_history: self.reads_history,
             lexicons: self.lexicons,
         })
+    }
+
+    /// The value of `outcome`, or `None` with its error kept for the report.
+    fn keep<T>(&mut self, outcome: Result<T>) -> Option<T> {
+        match outcome {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.errors.push(err);
+                None
+            }
+        }
     }
 
     /// Checks the declared `version`: it is stamped on every classification
@@ -684,7 +716,25 @@ fn regex_error(err: &regex::Error, limits: &RuleLimits) -> String {
             "regex compiles to more than {limit} bytes, over the limit of {} (max_regex_bytes); simplify it or split it into several conditions",
             limits.max_regex_bytes
         ),
-        other => format!("bad regex: {other}"),
+        other => format!("bad regex: {}", one_line_regex_error(&other.to_string())),
+    }
+}
+
+/// The regex crate's multi-line syntax error (the pattern, a caret line,
+/// `error: reason`) as one line: the reason and where in the pattern.
+fn one_line_regex_error(text: &str) -> String {
+    let reason = text.lines().rev().find_map(|line| line.strip_prefix("error: "));
+    let caret = text
+        .lines()
+        .find(|line| line.trim_start().starts_with('^'))
+        .and_then(|line| line.find('^'));
+    match (reason, caret) {
+        // The pattern and its caret line are indented by four spaces.
+        (Some(reason), Some(at)) => format!(
+            "{reason} (at character {} of the pattern)",
+            at.saturating_sub(4) + 1
+        ),
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
@@ -714,4 +764,23 @@ fn content_version(text: &str) -> String {
     let digest = sha2::Sha256::digest(text.as_bytes());
     let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod regex_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_syntax_error_reads_on_one_line_with_its_position() {
+        // Built at run time: a literal broken pattern trips a lint.
+        let pattern = String::from("ab(") + "unclosed";
+        let Err(err) = regex::Regex::new(&pattern) else {
+            panic!("the pattern is broken");
+        };
+        let message = regex_error(&err, &RuleLimits::default());
+        assert_eq!(
+            message,
+            "bad regex: unclosed group (at character 3 of the pattern)"
+        );
+    }
 }

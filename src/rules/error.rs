@@ -27,6 +27,32 @@ pub enum RuleError {
         /// What is wrong, in words a rule author can act on.
         reason: String,
     },
+    /// Several rules or queues are wrong: each error, in file order (at
+    /// most [`MAX_REPORTED_ERRORS`]), on one line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<RuleError>),
+}
+
+/// Most errors one compilation reports; past it the compiler stops.
+pub const MAX_REPORTED_ERRORS: usize = 50;
+
+impl RuleError {
+    /// Every single error this one holds, in file order.
+    pub fn each(&self) -> Vec<&RuleError> {
+        match self {
+            RuleError::Several(errors) => errors.iter().flat_map(RuleError::each).collect(),
+            single => vec![single],
+        }
+    }
+
+    /// One error for `errors`: the error itself when there is one.
+    pub(crate) fn from_all(mut errors: Vec<RuleError>) -> Option<RuleError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(RuleError::Several(errors)),
+        }
+    }
 }
 
 /// Turns byte offsets in one rule file into `file:line:column` errors.

@@ -52,6 +52,16 @@ impl From<&RuleError> for Diagnostic {
                 rule_id: None,
                 message: format!("cannot read rule file: {source}"),
             },
+            RuleError::Several(errors) => match errors.first() {
+                Some(first) => Diagnostic::from(first),
+                None => Diagnostic {
+                    file: String::new(),
+                    line: 0,
+                    column: 0,
+                    rule_id: None,
+                    message: err.to_string(),
+                },
+            },
         }
     }
 }
@@ -61,7 +71,9 @@ impl From<&RuleError> for Diagnostic {
 pub struct Validation {
     /// The compiled candidate, when it compiles (never activated here).
     pub rules: Option<RuleSet>,
-    /// Why it does not compile (the compiler stops at the first error).
+    /// Why it does not compile: every broken queue and rule (up to
+    /// [`MAX_REPORTED_ERRORS`](super::error::MAX_REPORTED_ERRORS)); a
+    /// file that is not valid TOML stops at its first syntax error.
     pub errors: Vec<Diagnostic>,
     /// What compiles but cannot work as written.
     pub warnings: Vec<Diagnostic>,
@@ -84,7 +96,7 @@ pub fn validate(file: &str, text: &str, lexicon_files: &LexiconFiles, limits: &R
         },
         Err(err) => Validation {
             rules: None,
-            errors: vec![Diagnostic::from(&err)],
+            errors: err.each().into_iter().map(Diagnostic::from).collect(),
             warnings: Vec::new(),
         },
     }

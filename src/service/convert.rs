@@ -3,8 +3,8 @@
 
 use prost_types::Timestamp;
 
-use crate::app::{ActiveRules, QueueOverview};
-use crate::backtest::{BacktestFilter, BacktestReport, Progress};
+use crate::app::{ActiveRules, QueueOverview, ReclassifyReport, Reloaded};
+use crate::backtest::{BacktestFilter, BacktestReport, Move, Progress};
 use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::events::{QueueEvent, QueueEventKind};
@@ -110,6 +110,11 @@ pub(crate) fn required<'a>(field: &str, text: &'a str) -> Result<&'a str, Error>
         return Err(Error::invalid(field, "is required"));
     }
     Ok(text)
+}
+
+/// An optional string field: `None` when unset (empty).
+pub(crate) fn optional(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
 }
 
 /// Checks and converts an agent's correction from the request fields
@@ -432,15 +437,40 @@ pub(crate) fn get_rule_set(active: &ActiveRules, max_text_bytes: usize) -> pb::G
 
 /// The rules now running after a reload.
 pub(crate) fn reloaded(
-    active: &ActiveRules,
+    reloaded: &Reloaded,
     previous_version: String,
     warnings: Vec<Diagnostic>,
 ) -> pb::ReloadRulesResponse {
+    let active = &reloaded.active;
     pb::ReloadRulesResponse {
         summary: Some(rule_set_summary(&active.rules)),
         loaded_at: Some(timestamp(active.loaded_at)),
         warnings: warnings.into_iter().map(rule_diagnostic).collect(),
         previous_version,
+        moved: reloaded.moved,
+    }
+}
+
+/// What a reclassification of open tickets moved.
+pub(crate) fn reclassified(report: ReclassifyReport) -> pb::ReclassifyOpenResponse {
+    pb::ReclassifyOpenResponse {
+        rules_version: report.rules_version,
+        examined: report.examined,
+        moved: report.moved,
+        moves: report.moves.into_iter().map(backtest_move).collect(),
+    }
+}
+
+fn backtest_move(moved: Move) -> pb::BacktestMove {
+    pb::BacktestMove {
+        from_side: side_to_proto(moved.from.side).into(),
+        from_category: moved.from.category,
+        from_queue: moved.from.queue,
+        to_side: side_to_proto(moved.to.side).into(),
+        to_category: moved.to.category,
+        to_queue: moved.to.queue,
+        count: moved.count,
+        sample_ticket_ids: moved.samples.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -534,20 +564,7 @@ fn counts(progress: Progress, total: u64) -> pb::BacktestProgress {
 
 /// A backtest's result.
 pub(crate) fn backtest_result(report: BacktestReport, total: u64) -> pb::BacktestRuleSetResponse {
-    let moves = report
-        .moves
-        .into_iter()
-        .map(|moved| pb::BacktestMove {
-            from_side: side_to_proto(moved.from.side).into(),
-            from_category: moved.from.category,
-            from_queue: moved.from.queue,
-            to_side: side_to_proto(moved.to.side).into(),
-            to_category: moved.to.category,
-            to_queue: moved.to.queue,
-            count: moved.count,
-            sample_ticket_ids: moved.samples.iter().map(ToString::to_string).collect(),
-        })
-        .collect();
+    let moves = report.moves.into_iter().map(backtest_move).collect();
     pb::BacktestRuleSetResponse {
         event: Some(pb::backtest_rule_set_response::Event::Result(
             pb::BacktestResult {

@@ -23,13 +23,13 @@ pub use status::{grpc_status, GrpcConventionsLayer};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
 use crate::auth::Denied;
 use crate::error::Error;
-use crate::overload::OverloadSettings;
+use crate::overload::{CallSlot, OverloadSettings};
 use crate::pb;
 use crate::shutdown::Shutdown;
 use crate::store::{ClaimRequest, CustomerCursor, QueueCursor};
@@ -64,8 +64,20 @@ impl TriageApi {
         }
     }
 
-    /// Allows at most `max` open `WatchQueue` streams (at least one); a
-    /// watch over the cap is answered RESOURCE_EXHAUSTED.
+    /// A place for one watcher (a `WatchQueue` stream or a waiting
+    /// `ClaimNext`), or RESOURCE_EXHAUSTED when all are taken.
+    fn watcher_place(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.watch_slots).try_acquire_owned().map_err(|_| {
+            Error::Overloaded(format!(
+                "{} queue watchers and waiting claims already open, the most allowed",
+                self.max_watchers
+            ))
+        })
+    }
+
+    /// Allows at most `max` open `WatchQueue` streams and waiting
+    /// `ClaimNext` calls together (at least one); one over the cap is
+    /// answered RESOURCE_EXHAUSTED.
     pub fn with_max_watchers(self, max: usize) -> Self {
         let max = max.max(1);
         Self {
@@ -220,6 +232,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
         request: Request<pb::ClaimNextRequest>,
     ) -> Result<Response<pb::ClaimNextResponse>, Status> {
         let answer_by = deadline::answer_by(request.metadata());
+        let call_slot = request.extensions().get::<CallSlot>().cloned();
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?;
         let lease = lease_seconds(request.lease_seconds)?;
@@ -239,6 +252,18 @@ impl pb::triage_service_server::TriageService for TriageApi {
             id => Some(id.to_string()),
         };
         let wait = Duration::from_secs(u64::from(request.wait_seconds));
+        // A long-poll waits on events, not on work: it holds a watcher's
+        // place instead of a call slot (see `overload`).
+        let _waiting = match wait.is_zero() {
+            true => None,
+            false => {
+                let place = self.watcher_place()?;
+                if let Some(slot) = &call_slot {
+                    slot.release();
+                }
+                Some(place)
+            }
+        };
         let claim = ClaimRequest {
             queue: queue.to_string(),
             agent_id: request.agent_id.clone(),
@@ -322,12 +347,7 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
         let request = request.into_inner();
         let queue = convert::required("queue", &request.queue)?.to_string();
-        let slot = Arc::clone(&self.watch_slots).try_acquire_owned().map_err(|_| {
-            Error::Overloaded(format!(
-                "{} queue watchers already open, the most allowed",
-                self.max_watchers
-            ))
-        })?;
+        let slot = self.watcher_place()?;
         let events = self.app.watch(&queue)?;
         let stream = watch::forward(
             Arc::clone(&self.app),
@@ -399,24 +419,27 @@ impl pb::triage_service_server::TriageService for TriageApi {
     ) -> Result<Response<pb::ReloadRulesResponse>, Status> {
         let request = request.into_inner();
         let previous = self.app.rules().version().to_string();
-        let active = match request.source {
+        let move_to = convert::optional(&request.move_dropped_to);
+        let reloaded = match request.source {
             Some(pb::reload_rules_request::Source::Path(path)) => {
                 let path = convert::required("path", &path)?;
-                self.app.reload_rules_path(std::path::Path::new(path)).await?
+                self.app
+                    .reload_rules_path(std::path::Path::new(path), move_to)
+                    .await?
             }
             Some(pb::reload_rules_request::Source::Text(text)) => {
                 convert::required("text", &text)?;
                 let name = rule_file_name(&request.name, "api.toml")?;
-                self.app.reload_rules_text(name, text).await?
+                self.app.reload_rules_text(name, text, move_to).await?
             }
             None => return Err(Error::invalid("source", "give path or text").into()),
         };
         // Warnings compare rules pairwise: off the async workers too.
-        let rules = Arc::clone(&active.rules);
+        let rules = Arc::clone(&reloaded.active.rules);
         let warnings = tokio::task::spawn_blocking(move || rules.warnings())
             .await
             .map_err(|err| Error::Internal(format!("rule warnings failed: {err}")))?;
-        Ok(Response::new(convert::reloaded(&active, previous, warnings)))
+        Ok(Response::new(convert::reloaded(&reloaded, previous, warnings)))
     }
 
     type BacktestRuleSetStream = backtest::BacktestStream;
@@ -429,11 +452,27 @@ impl pb::triage_service_server::TriageService for TriageApi {
         convert::required("text", &request.text)?;
         let name = rule_file_name(&request.name, "candidate.toml")?.to_string();
         let filter = convert::backtest_filter(&request)?;
-        let samples = match request.samples_per_move {
-            0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
-            n => usize::try_from(n).unwrap_or(usize::MAX),
-        };
+        let samples = samples_per_move(request.samples_per_move);
         let stream = backtest::stream(Arc::clone(&self.app), name, request.text, filter, samples);
         Ok(Response::new(stream))
+    }
+
+    async fn reclassify_open(
+        &self,
+        request: Request<pb::ReclassifyOpenRequest>,
+    ) -> Result<Response<pb::ReclassifyOpenResponse>, Status> {
+        let request = request.into_inner();
+        let queue = convert::optional(&request.queue);
+        let samples = samples_per_move(request.samples_per_move);
+        let report = self.app.reclassify_open(queue, samples).await?;
+        Ok(Response::new(convert::reclassified(report)))
+    }
+}
+
+/// Ticket ids kept per move: the default when unset.
+fn samples_per_move(requested: u32) -> usize {
+    match requested {
+        0 => crate::backtest::DEFAULT_SAMPLES_PER_MOVE,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
     }
 }

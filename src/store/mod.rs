@@ -369,6 +369,19 @@ pub trait TicketStore: Send + Sync + Debug {
         policies: &EscalationPolicies,
     ) -> Result<Vec<Transition>, StoreError>;
 
+    /// Gives a waiting ticket `classification` in place of its own (a new
+    /// queue, priority, side or category) and files it there at its
+    /// priority, keeping its first-response deadline, with a history entry
+    /// giving `reason`. `None`, changing nothing, when the ticket is not
+    /// waiting (claimed or completed).
+    async fn requeue(
+        &self,
+        id: TicketId,
+        classification: &Classification,
+        reason: &str,
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError>;
+
     /// Deletes tickets completed before `before`, with their index entries.
     /// Returns how many were deleted.
     async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError>;

@@ -17,6 +17,7 @@
 //! - `ingest`: idempotent ingest;
 //! - `leases`: claim, extend, release, complete, transfer;
 //! - `maintenance`: lease expiry, escalation, retention;
+//! - `requeue`: re-filing a waiting ticket under a new classification;
 //! - `queries`: reads (tickets, listings, statistics, customers, verify);
 //! - `events`: the queue-event log and the tailer that publishes it.
 
@@ -25,6 +26,7 @@ mod ingest;
 mod leases;
 mod maintenance;
 mod queries;
+mod requeue;
 mod rows;
 mod schema;
 mod tx;
@@ -302,6 +304,16 @@ impl TicketStore for PgStore {
         policies: &EscalationPolicies,
     ) -> Result<Vec<Transition>, StoreError> {
         self.inner.escalate_breaches(now, policies).await
+    }
+
+    async fn requeue(
+        &self,
+        id: TicketId,
+        classification: &Classification,
+        reason: &str,
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError> {
+        self.inner.requeue(id, classification, reason, now).await
     }
 
     async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {

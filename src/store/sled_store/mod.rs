@@ -18,6 +18,7 @@ mod commit;
 mod keys;
 mod migrate;
 mod records;
+mod requeue;
 #[cfg(test)]
 mod tests;
 mod tx;
@@ -623,6 +624,21 @@ impl TicketStore for Store {
         self.write_if(
             move |inner| inner.escalate_breaches(now, &policies),
             |changed| !changed.is_empty(),
+        )
+        .await
+    }
+
+    async fn requeue(
+        &self,
+        id: TicketId,
+        classification: &Classification,
+        reason: &str,
+        now: UnixMicros,
+    ) -> Result<Option<Transition>, StoreError> {
+        let (classification, reason) = (classification.clone(), reason.to_string());
+        self.write_if(
+            move |inner| inner.requeue(id, &classification, &reason, now),
+            Option::is_some,
         )
         .await
     }

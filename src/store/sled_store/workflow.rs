@@ -32,7 +32,7 @@ fn correct(ticket: &mut Working, relabel: &Relabel, agent_id: &str, at: UnixMicr
 }
 
 /// Rewrites the ticket's customer-journey entry, if it has a customer.
-fn refresh_journey(tx: &Tx<'_>, ticket: &Working) -> TxResult<()> {
+pub(crate) fn refresh_journey(tx: &Tx<'_>, ticket: &Working) -> TxResult<()> {
     if ticket.input.customer.id.is_empty() {
         return Ok(());
     }
