@@ -714,3 +714,36 @@ async fn a_lost_database_connection_fails_requests_turns_health_and_reconnects()
     assert_ne!(after, kept);
     assert_eq!(store.get(kept).await.expect("kept").input.external_id, "before");
 }
+
+#[tokio::test]
+async fn requeue_refiles_a_waiting_ticket_and_leaves_a_claimed_one() {
+    for subject in subjects().await {
+        let store = subject.store.as_ref();
+        let waiting = ingest(store, "a", Priority::Normal).await;
+        let claimed = ingest(store, "b", Priority::Urgent).await;
+        store
+            .claim_next(&claim("inbox", "ann", None), NOW)
+            .await
+            .expect("claim");
+        let billing = classification("billing", Priority::High, Some(600));
+        let moved = store
+            .requeue(waiting, &billing, "rules v2", NOW)
+            .await
+            .expect("requeue")
+            .expect("a waiting ticket moves");
+        assert_eq!(moved.ticket.classification.queue, "billing");
+        assert_eq!(moved.events.len(), 2, "{}", subject.name);
+        assert!(store
+            .requeue(claimed, &billing, "rules v2", NOW)
+            .await
+            .expect("requeue")
+            .is_none());
+        let (page, _) = store.list_queue("billing", 10, None).await.expect("list");
+        assert_eq!(page.iter().map(|t| t.id).collect::<Vec<_>>(), [waiting]);
+        assert_eq!(page[0].classification.priority, Priority::High);
+        let last = page[0].history.last().expect("history");
+        assert_eq!(last.action, "reclassified", "{}", subject.name);
+        assert_eq!(inbox_counts(store, NOW).await, (0, 1), "{}", subject.name);
+        assert!(store.verify().await.expect("verify").is_consistent());
+    }
+}

@@ -83,9 +83,11 @@ impl TestServer {
         adjust(&mut config);
         let rules = RuleSet::parse("test.toml", rules).expect("test rules compile");
         let schema = test_schema().await;
-        if let Some(schema) = &schema {
-            config.location = schema.url().parse().expect("a PostgreSQL URL");
-        }
+        config.location = match &schema {
+            Some(schema) => schema.url().parse().expect("a PostgreSQL URL"),
+            // Tests adjust `data_dir`: the sled store follows it.
+            None => triage::store::StoreLocation::Sled(config.data_dir.clone()),
+        };
         let store = triage::store::open(&config.location, config.store, config.pg)
             .await
             .expect("store opens");

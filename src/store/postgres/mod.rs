@@ -17,6 +17,7 @@
 //! - `ingest`: idempotent ingest;
 //! - `leases`: claim, extend, release, complete, transfer;
 //! - `maintenance`: lease expiry, escalation, retention;
+//! - `requeue`: re-filing a waiting ticket under a new classification;
 //! - `queries`: reads (tickets, listings, statistics, customers, verify);
 //! - `events`: the queue-event log and the tailer that publishes it.
 

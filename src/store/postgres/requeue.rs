@@ -1,12 +1,10 @@
 //! Re-filing a waiting ticket under a new classification (a rule change
-//! applied to open work, or a dropped queue's tickets moved), in one
-//! transaction.
-
-use deadpool_postgres::Transaction;
+//! applied to open work, or a queue dropped with its tickets moved), one
+//! transaction per ticket, the state row locked: a ticket claimed meanwhile
+//! on any replica is left as it is.
 
 use super::events;
 use super::rows::{self, Counts};
-use super::tx::TxResult;
 use super::Inner;
 use crate::clock::UnixMicros;
 use crate::events::QueueEventKind;
@@ -15,7 +13,9 @@ use crate::store::{StoreError, Transition};
 use crate::ticket::{Classification, TicketId, TicketState, SYSTEM_ACTOR};
 
 impl Inner {
-    /// See [`TicketStore::requeue`](crate::store::TicketStore::requeue).
+    /// Gives a waiting ticket `classification` in place of its own and
+    /// files it in that queue at its priority (keeping its deadline), with
+    /// a history entry saying why. `None` when the ticket is not waiting.
     pub(super) async fn requeue(
         &self,
         id: TicketId,
@@ -23,49 +23,40 @@ impl Inner {
         reason: &str,
         now: UnixMicros,
     ) -> Result<Option<Transition>, StoreError> {
-        self.transact(
-            &(id, classification, reason, now),
-            |tx, (id, classification, reason, now)| {
-                Box::pin(requeue_in(tx, *id, classification, reason, *now))
-            },
-        )
+        let request = (id, classification, reason, now);
+        self.transact(&request, |tx, (id, classification, reason, now)| {
+            Box::pin(async move {
+                let mut working = rows::load_for_update(tx, *id).await?;
+                if working.ticket.state != TicketState::Queued {
+                    return Ok(None);
+                }
+                let from = working.ticket.classification.queue.clone();
+                let to = classification.queue.clone();
+                working.ticket.classification = (*classification).clone();
+                working.record(
+                    *now,
+                    SYSTEM_ACTOR,
+                    "reclassified",
+                    format!("{from} -> {to}: {reason}"),
+                );
+                let mut counts = Counts::new();
+                working.write(tx, &mut counts).await?;
+                counts.apply(tx).await?;
+                let events = if from == to {
+                    Vec::new()
+                } else {
+                    vec![
+                        event(QueueEventKind::TransferredOut, *id, &from, *now),
+                        event(QueueEventKind::Added, *id, &to, *now),
+                    ]
+                };
+                events::record(tx, &events).await?;
+                Ok(Some(Transition {
+                    ticket: working.ticket,
+                    events,
+                }))
+            })
+        })
         .await
     }
-}
-
-async fn requeue_in(
-    tx: &Transaction<'_>,
-    id: TicketId,
-    classification: &Classification,
-    reason: &str,
-    now: UnixMicros,
-) -> TxResult<Option<Transition>> {
-    let mut working = rows::load_for_update(tx, id).await?;
-    if working.ticket.state != TicketState::Queued {
-        return Ok(None);
-    }
-    let from = working.ticket.classification.queue.clone();
-    let to = classification.queue.clone();
-    working.ticket.classification = classification.clone();
-    working.record(
-        now,
-        SYSTEM_ACTOR,
-        "reclassified",
-        format!("{from} -> {to}: {reason}"),
-    );
-    let events = match from == to {
-        true => Vec::new(),
-        false => vec![
-            event(QueueEventKind::TransferredOut, id, &from, now),
-            event(QueueEventKind::Added, id, &to, now),
-        ],
-    };
-    let mut counts = Counts::new();
-    working.write(tx, &mut counts).await?;
-    counts.apply(tx).await?;
-    events::record(tx, &events).await?;
-    Ok(Some(Transition {
-        ticket: working.ticket,
-        events,
-    }))
 }
