@@ -37,29 +37,29 @@ pub(crate) struct StateRecord {
     pub(crate) first_response_due: Option<UnixMicros>,
     pub(crate) escalated: bool,
     pub(crate) resolution: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) correction: Option<Correction>,
     /// How many chunks the input is stored in.
     pub(crate) input_chunks: u16,
     /// How many history entries exist.
     pub(crate) history_len: u32,
     /// The entry a run of lease extensions updates in place.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) extension_entry: Option<u32>,
     /// The claim-request key of the current lease, if the claim had an id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) claim_request: Option<Vec<u8>>,
     /// How the last few leases ended, newest last, for retries.
     #[serde(default)]
     pub(crate) finished: Vec<FinishedLease>,
     /// When the ticket was completed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) completed_at: Option<UnixMicros>,
     /// For a follow-up: the ticket it follows up.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) follow_up_of: Option<TicketId>,
     /// For a completed ticket a recovery block matched: its follow-up.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) follow_up: Option<FollowUp>,
 }
 
