@@ -32,7 +32,7 @@ WITHOUT_THREAD = 45
 # 165): the walk goes on in the same hash order over the candidates not yet
 # taken, again at most PER_MAILBOX per mailbox (so at most 4 in all), taking
 # only emails *with* a thread, until this many more are taken.
-MORE_WITH_THREAD = int(os.environ.get("ENRON_MORE_WITH_THREAD", "0"))
+MORE_WITH_THREAD = 125
 
 # A body "has a thread" when it shows any reply/forward structure.
 THREAD = re.compile(
