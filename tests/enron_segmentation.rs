@@ -19,15 +19,15 @@ const CORPUS: &str = concat!(
 );
 
 /// Issue 14's target: the new-text boundary right in this share of emails.
-/// Not reached on held-out yet (91.2%), so it is reported, not asserted.
+/// Not reached on held-out yet (92.2%), so it is reported, not asserted.
 const TARGET_BOUNDARY: f64 = 0.95;
 
 // The floors below are what the segmenter reaches on held-out today less a
-// small margin (boundary 91.2%, quote lines P 99.1% R 99.5%, signature
-// lines P 99.0% R 88.8%): they catch a regression.
+// small margin (boundary 92.2%, quote lines P 99.5% R 98.5%, signature
+// lines P 97.1% R 88.1%, on 153 held-out emails): they catch a regression.
 
 /// Held-out share of emails whose new-text boundary must be right.
-const MIN_HELDOUT_BOUNDARY: f64 = 0.90;
+const MIN_HELDOUT_BOUNDARY: f64 = 0.91;
 /// Held-out precision and recall of quote lines the segmenter must keep.
 const MIN_HELDOUT_QUOTE_PRECISION: f64 = 0.98;
 const MIN_HELDOUT_QUOTE_RECALL: f64 = 0.98;
@@ -193,7 +193,7 @@ fn load() -> Vec<Email> {
 #[test]
 fn segmenter_finds_the_new_text_of_real_emails() {
     let emails = load();
-    assert!(emails.len() >= 150, "the sample has {} emails", emails.len());
+    assert!(emails.len() >= 290, "the sample has {} emails", emails.len());
     let show = std::env::var("TRIAGE_SHOW_MISSES").unwrap_or_default();
     let mut heldout = Report::default();
     for split in ["dev", "heldout"] {
@@ -220,7 +220,7 @@ fn segmenter_finds_the_new_text_of_real_emails() {
             "not reached on held-out"
         }
     );
-    assert!(heldout.emails >= 60, "held-out has {} emails", heldout.emails);
+    assert!(heldout.emails >= 150, "held-out has {} emails", heldout.emails);
     assert!(heldout.boundary() >= MIN_HELDOUT_BOUNDARY);
     assert!(heldout.quote.precision() >= MIN_HELDOUT_QUOTE_PRECISION);
     assert!(heldout.quote.recall() >= MIN_HELDOUT_QUOTE_RECALL);

@@ -20,8 +20,9 @@ pub struct QuoteHeader {
 const MAX_ATTRIBUTION_LINES: usize = 3;
 /// Longest attribution, all its lines together.
 const MAX_ATTRIBUTION_LEN: usize = 400;
-/// How far into a line a header field's colon may be (`Envoyé :`).
-const MAX_FIELD_NAME_CHARS: usize = 24;
+/// How far into a line a header field's colon may be (`Envoyé :`,
+/// `Content-Transfer-Encoding:`).
+const MAX_FIELD_NAME_CHARS: usize = 28;
 /// Most lines a header block may span (fields, wrapped values, blanks):
 /// Lotus Notes wraps a long `To:` list over many lines.
 const MAX_BLOCK_LINES: usize = 32;
@@ -76,6 +77,10 @@ pub(crate) enum Field {
     To,
     /// Subject, Betreff, Objet ...
     Subject,
+    /// A field that only a raw or forwarded message header carries
+    /// (`Content-Type`, `MIME-Version`, `Importance` ...): it joins a
+    /// header block without naming its author, date, recipients or subject.
+    Other,
 }
 
 /// Field names in lower case.
@@ -129,6 +134,15 @@ const FIELD_NAMES: &[(&str, Field)] = &[
     ("emne", Field::Subject),
     ("temat", Field::Subject),
     ("assunto", Field::Subject),
+    ("content-type", Field::Other),
+    ("content-transfer-encoding", Field::Other),
+    ("content-disposition", Field::Other),
+    ("mime-version", Field::Other),
+    ("message-id", Field::Other),
+    ("return-path", Field::Other),
+    ("importance", Field::Other),
+    ("priority", Field::Other),
+    ("sensitivity", Field::Other),
 ];
 
 /// The field a line starts with (`From: Jane`, `*Sent:* Monday`), and its value.
@@ -196,6 +210,7 @@ pub(crate) fn field_block(lines: &[Line<'_>], at: usize) -> Option<Block> {
                 Field::Date => block.has_date = true,
                 Field::To => block.has_to = true,
                 Field::Subject => block.has_subject = true,
+                Field::Other => {}
             }
         } else if line.is_blank() {
             blanks += 1;
@@ -464,6 +479,21 @@ mod tests {
         assert_eq!(field("Envoyé : lundi"), Some((Field::Sent, "lundi")));
         assert_eq!(field("Betreff: Störung"), Some((Field::Subject, "Störung")));
         assert_eq!(field("Fromage: brie"), None);
+    }
+
+    #[test]
+    fn raw_message_header_with_mime_fields_is_a_message_header() {
+        let lines = split(
+            "Content-Transfer-Encoding: 7bit\nDate: Tue, 3 Apr 2001 09:15:00 -0500\nFrom: \"Kim Vale\" <kim@example.org>\nTo: lee@example.org\nSubject: picnic\nMIME-Version: 1.0\n\nSee you there.",
+        );
+        let block = field_block(&lines, 0);
+        assert!(block.is_some_and(|b| b.is_message_header() && b.end == 6));
+    }
+
+    #[test]
+    fn a_mime_field_alone_is_not_a_message_header() {
+        let lines = split("Importance: high\nThe pump at site 4 failed again.\n");
+        assert!(field_block(&lines, 0).is_some_and(|b| !b.is_message_header()));
     }
 
     #[test]

@@ -63,6 +63,17 @@ const SIGN_OFFS: &[&str] = &[
     "cordially",
     "take care",
     "later",
+    "talk soon",
+    "talk to you soon",
+    "talk to you later",
+    "talk to ya later",
+    "speak soon",
+    "ttyl",
+    "love",
+    "lots of love",
+    "much love",
+    "all my love",
+    "hugs",
     "see ya",
     "see you",
     "mit freundlichen grüßen",
@@ -125,6 +136,10 @@ const MAX_NAME_LINE_LEN: usize = 40;
 const MAX_NAME_WORDS: usize = 3;
 /// Longest all-capital word read as initials ("PL", "JSP"), not shouting.
 const MAX_INITIALS: usize = 4;
+/// Lower-case chat words that look like initials ("pls", "thx") but are not.
+const NOT_INITIALS: &[&str] = &[
+    "pls", "plz", "thx", "tnx", "thnx", "ty", "np", "lmk", "brb", "hm", "hmm", "mm", "sry", "ttyl",
+];
 
 /// Replies, closers and common words that are capitalised like names but
 /// are not ("Done", "Agreed", "FYI", "Just Kidding"), in lower case. A line
@@ -291,7 +306,18 @@ pub(crate) fn is_name_line(text: &str) -> bool {
         let word = word.trim_end_matches(['.', '!']);
         NOT_NAME_WORDS.iter().any(|n| eq_fold(word, n))
     };
-    words.iter().all(name_like) && !words.iter().any(shouting) && !words.iter().any(common)
+    let names = words.iter().all(name_like) && !words.iter().any(shouting) && !words.iter().any(common);
+    names || (words.len() == 1 && is_lowercase_initials(name))
+}
+
+/// Initials typed in lower case ("ds", "jmf"): two to four letters, no vowel
+/// (so no word), and not a chat abbreviation.
+fn is_lowercase_initials(word: &str) -> bool {
+    (2..=MAX_INITIALS).contains(&word.len())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() && !b"aeiouy".contains(&b))
+        && !NOT_INITIALS.contains(&word)
 }
 
 /// The line ends the customer's paragraph rather than continuing a list:
@@ -364,11 +390,23 @@ pub(crate) fn is_sign_off(text: &str) -> bool {
     let phrase = phrase.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
     let name_fits =
         name.trim().is_empty() || (word_count(name) <= MAX_SIGN_OFF_NAME_WORDS && !is_sentence_like(name));
-    // Equal lengths first: a cheap filter before case folding.
+    // Same first letter first: a cheap filter before comparing words.
+    let first = phrase.bytes().next().map(|b| b.to_ascii_lowercase());
     name_fits
         && SIGN_OFFS
             .iter()
-            .any(|s| s.len() == phrase.len() && eq_fold(phrase, s))
+            .any(|s| s.bytes().next() == first && same_words(phrase, s))
+}
+
+/// `text` has the words of `lower` (a phrase in lower case, one space
+/// between words), ignoring case and how many spaces separate them
+/// ("Thanks  again!" as some clients pad it).
+fn same_words(text: &str, lower: &str) -> bool {
+    let mut words = text.split_whitespace();
+    lower
+        .split(' ')
+        .all(|want| words.next().is_some_and(|word| eq_fold(word, want)))
+        && words.next().is_none()
 }
 
 /// The lines after a sign-off look like a name/title/contact block: few,
@@ -442,6 +480,24 @@ mod tests {
         assert!(is_sign_off("Mit freundlichen Grüßen"));
         assert!(!is_sign_off("Thanks, but the router is still broken again"));
         assert!(!is_sign_off("Thanks for nothing"));
+    }
+
+    #[test]
+    fn padded_and_informal_sign_offs_are_recognised() {
+        assert!(is_sign_off("Many  thanks!"));
+        assert!(is_sign_off("Love,"));
+        assert!(is_sign_off("Talk to ya later,"));
+        assert!(!is_sign_off("Love the new dashboard"));
+        assert!(!is_sign_off("Talk to you later about the invoice"));
+    }
+
+    #[test]
+    fn lower_case_initials_are_name_lines_but_chat_words_are_not() {
+        assert!(is_name_line("kd"));
+        assert!(is_name_line("jmf"));
+        assert!(!is_name_line("pls"));
+        assert!(!is_name_line("ok"));
+        assert!(!is_name_line("hello"));
     }
 
     #[test]

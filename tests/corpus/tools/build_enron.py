@@ -28,6 +28,11 @@ PER_MAILBOX = 2
 # How many of each stratum to take.
 WITH_THREAD = 120
 WITHOUT_THREAD = 45
+# Second round (added later, to grow the sample without changing the first
+# 165): the walk goes on in the same hash order over the candidates not yet
+# taken, again at most PER_MAILBOX per mailbox (so at most 4 in all), taking
+# only emails *with* a thread, until this many more are taken.
+MORE_WITH_THREAD = 125
 
 # A body "has a thread" when it shows any reply/forward structure.
 THREAD = re.compile(
@@ -105,6 +110,28 @@ def main():
             continue
         per_mailbox[mailbox] = per_mailbox.get(mailbox, 0) + 1
         taken[stratum] += 1
+        out.append(
+            {
+                "id": f"enron-{digest[:12]}",
+                "mailbox": mailbox,
+                "folder": folder,
+                "split": split_of(body),
+                "body": body,
+                "labels": "",
+            }
+        )
+    taken_ids = {item["id"] for item in out}
+    more_per_mailbox = {}
+    more = 0
+    for digest, mailbox, folder, body in candidates:
+        if more >= MORE_WITH_THREAD:
+            break
+        if f"enron-{digest[:12]}" in taken_ids or not THREAD.search(body):
+            continue
+        if more_per_mailbox.get(mailbox, 0) >= PER_MAILBOX:
+            continue
+        more_per_mailbox[mailbox] = more_per_mailbox.get(mailbox, 0) + 1
+        more += 1
         out.append(
             {
                 "id": f"enron-{digest[:12]}",
