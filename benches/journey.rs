@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use triage::app::{App, AppSettings};
 use triage::clock::{ManualClock, UnixMicros};
 use triage::insights::{CustomerScope, GroupBy, ReportRequest};
-use triage::rules::RuleSet;
+use triage::rules::{RuleSet, DEFAULT_TOUCHPOINTS};
 use triage::sentiment::Sentiment;
 use triage::store::{Store, StoreOptions, TicketStore};
 use triage::ticket::{Classification, Customer, CustomerKind, Side, TicketInput};
@@ -27,18 +27,8 @@ const WRITERS: usize = 64;
 /// 2026-04-01T00:00:00Z: "now" for the fill and the reports.
 const NOW: UnixMicros = UnixMicros(1_775_001_600_000_000);
 const SPREAD_DAYS: u64 = 90;
-const TOUCHPOINTS: [&str; 10] = [
-    "marketing",
-    "website",
-    "signup",
-    "checkout",
-    "product",
-    "billing",
-    "delivery",
-    "onboarding",
-    "support",
-    "internal-tools",
-];
+/// The shipped touchpoints (a rule file's default list).
+const TOUCHPOINTS: [&str; 10] = DEFAULT_TOUCHPOINTS;
 const CATEGORIES: [(&str, Side); 16] = [
     ("outage", Side::Reactive),
     ("bug", Side::Reactive),
