@@ -151,8 +151,9 @@ pub struct App {
     /// their checks and swaps.
     reloading: tokio::sync::Mutex<()>,
     /// Held shared by every write that files a ticket into a queue the
-    /// running rules name (ingest, transfer, escalation, reclassification),
-    /// from reading the rules to the store's answer; held exclusively by a
+    /// running rules name (ingest, transfer, escalation, reclassification)
+    /// or takes one out of it (a claim), from reading the rules to the
+    /// store's answer; held exclusively by a
     /// reload while it empties the queues it drops and swaps. So no write
     /// can file a ticket into a queue a reload has just dropped.
     placing: tokio::sync::RwLock<()>,
@@ -696,7 +697,13 @@ impl App {
         let deadline = answer_by.map_or(waited, |by| by.min(waited));
         let mut arrivals = self.events.subscribe();
         loop {
-            if let Some(claimed) = self.claim_once(&claim, answer_by).await? {
+            // Shared with the writers that file tickets: a reload that
+            // drops a queue must not see a claim land in it while it
+            // checks, moves and swaps.
+            let placing = self.placing.read().await;
+            let claimed = self.claim_once(&claim, answer_by).await?;
+            drop(placing);
+            if let Some(claimed) = claimed {
                 return Ok(Some(self.announce(claimed)));
             }
             let arrived = tokio::select! {
