@@ -65,9 +65,6 @@ pub enum StoreError {
     /// No ticket has this id.
     #[error("ticket {0} not found")]
     NotFound(TicketId),
-    /// This backend does not offer the verb (yet).
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The lease token given is not the ticket's current one.
     #[error("lease token for ticket {0} is not current (expired, released or never issued)")]
     StaleLease(TicketId),

@@ -8,6 +8,7 @@
 //! token, answers the same again.
 
 use super::events;
+use super::journey;
 use super::rows::{self, sql_id, ticket_id, Counts, Working};
 use super::tx::TxResult;
 use super::Inner;
@@ -226,15 +227,15 @@ async fn with_lease_in(
             relabel,
             follow_up,
         } => {
-            if follow_up.is_some() {
-                tracing::warn!(ticket = %id, "service-recovery follow-ups need the sled store in this version: none scheduled");
-            }
             end_lease(tx, &mut working).await?;
             correct(&mut working, relabel, agent, now);
             working.ticket.state = TicketState::Completed;
             working.completed_at = Some(now);
             working.ticket.resolution = resolution.to_string();
             working.record(now, agent, action, resolution.to_string());
+            if let Some(plan) = follow_up {
+                journey::schedule_follow_up(tx, &mut working, plan, now).await?;
+            }
             vec![event(QueueEventKind::Completed, id, &queue, now)]
         }
         LeaseVerb::Transfer {

@@ -12,10 +12,9 @@ use super::tx::{abort, is_unreadable, storage, Tx, TxResult};
 use super::Inner;
 use crate::clock::UnixMicros;
 use crate::events::{QueueEvent, QueueEventKind};
+use crate::store::follow_up::SKIPPED_CONTACTED;
 use crate::store::{ClaimRequest, EscalationPolicies, FollowUpPlan, StoreError, Transition};
-use crate::ticket::{
-    Correction, FollowUp, FollowUpState, HistoryEntry, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR,
-};
+use crate::ticket::{Correction, FollowUpState, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR};
 
 pub(crate) use crate::store::verbs::{event, new_token, LeaseVerb};
 
@@ -54,18 +53,8 @@ fn schedule_follow_up(
     let plan_bytes = records::encode(plan).map_err(abort)?;
     tx.follow_ups
         .insert(&keys::timed(plan.due_at, ticket.id), plan_bytes)?;
-    ticket.record.follow_up = Some(FollowUp {
-        recovery_id: plan.recovery_id.clone(),
-        due_at: plan.due_at,
-        state: FollowUpState::Scheduled,
-    });
-    let detail = format!(
-        "recovery {} to {} due at {} (unix seconds)",
-        plan.recovery_id,
-        plan.queue,
-        plan.due_at.0.div_euclid(1_000_000)
-    );
-    ticket.record(at, SYSTEM_ACTOR, "follow_up_scheduled", detail);
+    ticket.record.follow_up = Some(plan.scheduled());
+    ticket.record(at, SYSTEM_ACTOR, "follow_up_scheduled", plan.scheduled_detail());
     Ok(())
 }
 
@@ -452,7 +441,7 @@ impl Inner {
                 return Ok(None);
             };
             if plan.skip_if_contacted && contacted {
-                let reason = "the customer contacted us again after the completion".to_string();
+                let reason = SKIPPED_CONTACTED.to_string();
                 set_follow_up_state(original, FollowUpState::Skipped(reason.clone()));
                 original.record(now, SYSTEM_ACTOR, "follow_up_skipped", reason);
                 return Ok(Some(Vec::new()));
@@ -466,18 +455,13 @@ impl Inner {
                 None => {
                     let mut ticket = super::new_ticket(new_id, input, classification, now);
                     ticket.follow_up_of = Some(original.id);
-                    ticket.history.push(HistoryEntry {
-                        at: now,
-                        actor: SYSTEM_ACTOR.to_string(),
-                        action: "follow_up_of".to_string(),
-                        detail: format!("service recovery {} of {}", plan.recovery_id, original.id),
-                    });
+                    ticket.history.push(plan.origin_entry(original.id, now));
                     super::layout::Laid::of(&ticket).map_err(abort)?.insert(tx)?;
                     ticket.id
                 }
             };
             set_follow_up_state(original, FollowUpState::Created(follow_up_id));
-            let detail = format!("{follow_up_id} in {}", plan.queue);
+            let detail = plan.created_detail(follow_up_id);
             original.record(now, SYSTEM_ACTOR, "follow_up_created", detail);
             Ok(Some(vec![event(
                 QueueEventKind::Added,
