@@ -21,11 +21,6 @@ use crate::ticket::{Lease, Relabel, TicketId, TicketState};
 
 pub(super) use crate::store::verbs::LeaseVerb;
 
-/// The ticket's lease, if `token` is its current, unexpired one.
-fn current_lease(working: &Working, token: &str, now: UnixMicros) -> Result<Lease, StoreError> {
-    verbs::current_lease(working.id(), &working.ticket.state, token, now)
-}
-
 /// Records an agent's correction; false when `relabel` corrects nothing.
 fn correct(working: &mut Working, relabel: &Relabel, agent_id: &str, at: UnixMicros) -> bool {
     if relabel.is_empty() {
@@ -187,23 +182,12 @@ async fn with_lease_in(
 ) -> TxResult<Transition> {
     let action = verb.action();
     let mut working = rows::load_for_update(tx, id).await?;
-    let lease = match current_lease(&working, token, now) {
-        Ok(lease) => lease,
-        Err(err) => {
-            let repeat = working
-                .record
-                .finished
-                .iter()
-                .any(|finished| finished.repeats(token, action));
-            return if repeat {
-                Ok(Transition {
-                    ticket: working.ticket,
-                    events: Vec::new(),
-                })
-            } else {
-                Err(err.into())
-            };
-        }
+    let state = &working.ticket.state;
+    let Some(lease) = verbs::lease_or_repeat(id, state, &working.record.finished, token, action, now)? else {
+        return Ok(Transition {
+            ticket: working.ticket,
+            events: Vec::new(),
+        });
     };
     let agent = lease.agent_id.as_str();
     let queue = working.ticket.classification.queue.clone();
