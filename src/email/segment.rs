@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::cue::{self, Cue};
-use super::lines::Line;
+use super::lines::{is_rule, starts_with_ci, Line};
 use super::{disclaimer, quote, signature, PartKind};
 
 /// A line's place in the thread's structure.
@@ -89,7 +89,12 @@ fn structure(lines: &[Line<'_>]) -> (Vec<Class>, Vec<Cue>) {
             }
         };
         let start = if header.cuts {
-            rule_above(lines, &classes, at)
+            match rule_above(lines, &classes, at) {
+                start if start == at && starts_with_ci(line.text.trim_start(), "from:") => {
+                    company_above(lines, &classes, at)
+                }
+                start => start,
+            }
         } else {
             at
         };
@@ -155,9 +160,35 @@ fn rule_above(lines: &[Line<'_>], classes: &[Class], at: usize) -> usize {
     let Some(above) = (0..at).rev().find(|&i| !lines[i].is_blank()) else {
         return at;
     };
-    let text = lines[above].text.trim();
-    let is_rule = text.chars().count() >= 5 && text.chars().all(|c| "_-=─━—".contains(c));
-    if is_rule && classes[above] != Class::Header {
+    if is_rule(lines[above].text) && classes[above] != Class::Header {
+        above
+    } else {
+        at
+    }
+}
+
+/// Longest company line Lotus Notes writes above a `From:` header line.
+const MAX_COMPANY_LINE_LEN: usize = 60;
+
+/// Lotus Notes writes the author's company ("\tAcme Energy Services Corp.")
+/// on a tab-indented line of its own above a `From:  Jane Doe  <date>`
+/// header line: a header that starts with `From:` starts there instead if
+/// that line is the last non-blank line above `at`, is still text, and reads
+/// like a name (every word capitalised or a symbol).
+fn company_above(lines: &[Line<'_>], classes: &[Class], at: usize) -> usize {
+    let Some(above) = (0..at).rev().find(|&i| !lines[i].is_blank()) else {
+        return at;
+    };
+    let raw = lines[above].text;
+    let text = raw.trim();
+    let capitalised = text
+        .split_whitespace()
+        .all(|word| !word.starts_with(|c: char| c.is_lowercase()));
+    let is_company = raw.starts_with('\t')
+        && text.len() <= MAX_COMPANY_LINE_LEN
+        && !text.ends_with([':', '?', '!', ','])
+        && capitalised;
+    if is_company && classes[above] == Class::Text {
         above
     } else {
         at
@@ -203,5 +234,32 @@ fn attach_blanks(classes: &[Class], kinds: &mut [PartKind]) {
         } else {
             above = *kind;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::lines::split;
+
+    fn kinds(body: &str) -> Vec<PartKind> {
+        line_kinds(&split(body))
+    }
+
+    #[test]
+    fn lotus_notes_company_line_above_a_from_header_is_part_of_the_header() {
+        let body = "Please book the crane for Friday.\n\n\n\tNorthwind Pipeline Co.\n\n\tFrom:  Dana Flores                           02/14/2001 08:05 AM\n\nTo: Rick Oduya/NW/ACME@ACME\ncc:  \nSubject: crane\n\nCan we get the crane?";
+        let got = kinds(body);
+        assert_eq!(got[0], PartKind::New);
+        assert_eq!(got[3], PartKind::QuoteHeader);
+        assert_eq!(got[11], PartKind::Quoted);
+    }
+
+    #[test]
+    fn an_untabbed_or_prose_line_above_a_notes_header_stays_new() {
+        let untabbed = "Please book the crane.\n\nNorthwind Pipeline Co.\n\n\tFrom:  Dana Flores   02/14/2001 08:05 AM\n\nTo: Rick Oduya\ncc:  \nSubject: crane\n";
+        assert_ne!(kinds(untabbed)[2], PartKind::QuoteHeader);
+        let prose = "\tsee the note from dana below\n\n\tFrom:  Dana Flores   02/14/2001 08:05 AM\n\nTo: Rick Oduya\ncc:  \nSubject: crane\n";
+        assert_eq!(kinds(prose)[0], PartKind::New);
     }
 }
