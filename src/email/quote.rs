@@ -30,7 +30,7 @@ const MAX_BLOCK_LINES: usize = 32;
 const MAX_NOTES_AUTHOR_LEN: usize = 120;
 /// Most lines between a Lotus Notes date line and its `To:` field (blank
 /// lines and "Please respond to ..." lines).
-const MAX_NOTES_GAP: usize = 4;
+const MAX_NOTES_GAP: usize = 6;
 
 /// Words that open an attribution, in lower case with their trailing space:
 /// English, German, French, Dutch, Spanish, Italian, Portuguese, Polish,
@@ -272,6 +272,25 @@ pub(crate) fn notes_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
         .all(|l| l.is_blank() || starts_with_ci(l.text.trim(), "please respond to") || is_sent_by(l.text));
     let block = field_block(lines, fields).filter(Block::has_recipients_and_subject)?;
     skipped_only_gaps.then_some(block.end)
+}
+
+/// A Lotus Notes quote header of fields only, as Notes quotes a message
+/// from the writer's own mail file: `To: Bob Roe/HOU/ACME@ACME`, `cc:`,
+/// `Subject: Re: ...`, with no author or date line. The `To:` value must be
+/// an address (with `@` or `/`) and a `cc:` line must sit in the block, so
+/// a memo a customer types ("To: all staff") is not taken for one. Returns
+/// one past its last line.
+pub(crate) fn notes_fields_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
+    let text = lines.get(at)?.text.trim_start();
+    let (_, value) = field(text).filter(|_| starts_with_ci(text, "to:"))?;
+    if !value.contains(['@', '/']) {
+        return None;
+    }
+    let block = field_block(lines, at).filter(Block::has_recipients_and_subject)?;
+    lines[at + 1..block.end]
+        .iter()
+        .any(|l| starts_with_ci(l.text.trim_start(), "cc:"))
+        .then_some(block.end)
 }
 
 /// Lotus Notes' `Sent by: Ann Lee@ACME` line: who sent a message for its
@@ -546,6 +565,16 @@ mod tests {
             "\tPat Quill@ACME_WEST\n\tSent by: Sam Orr@ACME_WEST\n\t07/02/2001 09:41 AM\n\nTo: Lee Vance/ACME@ACME\ncc:\nSubject: pump 4\n",
         );
         assert_eq!(notes_header(&below_author, 0), Some(7));
+    }
+
+    #[test]
+    fn lotus_notes_fields_without_author_are_a_header() {
+        let lines = split("To: Ann Lee/HOU/ACME@ACME\ncc:  \nSubject: Re: lunch\n\nSee you at noon.");
+        assert_eq!(notes_fields_header(&lines, 0), Some(3));
+        let memo = split("To: all field staff\ncc: managers\nSubject: outage drill\n");
+        assert_eq!(notes_fields_header(&memo, 0), None);
+        let no_cc = split("To: ann@acme.example\nSubject: lunch\n");
+        assert_eq!(notes_fields_header(&no_cc, 0), None);
     }
 
     #[test]

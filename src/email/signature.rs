@@ -62,6 +62,7 @@ const SIGN_OFFS: &[&str] = &[
     "yours sincerely",
     "sincerely yours",
     "yours truly",
+    "yours",
     "yours faithfully",
     "respectfully",
     "cordially",
@@ -142,7 +143,7 @@ const MAX_NAME_WORDS: usize = 3;
 const MAX_INITIALS: usize = 4;
 /// Lower-case chat words that look like initials ("pls", "thx") but are not.
 const NOT_INITIALS: &[&str] = &[
-    "pls", "plz", "thx", "tnx", "thnx", "ty", "np", "lmk", "brb", "hm", "hmm", "mm", "sry", "ttyl",
+    "pls", "plz", "thx", "tnx", "thnx", "ty", "np", "lmk", "brb", "hm", "hmm", "mm", "sry", "ttyl", "k",
 ];
 
 /// Replies, closers and common words that are capitalised like names but
@@ -290,7 +291,7 @@ pub(crate) fn mark(
 /// sign-off: "Robin", "PL", "Anne C. Koehler", "-andy", "--Stinson".
 /// Capitalised words (any case after a dash), not a common one-word reply.
 pub(crate) fn is_name_line(text: &str) -> bool {
-    let text = text.trim();
+    let text = without_phone(text.trim());
     let name = text.trim_start_matches(['-', '–', '—', ' ']);
     let dashed = name.len() < text.len();
     let words: Vec<&str> = name.split_whitespace().collect();
@@ -314,10 +315,31 @@ pub(crate) fn is_name_line(text: &str) -> bool {
     names || (words.len() == 1 && is_lowercase_initials(name))
 }
 
-/// Initials typed in lower case ("ds", "jmf"): two to four letters, no vowel
-/// (so no word), and not a chat abbreviation.
+/// Fewest digits of a phone number or extension written after a name.
+const MIN_PHONE_DIGITS: usize = 4;
+
+/// The line without a phone number or extension after the name ("Amy Roe
+/// x5-8331", "Amy Roe 713-555-0142"), when two or more words come before
+/// it. A bare run of digits is an order or ticket number, not a phone.
+fn without_phone(text: &str) -> &str {
+    let Some((name, last)) = text.rsplit_once(char::is_whitespace) else {
+        return text;
+    };
+    let digits = last.chars().filter(char::is_ascii_digit).count();
+    let phone_like = digits >= MIN_PHONE_DIGITS
+        && last.chars().all(|c| c.is_ascii_digit() || "-.()+xX".contains(c))
+        && last.contains(['-', '.', '(', 'x', 'X']);
+    if phone_like && word_count(name) >= 2 {
+        name.trim_end()
+    } else {
+        text
+    }
+}
+
+/// Initials typed in lower case ("m", "ds", "jmf"): one to four letters, no
+/// vowel (so no word), and not a chat abbreviation ("k" for "ok").
 fn is_lowercase_initials(word: &str) -> bool {
-    (2..=MAX_INITIALS).contains(&word.len())
+    (1..=MAX_INITIALS).contains(&word.len())
         && word
             .bytes()
             .all(|b| b.is_ascii_lowercase() && !b"aeiouy".contains(&b))
@@ -359,7 +381,7 @@ fn trailing_attachments(lines: &[Line<'_>], block: Range<usize>) -> usize {
 
 /// An attached file's line: ` - report.xls`, `<<report.doc>>`,
 /// `(See attached file: report.xls)`.
-fn is_attachment(text: &str) -> bool {
+pub(crate) fn is_attachment(text: &str) -> bool {
     let text = text.trim();
     let has_extension = |name: &str| {
         name.rsplit_once('.').is_some_and(|(stem, ext)| {
@@ -506,7 +528,25 @@ mod tests {
     }
 
     #[test]
+    fn a_name_with_an_extension_after_it_is_a_name_line() {
+        assert!(is_name_line("Rita Moss x4-7720"));
+        assert!(is_name_line("Rita Moss  281-555-0193"));
+        assert!(!is_name_line("Order 4477201"));
+        assert!(!is_name_line("Invoice x4-7720"));
+        assert!(!is_name_line("x4-7720"));
+    }
+
+    #[test]
+    fn yours_is_a_sign_off() {
+        assert!(is_sign_off("yours, tom."));
+        assert!(!is_sign_off("yours is the last one in the queue"));
+    }
+
+    #[test]
     fn lower_case_initials_are_name_lines_but_chat_words_are_not() {
+        assert!(is_name_line("r"));
+        assert!(!is_name_line("k"));
+        assert!(!is_name_line("a"));
         assert!(is_name_line("kd"));
         assert!(is_name_line("jmf"));
         assert!(!is_name_line("pls"));
