@@ -20,21 +20,24 @@ const CORPUS: &str = concat!(
 );
 
 /// Issue 14's target: the new-text boundary right in this share of emails.
-/// Not reached on held-out yet (94.0%), so it is reported, not asserted.
+/// Not reached on held-out yet (94.1%), so it is reported, not asserted.
 const TARGET_BOUNDARY: f64 = 0.95;
 
 // The floors below are what the segmenter reaches on held-out today less a
-// small margin (boundary 92.2%, quote lines P 99.5% R 98.5%, signature
-// lines P 97.1% R 88.1%, on 153 held-out emails): they catch a regression.
+// small margin (boundary 94.1%, quote lines P 99.4% R 99.9%, signature
+// lines P 98.4% R 85.7%, on 307 held-out emails): they catch a regression.
+// The signature recall floor is lower than before the sample grew (88.1% on
+// the first 153 held-out emails): the new held-out emails brought
+// signatures the segmenter misses, not a regression.
 
 /// Held-out share of emails whose new-text boundary must be right.
-const MIN_HELDOUT_BOUNDARY: f64 = 0.91;
+const MIN_HELDOUT_BOUNDARY: f64 = 0.92;
 /// Held-out precision and recall of quote lines the segmenter must keep.
 const MIN_HELDOUT_QUOTE_PRECISION: f64 = 0.98;
 const MIN_HELDOUT_QUOTE_RECALL: f64 = 0.98;
 /// Held-out precision and recall of signature lines the segmenter must keep.
 const MIN_HELDOUT_SIGNATURE_PRECISION: f64 = 0.95;
-const MIN_HELDOUT_SIGNATURE_RECALL: f64 = 0.85;
+const MIN_HELDOUT_SIGNATURE_RECALL: f64 = 0.83;
 
 #[derive(Debug, Deserialize)]
 struct Email {
