@@ -989,6 +989,9 @@ impl App {
                 .purge_completed(UnixMicros(now.0.saturating_sub(micros)))
                 .await?;
         }
+        // A change whose caller left before its durable round (a cancelled
+        // call) is announced by the next round: this one, at the latest.
+        self.store.sync().await?;
         Ok(changed)
     }
 }

@@ -131,11 +131,16 @@ fn expected_side(message: &Message) -> Side {
 /// Classifies every message; returns tallies per (split, source) and overall
 /// per split, and prints the report.
 fn measure(rules: &RuleSet) -> BTreeMap<(String, String), Tally> {
+    measure_only(rules, |_| true)
+}
+
+/// [`measure`] over the messages `keep` accepts.
+fn measure_only(rules: &RuleSet, keep: impl Fn(&Message) -> bool) -> BTreeMap<(String, String), Tally> {
     let corpus = load_corpus();
     let show_misses = std::env::var("TRIAGE_SHOW_MISSES").ok();
     let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
     for (source, messages) in &corpus {
-        for message in messages {
+        for message in messages.iter().filter(|message| keep(message)) {
             let expected = expected_side(message);
             let got = rules.classify(&ticket(message), &CustomerHistory::default(), UnixMicros(0));
             for key in [
@@ -191,6 +196,26 @@ fn default_rules_hold_up_on_held_out_real_messages() {
             );
         }
     }
+}
+
+/// For cross-validation on `dev` (`tests/corpus/tools/cross_validate.py`):
+/// the report of the rule file `TRIAGE_ACCURACY_RULES` on the messages
+/// whose ids are listed, one a line, in `TRIAGE_ACCURACY_IDS`. Asserts
+/// nothing; run with `--ignored`.
+#[test]
+#[ignore = "a measuring tool for candidate rule files, driven by environment variables"]
+fn measure_candidate_rules() {
+    let (Ok(rules_path), Ok(ids_path)) = (
+        std::env::var("TRIAGE_ACCURACY_RULES"),
+        std::env::var("TRIAGE_ACCURACY_IDS"),
+    ) else {
+        eprintln!("set TRIAGE_ACCURACY_RULES and TRIAGE_ACCURACY_IDS");
+        return;
+    };
+    let rules = RuleSet::load(Path::new(&rules_path)).expect("candidate rules compile");
+    let ids = std::fs::read_to_string(&ids_path).expect("readable id list");
+    let ids: std::collections::HashSet<&str> = ids.lines().map(str::trim).collect();
+    measure_only(&rules, |message| ids.contains(message.id.as_str()));
 }
 
 #[test]
