@@ -293,6 +293,50 @@ pub(crate) fn notes_fields_header(lines: &[Line<'_>], at: usize) -> Option<usize
         .then_some(block.end)
 }
 
+/// Most lines a one-line Lotus Notes header may wrap over before its
+/// `Subject:` field.
+const MAX_INLINE_NOTES_LINES: usize = 5;
+
+/// A Lotus Notes quote header laid out on one line (as Notes flattens the
+/// header of a message it forwards in a table): `Jane Doe/HOU/ACME@ACME
+/// 10/22/01 09:48 AM   To: Bob Roe/ACME@ACME, ...  cc:   Subject: FW: plan`,
+/// its recipients perhaps wrapped over the next lines. The author and a
+/// numeric date and time come before the `To:` field, and `cc:` and
+/// `Subject:` follow it, on that line or the next few; a sentence that only
+/// mentions a date has no such fields. Returns one past the `Subject:` line.
+pub(crate) fn notes_inline_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
+    let text = lines.get(at)?.text.trim();
+    let to = field_in_line(text, "To:")?;
+    let author = text[..to].trim_end();
+    if author.len() > MAX_NOTES_AUTHOR_LEN
+        || author.ends_with(['.', '?', '!', ':'])
+        || !names_date_and_time(author)
+    {
+        return None;
+    }
+    let mut cc = false;
+    for (index, line) in lines.iter().enumerate().skip(at).take(MAX_INLINE_NOTES_LINES) {
+        let rest = if index == at { &text[to..] } else { line.text };
+        if index > at && line.is_blank() {
+            return None;
+        }
+        if let Some(subject) = field_in_line(rest, "Subject:") {
+            cc |= field_in_line(&rest[..subject], "cc:").is_some();
+            return cc.then_some(index + 1);
+        }
+        cc |= field_in_line(rest, "cc:").is_some();
+    }
+    None
+}
+
+/// Where field `name` (as Notes writes it, e.g. `To:`) starts in `text`:
+/// at its start or after white space.
+fn field_in_line(text: &str, name: &str) -> Option<usize> {
+    text.match_indices(name)
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || text[..at].ends_with(char::is_whitespace))
+}
+
 /// Lotus Notes' `Sent by: Ann Lee@ACME` line: who sent a message for its
 /// author.
 fn is_sent_by(text: &str) -> bool {
@@ -575,6 +619,25 @@ mod tests {
         assert_eq!(notes_fields_header(&memo, 0), None);
         let no_cc = split("To: ann@acme.example\nSubject: lunch\n");
         assert_eq!(notes_fields_header(&no_cc, 0), None);
+    }
+
+    #[test]
+    fn a_notes_header_flattened_onto_one_line_is_a_header() {
+        let one_line = split("\tAnn Lee/ACME@ACME 10/22/01 09:48 AM \t   To: Bob Roe/ACME@ACME  cc:   Subject: FW: budget\t\n\nNumbers below.");
+        assert_eq!(notes_inline_header(&one_line, 0), Some(1));
+        let wrapped = split("\tAnn Lee 05/24/2001 06:15 PM \t   To: Bob Roe/HOU/ACME@ACME, Cy \nPark/HOU/ACME@ACME  cc:   Subject: Re: valve \nschedule\n\nDone.");
+        assert_eq!(notes_inline_header(&wrapped, 0), Some(2));
+    }
+
+    #[test]
+    fn a_dated_line_without_notes_fields_is_not_a_one_line_header() {
+        let no_cc = split("Ann Lee 10/22/01 09:48 AM To: Bob Roe  Subject: budget");
+        assert_eq!(notes_inline_header(&no_cc, 0), None);
+        let prose =
+            split("We met on 05/02/2000 at 10:30 to talk. To: do list below, cc: none, Subject: none");
+        assert_eq!(notes_inline_header(&prose, 0), None);
+        let undated = split("Ann Lee   To: Bob Roe  cc:   Subject: budget");
+        assert_eq!(notes_inline_header(&undated, 0), None);
     }
 
     #[test]

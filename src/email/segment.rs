@@ -44,6 +44,7 @@ pub(crate) fn line_kinds(lines: &[Line<'_>]) -> Vec<PartKind> {
         }
     }
     forwarded_attachments(lines, &mut kinds);
+    attachments_named_in_quote(lines, &mut kinds);
     attach_blanks(&classes, &mut kinds);
     kinds
 }
@@ -71,13 +72,61 @@ fn forwarded_attachments(lines: &[Line<'_>], kinds: &mut [PartKind]) {
     }
 }
 
+/// Words by which new text says it sends a file itself.
+const ATTACHING_WORDS: &[&str] = &["attach", "enclos"];
+
+/// The attachment list a mail archive writes at the very end of a body
+/// (` - report.xls`) below a `>` quote names the files of the stored
+/// message. When every file it lists is named in the quote above
+/// (`> <<report.xls>>`) and the new words do not say they attach anything,
+/// the files came with the quoted message: the list goes with the quote.
+/// (Below a cut, such as an `-----Original Message-----` line, the list is
+/// quoted already.)
+fn attachments_named_in_quote(lines: &[Line<'_>], kinds: &mut [PartKind]) {
+    let mut start = lines.len();
+    while start > 0 && (lines[start - 1].is_blank() || signature::is_attachment(lines[start - 1].text)) {
+        start -= 1;
+    }
+    let listed: Vec<usize> = (start..lines.len())
+        .filter(|&i| !lines[i].is_blank() && kinds[i] != PartKind::Quoted)
+        .collect();
+    if listed.is_empty() {
+        return;
+    }
+    let quoted: Vec<&str> = (0..start)
+        .filter(|&i| kinds[i] == PartKind::Quoted)
+        .map(|i| lines[i].text)
+        .collect();
+    if quoted.is_empty() {
+        return;
+    }
+    let attaching = (0..start).any(|i| {
+        kinds[i] == PartKind::New && {
+            let lower = lines[i].text.to_lowercase();
+            ATTACHING_WORDS.iter().any(|w| lower.contains(w))
+        }
+    });
+    let named_in_quote = |i: &usize| {
+        signature::attachment_name(lines[*i].text).is_some_and(|name| {
+            let name = name.to_lowercase();
+            quoted.iter().any(|q| q.to_lowercase().contains(&name))
+        })
+    };
+    if !attaching && listed.iter().all(named_in_quote) {
+        for i in listed {
+            kinds[i] = PartKind::Quoted;
+        }
+    }
+}
+
 /// The structural pass: each line's class, and the cue of each text line.
 ///
 /// Scanning top-down, a line is blank, `>`-quoted, the start of a quote
 /// header, or text. Some headers *cut* the body: a helpdesk reply marker, an
 /// original/forwarded-message separator, an Outlook `From:`/`Sent:` block,
-/// a Lotus Notes author/date/`To:` block, a GroupWise `>>> ... >>>` line,
-/// or an attribution ("On ... wrote:") not followed by a `>` quote. After a
+/// a Lotus Notes author/date/`To:` block (also flattened onto one line), a
+/// GroupWise `>>> ... >>>` line, or an attribution ("On ... wrote:") not
+/// followed by a `>` quote. After a
 /// cut every line is quoted; headers are still recognised there so that
 /// [`super::Segmentation::quoted_headers`] can list the whole thread.
 fn structure(lines: &[Line<'_>]) -> (Vec<Class>, Vec<Cue>) {
@@ -222,7 +271,10 @@ fn header_at(lines: &[Line<'_>], at: usize, cue: Cue) -> Option<Header> {
             cuts: true,
         });
     }
-    if let Some(end) = quote::notes_header(lines, at).or_else(|| quote::notes_fields_header(lines, at)) {
+    if let Some(end) = quote::notes_header(lines, at)
+        .or_else(|| quote::notes_fields_header(lines, at))
+        .or_else(|| quote::notes_inline_header(lines, at))
+    {
         return Some(Header { end, cuts: true });
     }
     if let Some(end) = quote::attribution(lines, at) {
@@ -371,6 +423,60 @@ mod tests {
     fn attachment_list_below_a_bare_forward_goes_with_the_forward() {
         let got = kinds("> From: Kim Vale\n> Subject: plan\n>\n> See the plan.\n\n - plan.xls");
         assert_eq!(got[5], PartKind::Quoted);
+    }
+
+    #[test]
+    fn attachment_list_naming_a_file_of_the_quote_goes_with_the_quote() {
+        let got =
+            kinds("Please pass this on.\n\n> From: Kim Vale\n>\n>  <<Rota May.xls>>\n>\n\n - Rota May.xls");
+        assert_eq!(got[0], PartKind::New);
+        assert_eq!(got[7], PartKind::Quoted);
+    }
+
+    #[test]
+    fn attachment_list_stays_new_when_the_new_words_attach_it() {
+        let got =
+            kinds("I attach the rota again.\n\n> From: Kim Vale\n>  <<Rota May.xls>>\n\n - Rota May.xls");
+        assert_eq!(got[5], PartKind::New);
+    }
+
+    #[test]
+    fn a_contact_card_with_no_words_above_a_forward_is_a_signature() {
+        let body = "Dev Okafor\nField Engineer\nNorthwind Pipeline Co.\n\nOffice: 361-555-0148\nCell:   361-555-0193\n\n-----Original Message-----\nFrom: Kim Vale\nSent: Monday, May 7, 2001 9:12 AM\nSubject: valve\n\nValve 4 leaks.";
+        let got = kinds(body);
+        assert!(got[..6].iter().all(|k| *k == PartKind::Signature), "{got:?}");
+        assert_eq!(got[7], PartKind::QuoteHeader);
+    }
+
+    #[test]
+    fn a_contact_card_alone_or_with_words_stays_new() {
+        // No thread below: the card may be what the customer was asked for.
+        let alone = kinds("Dev Okafor\nOffice: 361-555-0148\nCell:   361-555-0193");
+        assert!(alone.iter().all(|k| *k == PartKind::New), "{alone:?}");
+        // One contact line is a name and a number, not a card.
+        let one = kinds("Dev Okafor\nCell: 361-555-0193\n\n-----Original Message-----\nFrom: Kim Vale\nSubject: valve\n\nLeak?");
+        assert_eq!(one[0], PartKind::New);
+        // Words first: the card is the signature below them, as before.
+        let words = kinds("Valve 4 is fixed.\n\nDev Okafor\nOffice: 361-555-0148\nCell:   361-555-0193\n\n-----Original Message-----\nFrom: Kim Vale\nSubject: valve\n\nLeak?");
+        assert_eq!(words[0], PartKind::New);
+    }
+
+    #[test]
+    fn a_postscript_between_sign_off_and_initials_stays_new() {
+        let got =
+            kinds("The pump is back on line.\n\nCheers,\nNadia\n\nP.S. the gate code changed to 4411.\nNK");
+        assert_eq!(got[2], PartKind::Signature);
+        assert_eq!(got[3], PartKind::Signature);
+        assert_eq!(got[5], PartKind::New);
+        assert_eq!(got[6], PartKind::Signature);
+    }
+
+    #[test]
+    fn the_last_word_of_a_wrapped_sentence_is_not_a_name_above_a_postscript() {
+        let got = kinds("Will you back the plan? If so, I will call you next week to talk it over\nPortland.\n\nP.S. the draft is attached.\n\nDev Okafor\nNorthwind");
+        assert_eq!(got[1], PartKind::New);
+        assert_eq!(got[3], PartKind::New);
+        assert_eq!(got[5], PartKind::Signature);
     }
 
     #[test]

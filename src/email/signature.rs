@@ -258,26 +258,39 @@ pub(crate) fn mark(
     kinds: &mut [PartKind],
 ) {
     for at in run.clone() {
-        if kinds[at] != PartKind::New || at == first_text || lines[at].is_blank() {
+        if kinds[at] != PartKind::New || lines[at].is_blank() {
             continue;
         }
         let text = lines[at].text;
+        // A postscript below the signature is new text again: the block
+        // ends where it starts, and what follows it is searched afresh.
+        let block_end = (at + 1..run.end)
+            .find(|&i| is_postscript(lines[i].text))
+            .unwrap_or(run.end);
         let rest_is_name_block = || {
             is_name_block(
-                &lines[at + 1..run.end],
-                &kinds[at + 1..run.end],
-                &cues[at + 1..run.end],
+                &lines[at + 1..block_end],
+                &kinds[at + 1..block_end],
+                &cues[at + 1..block_end],
             )
         };
+        if at == first_text {
+            if is_card_only(lines, run.clone(), at) && rest_is_name_block() {
+                mark_block(lines, at..run.end, kinds);
+                return;
+            }
+            continue;
+        }
         let starts_block = is_delimiter(text)
             || (is_sign_off(text) && !continues_sentence(lines, at) && rest_is_name_block())
-            || (is_name_line(text) && ends_a_paragraph(lines, at) && rest_is_name_block());
+            || (is_name_line(text)
+                && ends_a_paragraph(lines, at)
+                && !ends_wrapped_sentence(lines, at)
+                && rest_is_name_block());
         if starts_block {
-            let end = trailing_attachments(lines, at..run.end);
-            for kind in &mut kinds[at..end] {
-                if *kind == PartKind::New {
-                    *kind = PartKind::Signature;
-                }
+            mark_block(lines, at..block_end, kinds);
+            if block_end < run.end {
+                mark(lines, cues, block_end..run.end, first_text, kinds);
             }
             return;
         }
@@ -285,6 +298,42 @@ pub(crate) fn mark(
             kinds[at] = PartKind::Signature;
         }
     }
+}
+
+/// A postscript's first line: "P.S. ...", "PS: ...", "Ps ...".
+fn is_postscript(text: &str) -> bool {
+    let text = text.trim_start();
+    ["p.s", "ps:", "ps ", "pps"]
+        .iter()
+        .any(|p| starts_with_ci(text, p))
+}
+
+/// Marks `block` a signature, but for the attachment lines that end it.
+fn mark_block(lines: &[Line<'_>], block: Range<usize>, kinds: &mut [PartKind]) {
+    let end = trailing_attachments(lines, block.clone());
+    for kind in &mut kinds[block.start..end] {
+        if *kind == PartKind::New {
+            *kind = PartKind::Signature;
+        }
+    }
+}
+
+/// Fewest contact lines (phone, fax, address) that make a name and the
+/// lines below it a contact card.
+const MIN_CARD_CONTACTS: usize = 2;
+
+/// The writer's whole text, from its first line `at` to the thread below
+/// it, is a contact card and no words: a name line, then title lines and
+/// at least [`MIN_CARD_CONTACTS`] contact lines, as an email client's
+/// automatic signature sits above a message forwarded without a word. (A
+/// card with no thread below stays new text: it may be what was asked.)
+fn is_card_only(lines: &[Line<'_>], run: Range<usize>, at: usize) -> bool {
+    let thread_below = run.end < lines.len();
+    let contacts = lines[at + 1..run.end]
+        .iter()
+        .filter(|l| !l.is_blank() && is_contact(l.text.trim()))
+        .count();
+    thread_below && contacts >= MIN_CARD_CONTACTS && is_name_line(lines[at].text)
 }
 
 /// A line that is only a name or initials, as people sign without a
@@ -318,9 +367,18 @@ pub(crate) fn is_name_line(text: &str) -> bool {
 /// Fewest digits of a phone number or extension written after a name.
 const MIN_PHONE_DIGITS: usize = 4;
 
+/// Words that number things ("Invoice x4-7720", "Room x1204"): one of them
+/// alone before an extension is not a first name.
+const NUMBERED_THINGS: &[&str] = &[
+    "invoice", "order", "ticket", "case", "ref", "account", "room", "suite", "unit", "box", "ext", "phone",
+    "fax", "tel", "cell", "pager", "item", "part", "model", "serial", "policy", "claim", "job", "po",
+];
+
 /// The line without a phone number or extension after the name ("Amy Roe
 /// x5-8331", "Amy Roe 713-555-0142"), when two or more words come before
-/// it. A bare run of digits is an order or ticket number, not a phone.
+/// it, or one first name before an extension written with an `x`
+/// ("Martina  x34327", as people sign inside a company). A bare run of
+/// digits is an order or ticket number, not a phone.
 fn without_phone(text: &str) -> &str {
     let Some((name, last)) = text.rsplit_once(char::is_whitespace) else {
         return text;
@@ -329,7 +387,9 @@ fn without_phone(text: &str) -> &str {
     let phone_like = digits >= MIN_PHONE_DIGITS
         && last.chars().all(|c| c.is_ascii_digit() || "-.()+xX".contains(c))
         && last.contains(['-', '.', '(', 'x', 'X']);
-    if phone_like && word_count(name) >= 2 {
+    let extension = last.starts_with(['x', 'X']) && last[1..].starts_with(|c: char| c.is_ascii_digit());
+    let first_name = word_count(name) == 1 && !NUMBERED_THINGS.iter().any(|w| eq_fold(name.trim(), w));
+    if phone_like && (word_count(name) >= 2 || (extension && first_name)) {
         name.trim_end()
     } else {
         text
@@ -351,6 +411,18 @@ fn is_lowercase_initials(word: &str) -> bool {
 fn ends_a_paragraph(lines: &[Line<'_>], at: usize) -> bool {
     let above = lines[..at].iter().rev().find(|l| !l.is_blank());
     above.is_none_or(|l| !l.text.trim_end().ends_with(':') && !is_name_line(l.text))
+}
+
+/// A capitalised word with a full stop that ends a hard-wrapped sentence
+/// ("... a responsible energy policy for" / "America."), not a name signed
+/// below it: the line right above is a long one that stops mid-sentence.
+fn ends_wrapped_sentence(lines: &[Line<'_>], at: usize) -> bool {
+    let Some(above) = at.checked_sub(1).map(|i| lines[i].text.trim_end()) else {
+        return false;
+    };
+    above.len() >= MIN_WRAPPED_LINE_LEN
+        && above.ends_with(|c: char| c.is_alphanumeric())
+        && lines[at].text.trim_end().ends_with('.')
 }
 
 /// A lower-case sign-off word that only ends a hard-wrapped sentence:
@@ -392,6 +464,24 @@ pub(crate) fn is_attachment(text: &str) -> bool {
         && ((text.strip_prefix("- ").is_some_and(has_extension))
             || (text.starts_with("<<") && text.ends_with(">>"))
             || starts_with_ci(text, "(see attached file:"))
+}
+
+/// The file name of an attachment line ("report.xls" of ` - report.xls`,
+/// `<<report.xls>>` or `(See attached file: report.xls)`).
+pub(crate) fn attachment_name(text: &str) -> Option<&str> {
+    if !is_attachment(text) {
+        return None;
+    }
+    let text = text.trim();
+    let name = if let Some(name) = text.strip_prefix("- ") {
+        name
+    } else if let Some(name) = text.strip_prefix("<<").and_then(|t| t.strip_suffix(">>")) {
+        name
+    } else {
+        text.get("(see attached file:".len()..)?.trim_end_matches(')')
+    };
+    let name = name.trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The conventional `-- ` signature delimiter (or a bare `--`).
@@ -537,6 +627,26 @@ mod tests {
     }
 
     #[test]
+    fn a_first_name_alone_before_an_x_extension_is_a_name_line() {
+        assert!(is_name_line("Priya  x51207"));
+        assert!(is_name_line("Tomas x3-4410"));
+        // Only an `x` extension: a single word before a dialled number or
+        // a numbered thing stays what it was.
+        assert!(!is_name_line("Priya 713-555-0142"));
+        assert!(!is_name_line("Room x1204"));
+        assert!(!is_name_line("Ticket x99812"));
+    }
+
+    #[test]
+    fn postscripts_are_recognised() {
+        assert!(is_postscript("P.S. the gate code changed"));
+        assert!(is_postscript("PS: bring the badge"));
+        assert!(is_postscript("Ps see you Friday"));
+        assert!(!is_postscript("Psychology dept. called"));
+        assert!(!is_postscript("Please call"));
+    }
+
+    #[test]
     fn yours_is_a_sign_off() {
         assert!(is_sign_off("yours, tom."));
         assert!(!is_sign_off("yours is the last one in the queue"));
@@ -580,6 +690,13 @@ mod tests {
         assert!(is_attachment(" <<Agreement.DOC>>"));
         assert!(is_attachment("(See attached file: HPLN0123.xls)"));
         assert!(!is_attachment("- call the bank"));
+        assert_eq!(attachment_name(" - Q3 plan.xls"), Some("Q3 plan.xls"));
+        assert_eq!(attachment_name("<<Q3 plan.xls>>"), Some("Q3 plan.xls"));
+        assert_eq!(
+            attachment_name("(See attached file: Q3 plan.xls)"),
+            Some("Q3 plan.xls")
+        );
+        assert_eq!(attachment_name("- call the bank"), None);
     }
 
     #[test]

@@ -42,6 +42,10 @@ THIRD_WITH_THREAD = 150
 # left almost no dev misses to learn from): the same again, at most
 # PER_MAILBOX more per mailbox (so at most 8 in all), until this many more.
 FOURTH_WITH_THREAD = 150
+# Fifth round, decided in advance to be the last of its session: the same
+# again, at most PER_MAILBOX more per mailbox (so at most 10 in all), until
+# this many more.
+FIFTH_WITH_THREAD = 150
 
 # A body "has a thread" when it shows any reply/forward structure.
 THREAD = re.compile(
@@ -156,7 +160,12 @@ def main():
                 "labels": "",
             }
         )
-    for quota in (MORE_WITH_THREAD, THIRD_WITH_THREAD, FOURTH_WITH_THREAD):
+    for quota in (
+        MORE_WITH_THREAD,
+        THIRD_WITH_THREAD,
+        FOURTH_WITH_THREAD,
+        FIFTH_WITH_THREAD,
+    ):
         out.extend(more_with_thread(candidates, {item["id"] for item in out}, quota))
     with open(out_path, "w", encoding="utf-8") as f:
         for item in out:
