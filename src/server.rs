@@ -22,6 +22,7 @@ use crate::app::App;
 use crate::auth::{self, Keyring};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::console::{Console, ConsoleSettings};
 use crate::logging::RequestIdLayer;
 use crate::metrics::rpc::{KnownMethods, RpcMetricsLayer};
 use crate::overload::{OverloadSettings, ShedLayer, TimeoutLayer};
@@ -157,7 +158,8 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 }
 
 /// Like [`serve`], and serves the operations HTTP port (`/metrics`,
-/// `/healthz`, `/readyz`) on `http` until the same shutdown.
+/// `/healthz`, `/readyz`, and the web console under `/console`) on `http`
+/// until the same shutdown.
 pub async fn serve_with_http(
     app: Arc<App>,
     listener: TcpListener,
@@ -185,9 +187,17 @@ pub async fn serve_with_http(
         .layer(ShedLayer::new(settings.overload.max_concurrent_rpcs))
         .layer(TimeoutLayer::new(settings.overload.rpc_timeout))
         .into_inner();
+    let console = Arc::new(Console::new(
+        Arc::clone(&app),
+        ConsoleSettings {
+            tokens: settings.tokens.clone(),
+            tls: settings.tls.is_some(),
+        },
+    ));
     let probes = http.map(|listener| {
         tokio::spawn(crate::metrics::http::serve(
             Arc::clone(&app),
+            console,
             listener,
             shutdown.clone(),
         ))

@@ -1,0 +1,302 @@
+//! The rules page: the running rule set, the playground (a pasted message
+//! and where the rules would put it, as the person types), and one
+//! candidate rule file to validate (errors at their lines), backtest over
+//! the stored tickets (the move matrix) or activate (admin).
+
+use maud::{html, Markup};
+
+use super::form::Form;
+use super::layout::{self, csrf_field, time};
+use super::session::{Action, Viewer};
+use super::ticket::explained;
+use super::{html, Answer, ConsoleError, PREFIX};
+use crate::app::App;
+use crate::backtest::{BacktestFilter, BacktestReport, Placement};
+use crate::error::Error;
+use crate::rules::{Diagnostic, Validation};
+use crate::ticket::{Channel, Customer, TicketInput};
+
+/// The name a candidate goes by in messages.
+pub const CANDIDATE_NAME: &str = "candidate.toml";
+
+/// Sample tickets kept per move of a backtest.
+pub const SAMPLES_PER_MOVE: usize = 5;
+
+/// The customer id the playground's messages are written by.
+const PLAYGROUND_CUSTOMER: &str = "console-playground";
+
+/// What the page shows below the running rules, after an action.
+enum Outcome {
+    None,
+    Playground(Markup),
+    Validated(Box<Validation>),
+    Backtested(BacktestReport),
+    Activated { version: String, previous: String },
+    Refused(Error),
+}
+
+/// `GET /console/rules`.
+pub async fn page(app: &App, viewer: &Viewer, _query: &Form) -> Answer {
+    Ok(html(render(app, viewer, &Form::default(), None, Outcome::None)))
+}
+
+/// `GET /console/rules/playground?subject=..&body=..`: where the running
+/// rules put the message, with the explanation; `fragment=1` answers the
+/// result alone (for the live update as the person types).
+pub async fn playground(app: &App, viewer: &Viewer, query: &Form) -> Answer {
+    let result = playground_result(app, query).await?;
+    if query.get("fragment") == Some("1") {
+        return Ok(html(result));
+    }
+    Ok(html(render(
+        app,
+        viewer,
+        query,
+        None,
+        Outcome::Playground(result),
+    )))
+}
+
+async fn playground_result(app: &App, query: &Form) -> Result<Markup, ConsoleError> {
+    let subject = query.get("subject").unwrap_or("").to_string();
+    let body = query.get("body").unwrap_or("").to_string();
+    if subject.trim().is_empty() && body.trim().is_empty() {
+        return Ok(html! { p.hint { "Type a subject or a message to see where it would go." } });
+    }
+    let input = TicketInput {
+        external_id: "playground".into(),
+        source: "console".into(),
+        channel: Channel::Email,
+        subject,
+        body,
+        customer: Customer {
+            id: PLAYGROUND_CUSTOMER.into(),
+            ..Customer::default()
+        },
+        ..TicketInput::default()
+    };
+    let explanation = app.explain(input).await?;
+    let class = &explanation.classification;
+    Ok(html! {
+        dl.facts #playground-placement {
+            dt { "Side" } dd data-field="side" { (class.side.name()) }
+            dt { "Category" } dd data-field="category" { (class.category) }
+            dt { "Queue" } dd data-field="queue" { (class.queue) }
+            dt { "Priority" } dd { (layout::priority(class.priority)) }
+            dt { "Sentiment" } dd { (layout::score(explanation.sentiment)) }
+        }
+        (explained(&explanation))
+    })
+}
+
+/// `POST /console/rules/validate`: the candidate's errors and warnings.
+pub async fn validate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+    let text = candidate(form)?;
+    let validation = app.validate_rules(CANDIDATE_NAME, text.to_string()).await?;
+    let status = if validation.is_valid() {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(super::html_with(
+        status,
+        render(
+            app,
+            viewer,
+            form,
+            Some(text),
+            Outcome::Validated(Box::new(validation)),
+        ),
+    ))
+}
+
+/// `POST /console/rules/backtest` (admin): where the candidate would move
+/// the stored tickets, changing nothing.
+pub async fn backtest(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+    let text = candidate(form)?;
+    let outcome = match app.compile_candidate(CANDIDATE_NAME, text.to_string()).await {
+        Ok(rules) => {
+            let report = app
+                .backtest(rules, BacktestFilter::default(), SAMPLES_PER_MOVE, |_| true)
+                .await?
+                .ok_or_else(|| Error::Internal("the backtest stopped before it finished".into()))?;
+            Outcome::Backtested(report)
+        }
+        Err(err) => Outcome::Refused(err),
+    };
+    Ok(html(render(app, viewer, form, Some(text), outcome)))
+}
+
+/// `POST /console/rules/activate` (admin): swaps the candidate in; on any
+/// error the running rules stay and the page says why.
+pub async fn activate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+    let text = candidate(form)?;
+    let previous = app.rules().version().to_string();
+    let outcome = match app
+        .reload_rules_text(CANDIDATE_NAME, text.to_string(), None)
+        .await
+    {
+        Ok(reloaded) => Outcome::Activated {
+            version: reloaded.active.rules.version().to_string(),
+            previous,
+        },
+        Err(err) => Outcome::Refused(err),
+    };
+    Ok(html(render(app, viewer, form, Some(text), outcome)))
+}
+
+fn candidate(form: &Form) -> Result<&str, ConsoleError> {
+    form.non_empty("candidate")
+        .map(|_| form.get("candidate").unwrap_or(""))
+        .ok_or_else(|| ConsoleError::BadRequest("paste a candidate rule file first".into()))
+}
+
+fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, outcome: Outcome) -> Markup {
+    let active = app.active_rules();
+    let rules = &active.rules;
+    let candidate = candidate.unwrap_or_else(|| rules.text());
+    let (playground, result) = match outcome {
+        Outcome::Playground(markup) => (Some(markup), None),
+        other => (None, Some(other)),
+    };
+    layout::page(
+        Some(viewer),
+        "Rules",
+        html! {
+            h1 { "Rules" }
+            dl.facts #active-rules {
+                dt { "Version" } dd #rules-version { (rules.version()) }
+                dt { "Source" } dd { (rules.source()) }
+                dt { "Loaded" } dd { (time(active.loaded_at)) }
+                dt { "Rules" } dd { (rules.rule_count()) }
+                dt { "Queues" } dd { (rules.queues().iter().map(|queue| queue.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            }
+            details {
+                summary { "The running rule file" }
+                pre.source { (rules.text()) }
+            }
+            section aria-labelledby="playground-h" {
+                h2 #playground-h { "Playground" }
+                form #playground method="get" action={ (PREFIX) "/rules/playground" } {
+                    label for="pg-subject" { "Subject" }
+                    input #pg-subject type="text" name="subject" value=(query.get("subject").unwrap_or(""));
+                    label for="pg-body" { "Message" }
+                    textarea #pg-body name="body" rows="5" { (query.get("body").unwrap_or("")) }
+                    button type="submit" { "Classify" }
+                }
+                div #playground-result aria-live="polite" {
+                    @if let Some(markup) = playground { (markup) }
+                }
+            }
+            section aria-labelledby="candidate-h" {
+                h2 #candidate-h { "A candidate rule file" }
+                @if let Some(result) = result { (outcome_markup(result)) }
+                form #candidate-form method="post" action={ (PREFIX) "/rules/validate" } {
+                    (csrf_field(viewer))
+                    label for="candidate" { "Rule file (TOML)" }
+                    textarea #candidate name="candidate" rows="16" spellcheck="false" { (candidate) }
+                    div.actions {
+                        button type="submit" #validate { "Validate" }
+                        @if viewer.can(Action::Backtest) {
+                            button type="submit" #backtest formaction={ (PREFIX) "/rules/backtest" } { "Backtest" }
+                        }
+                        @if viewer.can(Action::Activate) {
+                            button type="submit" #activate formaction={ (PREFIX) "/rules/activate" } { "Activate" }
+                        }
+                    }
+                    @if !viewer.can(Action::Backtest) {
+                        p.hint { "Backtests and activating rules need the admin role." }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn outcome_markup(outcome: Outcome) -> Markup {
+    match outcome {
+        Outcome::None | Outcome::Playground(_) => html! {},
+        Outcome::Validated(validation) => validated(&validation),
+        Outcome::Backtested(report) => backtested(&report),
+        Outcome::Activated { version, previous } => html! {
+            p.ok role="status" #activated { "Activated version " strong { (version) } " (was " (previous) ")." }
+        },
+        Outcome::Refused(err) => html! {
+            p.error role="alert" #refused { "Refused; the running rules stay. " (err.to_string()) }
+        },
+    }
+}
+
+fn validated(validation: &Validation) -> Markup {
+    html! {
+        div #validation {
+            @if validation.is_valid() {
+                p.ok role="status" { "The candidate compiles"
+                    @if let Some(rules) = &validation.rules { " (version " (rules.version()) ", " (rules.rule_count()) " rules)" }
+                    "." }
+            } @else {
+                p.error role="alert" { (validation.errors.len()) " error(s): the candidate does not compile." }
+            }
+            (diagnostics("Errors", "errors", &validation.errors))
+            (diagnostics("Warnings", "warnings", &validation.warnings))
+        }
+    }
+}
+
+fn diagnostics(title: &str, id: &str, found: &[Diagnostic]) -> Markup {
+    html! {
+        @if !found.is_empty() {
+            h3 { (title) }
+            ul.diagnostics id=(id) {
+                @for diagnostic in found {
+                    li {
+                        span.where { "line " (diagnostic.line) @if diagnostic.column > 0 { ", column " (diagnostic.column) } }
+                        @if let Some(rule) = &diagnostic.rule_id { " rule " code { (rule) } }
+                        ": " (diagnostic.message)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn placement(placement: &Placement) -> Markup {
+    html! {
+        (placement.side.name()) " / "
+        (if placement.category.is_empty() { "–" } else { placement.category.as_str() })
+        " / " (placement.queue)
+    }
+}
+
+fn backtested(report: &BacktestReport) -> Markup {
+    let progress = report.progress;
+    html! {
+        div #backtest-report {
+            p role="status" {
+                "Backtest of version " strong { (report.candidate_version) } ": "
+                span #backtest-counts { (progress.matched) " tickets re-classified, " (progress.changed) " would move" } "."
+            }
+            @if report.moves.is_empty() {
+                p { "No ticket would move." }
+            } @else {
+                table.data #moves {
+                    caption { "Moves (side / category / queue), most tickets first" }
+                    thead { tr {
+                        th scope="col" { "From" } th scope="col" { "To" }
+                        th.num scope="col" { "Tickets" } th scope="col" { "Samples" }
+                    } }
+                    tbody {
+                        @for step in &report.moves {
+                            tr {
+                                td { (placement(&step.from)) }
+                                td { (placement(&step.to)) }
+                                td.num { (step.count) }
+                                td { @for id in &step.samples { a href={ (PREFIX) "/tickets/" (id) } { (id) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

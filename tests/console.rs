@@ -1,0 +1,477 @@
+//! The web console's handlers, against the real server's HTTP port with a
+//! real HTTP client: every page's status, sign-in and roles, CSRF, and
+//! escaping of ticket text.
+
+mod common;
+
+use common::console::{ingest, server_with_tokens, Visitor, ADMIN, AGENT, INGEST};
+use common::TestServer;
+
+/// A candidate that sends billing words to the inbox instead.
+fn candidate_without_billing() -> String {
+    common::TEST_RULES
+        .replace("version = \"test-1\"", "version = \"test-2\"")
+        .replace(
+            "queue = \"billing\", priority = \"high\"",
+            "queue = \"inbox\", priority = \"high\"",
+        )
+}
+
+#[tokio::test]
+async fn every_page_answers_for_an_agent() {
+    let server = server_with_tokens().await;
+    let id = ingest(&server, "e-1", "Site is down", "The checkout is down since noon").await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let pages = [
+        "/console/queues".to_string(),
+        "/console/queues/rows".to_string(),
+        "/console/queues/incidents".to_string(),
+        format!("/console/tickets/{id}"),
+        "/console/rules".to_string(),
+        "/console/rules/playground?subject=refund&body=charged+twice".to_string(),
+        "/console/journey".to_string(),
+        "/console/journey?window=24&group=side&colour=change".to_string(),
+        "/console/journey/customer?id=cust-e-1".to_string(),
+        "/console/static/console.css".to_string(),
+        "/console/static/console.js".to_string(),
+    ];
+    for page in &pages {
+        let reply = agent.get(page).await;
+        assert_eq!(reply.status, 200, "{page}: {}", reply.body);
+        let policy = reply.headers.get("content-security-policy").expect("CSP");
+        assert!(
+            policy.to_str().expect("ascii").contains("script-src 'self'"),
+            "{page}"
+        );
+    }
+    assert_eq!(agent.get("/console").await.location(), "/console/queues");
+    assert_eq!(agent.get("/console/nope").await.status, 404);
+    assert_eq!(agent.get("/console/tickets/tkt_999999").await.status, 404);
+    assert_eq!(agent.get("/console/tickets/not-an-id").await.status, 404);
+    assert_eq!(agent.get("/console/queues/no-such-queue").await.status, 404);
+    assert_eq!(agent.get("/console/journey?window=0").await.status, 400);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_without_a_session_send_the_visitor_to_the_login_form() {
+    let server = server_with_tokens().await;
+    let stranger = Visitor::new(server.http_address);
+    for page in [
+        "/console/queues",
+        "/console/rules",
+        "/console/tickets/tkt_1",
+        "/console/journey",
+    ] {
+        let reply = stranger.get(page).await;
+        assert_eq!(reply.status, 303, "{page}");
+        assert_eq!(reply.location(), "/console/login", "{page}");
+    }
+    let login = stranger.get("/console/login").await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("<label for=\"token\""), "{}", login.body);
+    let forged = Visitor {
+        cookie: Some("not-a-token-at-all-0123".into()),
+        ..stranger.clone()
+    };
+    let reply = forged.get("/console/queues").await;
+    assert_eq!(reply.location(), "/console/login");
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|cookie| cookie.contains("Max-Age=0")),
+        "an unknown token's cookie is cleared"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_keeps_the_token_in_an_http_only_strict_cookie() {
+    let server = server_with_tokens().await;
+    let reply = Visitor::new(server.http_address)
+        .post("/console/login", &[("token", AGENT)])
+        .await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location(), "/console/queues");
+    let cookies = reply.set_cookies();
+    let cookie = cookies.first().expect("a cookie");
+    assert!(
+        cookie.starts_with(&format!("triage_console={AGENT};")),
+        "{cookie}"
+    );
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/console"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "no TLS here: {cookie}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_refuses_unknown_tokens_and_tokens_without_a_console_role() {
+    let server = server_with_tokens().await;
+    let visitor = Visitor::new(server.http_address);
+    let unknown = visitor
+        .post("/console/login", &[("token", "wrong-token-0123456789")])
+        .await;
+    assert_eq!(unknown.status, 401);
+    assert!(unknown.body.contains("unknown token"));
+    assert!(unknown.set_cookies().is_empty());
+    let ingest_only = visitor.post("/console/login", &[("token", INGEST)]).await;
+    assert_eq!(ingest_only.status, 403);
+    assert!(
+        ingest_only.body.contains("needs role agent or admin"),
+        "{}",
+        ingest_only.body
+    );
+    assert!(ingest_only.set_cookies().is_empty());
+    let with_ingest_cookie = Visitor {
+        cookie: Some(INGEST.into()),
+        ..visitor.clone()
+    };
+    assert_eq!(with_ingest_cookie.get("/console/queues").await.status, 403);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sign_out_clears_the_cookie_and_needs_the_csrf_token() {
+    let server = server_with_tokens().await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    assert_eq!(agent.post("/console/logout", &[]).await.status, 403);
+    let csrf = agent.get("/console/queues").await.csrf();
+    let reply = agent.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location(), "/console/login");
+    assert!(reply
+        .set_cookies()
+        .iter()
+        .any(|cookie| cookie.contains("Max-Age=0")));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn agents_may_validate_but_not_backtest_or_activate() {
+    let server = server_with_tokens().await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let page = agent.get("/console/rules").await;
+    assert!(
+        !page.body.contains("id=\"activate\""),
+        "no activate button for agents"
+    );
+    assert!(
+        !page.body.contains("id=\"backtest\""),
+        "no backtest button for agents"
+    );
+    let csrf = page.csrf();
+    let candidate = candidate_without_billing();
+    let fields = [("csrf", csrf.as_str()), ("candidate", candidate.as_str())];
+    assert_eq!(agent.post("/console/rules/validate", &fields).await.status, 200);
+    let backtest = agent.post("/console/rules/backtest", &fields).await;
+    assert_eq!(backtest.status, 403);
+    assert!(backtest.body.contains("needs role admin"), "{}", backtest.body);
+    assert_eq!(agent.post("/console/rules/activate", &fields).await.status, 403);
+    assert_eq!(server.app.rules().version(), "test-1", "the rules did not change");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn posts_without_the_sessions_csrf_token_change_nothing() {
+    let server = server_with_tokens().await;
+    let admin = Visitor::signed_in(server.http_address, ADMIN).await;
+    let candidate = candidate_without_billing();
+    let missing = admin
+        .post("/console/rules/activate", &[("candidate", &candidate)])
+        .await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.body.contains("CSRF"), "{}", missing.body);
+    let agents_token = Visitor::signed_in(server.http_address, AGENT)
+        .await
+        .get("/console/rules")
+        .await
+        .csrf();
+    let someone_elses = admin
+        .post(
+            "/console/rules/activate",
+            &[("csrf", &agents_token), ("candidate", &candidate)],
+        )
+        .await;
+    assert_eq!(someone_elses.status, 403, "another session's token");
+    let csrf = admin.get("/console/rules").await.csrf();
+    let cross_site = admin
+        .post_with(
+            "/console/rules/activate",
+            &[("csrf", &csrf), ("candidate", &candidate)],
+            &[("origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(cross_site.status, 403, "a post from another origin");
+    assert_eq!(server.app.rules().version(), "test-1", "nothing was activated");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admins_backtest_a_candidate_and_see_the_move_matrix() {
+    let server = server_with_tokens().await;
+    let billing = ingest(&server, "b-1", "Invoice", "I was charged twice").await;
+    ingest(&server, "o-1", "Outage", "everything is down").await;
+    let admin = Visitor::signed_in(server.http_address, ADMIN).await;
+    let csrf = admin.get("/console/rules").await.csrf();
+    let candidate = candidate_without_billing();
+    let reply = admin
+        .post(
+            "/console/rules/backtest",
+            &[("csrf", &csrf), ("candidate", &candidate)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.body.contains("2 tickets re-classified, 1 would move"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("reactive / billing / billing"), "from");
+    assert!(reply.body.contains("reactive / billing / inbox"), "to");
+    assert!(
+        reply
+            .body
+            .contains(&format!("href=\"/console/tickets/{billing}\"")),
+        "sample"
+    );
+    assert_eq!(
+        server.app.rules().version(),
+        "test-1",
+        "a backtest changes nothing"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admins_activate_a_candidate_and_a_broken_one_is_refused() {
+    let server = server_with_tokens().await;
+    let admin = Visitor::signed_in(server.http_address, ADMIN).await;
+    let csrf = admin.get("/console/rules").await.csrf();
+    let broken = admin
+        .post(
+            "/console/rules/activate",
+            &[("csrf", &csrf), ("candidate", "version = \"x\"\n[[rule]\n")],
+        )
+        .await;
+    assert!(
+        broken.body.contains("Refused; the running rules stay"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(server.app.rules().version(), "test-1");
+    let reply = admin
+        .post(
+            "/console/rules/activate",
+            &[("csrf", &csrf), ("candidate", &candidate_without_billing())],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.body.contains("Activated version <strong>test-2</strong>"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(server.app.rules().version(), "test-2");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_points_each_error_at_its_line() {
+    let server = server_with_tokens().await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let csrf = agent.get("/console/rules").await.csrf();
+    let candidate = "version = \"v\"\ndefault_queue = \"inbox\"\n\n[[queue]]\nname = \"inbox\"\n\n[[rule]]\nid = \"r\"\nwhen = { field = \"text\", regex = \"(\" }\nthen = { queue = \"inbox\" }\n";
+    let reply = agent
+        .post(
+            "/console/rules/validate",
+            &[("csrf", &csrf), ("candidate", candidate)],
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert!(reply.body.contains("id=\"errors\""), "{}", reply.body);
+    assert!(
+        reply.body.contains("line 9") || reply.body.contains("line 7"),
+        "{}",
+        reply.body
+    );
+    let good = agent
+        .post(
+            "/console/rules/validate",
+            &[("csrf", &csrf), ("candidate", common::TEST_RULES)],
+        )
+        .await;
+    assert_eq!(good.status, 200);
+    assert!(good.body.contains("The candidate compiles"), "{}", good.body);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn ticket_text_renders_as_text_not_markup() {
+    let server = server_with_tokens().await;
+    let id = ingest(
+        &server,
+        "x-1",
+        "<img src=x onerror=alert(2)>",
+        "<script>alert(1)</script>",
+    )
+    .await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let ticket = agent.get(&format!("/console/tickets/{id}")).await;
+    assert_eq!(ticket.status, 200);
+    assert!(
+        ticket.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        ticket.body
+    );
+    assert!(!ticket.body.contains("<script>alert(1)"));
+    assert!(!ticket.body.contains("<img src=x"));
+    let queue = agent.get("/console/queues/inbox").await;
+    assert!(
+        queue.body.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{}",
+        queue.body
+    );
+    assert!(!queue.body.contains("<img src=x"));
+    let playground = agent
+        .get("/console/rules/playground?subject=%3Cb%3Ehi%3C%2Fb%3E&body=%3Cscript%3Ex%3C%2Fscript%3E")
+        .await;
+    assert!(!playground.body.contains("<script>x"), "{}", playground.body);
+    assert!(playground.body.contains("&lt;script&gt;x&lt;/script&gt;"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ticket_page_explains_the_classification_with_the_matched_text() {
+    let server = server_with_tokens().await;
+    let id = ingest(&server, "o-2", "Help", "Our site is down and customers are angry").await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let page = agent.get(&format!("/console/tickets/{id}")).await.body;
+    assert!(page.contains("<dd data-field=\"side\">reactive</dd>"), "{page}");
+    assert!(page.contains("<dd data-field=\"queue\">incidents</dd>"), "{page}");
+    assert!(page.contains("data-rule=\"outage\""), "{page}");
+    assert!(
+        page.contains("<mark>is down</mark>"),
+        "matched text highlighted: {page}"
+    );
+    assert!(page.contains("id=\"sentiment-words\""), "sentiment words: {page}");
+    assert!(page.contains("angry"), "{page}");
+    assert!(page.contains("id=\"history\""), "{page}");
+    assert!(page.contains("ingested") || page.contains("queued"), "{page}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_playground_shows_side_category_and_queue() {
+    let server = server_with_tokens().await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let page = agent
+        .get("/console/rules/playground?subject=Invoice&body=I+was+charged+twice")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<dd data-field=\"side\">reactive</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<dd data-field=\"category\">billing</dd>"));
+    assert!(page.body.contains("<dd data-field=\"queue\">billing</dd>"));
+    let fragment = agent
+        .get("/console/rules/playground?fragment=1&body=please+add+dark+mode")
+        .await;
+    assert!(!fragment.body.contains("<html"), "the fragment alone");
+    assert!(
+        fragment.body.contains("<dd data-field=\"side\">proactive</dd>"),
+        "{}",
+        fragment.body
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn queue_figures_follow_an_ingest() {
+    let server = server_with_tokens().await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let depth = |body: &str| {
+        let row = body.find("data-queue=\"billing\"").expect("billing row");
+        let cell = body[row..].find("data-field=\"depth\">").expect("depth cell") + row + 19;
+        body[cell..body[cell..].find('<').expect("end") + cell].to_string()
+    };
+    assert_eq!(depth(&agent.get("/console/queues/rows").await.body), "0");
+    ingest(&server, "b-2", "Refund", "please refund me").await;
+    assert_eq!(depth(&agent.get("/console/queues/rows").await.body), "1");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_queue_pages_its_waiting_tickets_in_claim_order() {
+    let server = server_with_tokens().await;
+    for n in 0..51 {
+        ingest(&server, &format!("p-{n}"), "Refund", "please refund me").await;
+    }
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let first = agent.get("/console/queues/billing").await;
+    assert_eq!(first.body.matches("href=\"/console/tickets/").count(), 50);
+    let marker = "rel=\"next\" href=\"";
+    let start = first.body.find(marker).expect("a next page") + marker.len();
+    let next = &first.body[start..first.body[start..].find('"').expect("end") + start];
+    let second = agent.get(&next.replace("&amp;", "&")).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.body.matches("href=\"/console/tickets/").count(), 1);
+    assert!(!second.body.contains("rel=\"next\""));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journey_pages_show_the_heat_map_and_a_customers_contacts() {
+    let server = server_with_tokens().await;
+    let id = ingest(&server, "j-1", "Outage", "the app is down").await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let map = agent.get("/console/journey").await;
+    assert!(map.body.contains("id=\"heat-map\""), "{}", map.body);
+    assert!(
+        map.body.contains("class=\"heat-5\""),
+        "the busiest cell is hottest: {}",
+        map.body
+    );
+    let journey = agent.get("/console/journey/customer?id=cust-j-1").await;
+    assert!(
+        journey.body.contains(&format!("href=\"/console/tickets/{id}\"")),
+        "{}",
+        journey.body
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_auth_off_every_visitor_is_an_admin_whose_posts_need_the_csrf_token() {
+    let server = TestServer::start().await;
+    let mut visitor = Visitor::new(server.http_address);
+    assert_eq!(visitor.get("/console/login").await.location(), "/console/queues");
+    let page = visitor.get("/console/rules").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Authentication is off"), "{}", page.body);
+    assert!(page.body.contains("id=\"activate\""), "admin buttons");
+    visitor.keep_cookie(&page);
+    assert!(visitor.cookie.is_some(), "an anonymous session cookie");
+    let csrf = page.csrf();
+    let candidate = candidate_without_billing();
+    let without = Visitor::new(server.http_address)
+        .post(
+            "/console/rules/activate",
+            &[("csrf", &csrf), ("candidate", &candidate)],
+        )
+        .await;
+    assert_eq!(without.status, 403, "the token belongs to the cookie");
+    let reply = visitor
+        .post(
+            "/console/rules/activate",
+            &[("csrf", &csrf), ("candidate", &candidate)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.app.rules().version(), "test-2");
+    server.shutdown().await;
+}
