@@ -18,6 +18,7 @@ pub fn page(viewer: Option<&Viewer>, title: &str, main: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · triage console" }
+                link rel="icon" href={ (PREFIX) "/static/favicon.svg" } type="image/svg+xml";
                 link rel="stylesheet" href={ (PREFIX) "/static/console.css" };
                 script src={ (PREFIX) "/static/console.js" } defer {}
             }

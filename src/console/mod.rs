@@ -55,6 +55,9 @@ const CSS: &str = include_str!("assets/console.css");
 /// The console's only script: live queue figures and the playground.
 const JS: &str = include_str!("assets/console.js");
 
+/// The console's icon (browsers ask for one; a 404 would log an error).
+const ICON: &str = include_str!("assets/favicon.svg");
+
 /// A response as the operations port sends it.
 pub type Page = Response<Full<Bytes>>;
 
@@ -165,6 +168,7 @@ impl Console {
             (&Method::GET, "" | "/") => Some(Ok(redirect(&format!("{PREFIX}/queues")))),
             (&Method::GET, "/static/console.css") => Some(Ok(asset(CSS, "text/css; charset=utf-8"))),
             (&Method::GET, "/static/console.js") => Some(Ok(asset(JS, "text/javascript; charset=utf-8"))),
+            (&Method::GET, "/static/favicon.svg") => Some(Ok(asset(ICON, "image/svg+xml"))),
             (&Method::GET, "/login") => Some(Ok(self.access.login_page(&parts.headers, None))),
             (&Method::POST, "/login") => Some(Ok(self.access.login(&body))),
             _ => None,
