@@ -11,6 +11,7 @@ use super::layout::{self, time};
 use super::session::Viewer;
 use super::{html, Answer, ConsoleError, PREFIX};
 use crate::app::App;
+use crate::error::Error;
 use crate::insights::report::{
     CustomerScope, GroupBy, JourneyCell, JourneyReport, ReportRequest, DEFAULT_TOP, DEFAULT_WINDOW_HOURS,
     MAX_WINDOW_HOURS,
@@ -54,14 +55,18 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
         Some("change") => Colour::Change,
         _ => Colour::Volume,
     };
-    let report = app
-        .journey_report(ReportRequest {
-            window_hours,
-            group_by,
-            scope: CustomerScope::All,
-            top: DEFAULT_TOP,
-        })
-        .await?;
+    let request = ReportRequest {
+        window_hours,
+        group_by,
+        scope: CustomerScope::All,
+        top: DEFAULT_TOP,
+    };
+    // A store without journey rollups still serves the customer journey.
+    let report = match app.journey_report(request).await {
+        Ok(report) => Ok(report),
+        Err(Error::Unimplemented(reason)) => Err(reason),
+        Err(err) => return Err(err.into()),
+    };
     Ok(html(layout::page(
         Some(viewer),
         "Journey",
@@ -86,11 +91,16 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
                 }
                 button type="submit" { "Show" }
             }
-            p.hint {
-                (time(report.windows.start)) " to " (time(report.windows.end)) ": "
-                (report.total()) " contacts (previous window " (report.previous_total()) ")."
+            @match &report {
+                Ok(report) => {
+                    p.hint {
+                        (time(report.windows.start)) " to " (time(report.windows.end)) ": "
+                        (report.total()) " contacts (previous window " (report.previous_total()) ")."
+                    }
+                    (heat_map(report, colour))
+                },
+                Err(reason) => p.hint #no-friction-map { "No friction map: " (reason) "." },
             }
-            (heat_map(&report, colour))
             section aria-labelledby="customer-h" {
                 h2 #customer-h { "A customer's journey" }
                 form.filters method="get" action={ (PREFIX) "/journey/customer" } {
