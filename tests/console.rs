@@ -231,6 +231,7 @@ async fn admins_backtest_a_candidate_and_see_the_move_matrix() {
     );
     assert!(reply.body.contains("reactive / billing / billing"), "from");
     assert!(reply.body.contains("reactive / billing / inbox"), "to");
+    assert!(reply.body.contains("id=\"move-matrix\""), "the queue matrix");
     assert!(
         reply
             .body
@@ -292,10 +293,21 @@ async fn validation_points_each_error_at_its_line() {
         .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(reply.body.contains("id=\"errors\""), "{}", reply.body);
+    let error_line = (1..=10)
+        .find(|line| {
+            reply
+                .body
+                .contains(&format!("<li id=\"line-{line}\" class=\"bad\">"))
+        })
+        .unwrap_or_else(|| panic!("the listing marks the error's line: {}", reply.body));
     assert!(
-        reply.body.contains("line 9") || reply.body.contains("line 7"),
-        "{}",
+        reply.body.contains(&format!("href=\"#line-{error_line}\"")),
+        "the error links to its line: {}",
         reply.body
+    );
+    assert!(
+        (7..=9).contains(&error_line),
+        "the broken rule's lines: {error_line}"
     );
     let good = agent
         .post(

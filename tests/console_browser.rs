@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
@@ -174,6 +175,35 @@ async fn wait_for_text(client: &Client, css: &str, text: &str) -> String {
     }
 }
 
+/// Fails when a form control on the page has no label, or when Tab on
+/// the freshly loaded page (a GET) does not reach the skip link first.
+async fn assert_labelled_and_keyboard_reachable(client: &Client, page: &str) {
+    let unlabelled = client
+        .execute(
+            "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))\
+               .filter(function (e) { return e.labels === null || e.labels.length === 0; })\
+               .map(function (e) { return e.outerHTML; });",
+            vec![],
+        )
+        .await
+        .expect("find unlabelled controls");
+    assert_eq!(unlabelled, json!([]), "controls without a label on {page}");
+    client.refresh().await.expect("load the page afresh");
+    let tab = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{E004}' })
+        .then(KeyAction::Up { value: '\u{E004}' });
+    client.perform_actions(tab).await.expect("press Tab");
+    let focused = client
+        .execute("return document.activeElement.className;", vec![])
+        .await
+        .expect("focused element");
+    assert_eq!(
+        focused,
+        json!("skip"),
+        "Tab reaches the skip link first on {page}"
+    );
+}
+
 #[tokio::test]
 async fn a_supervisor_uses_the_console_in_a_real_browser() {
     let Some((driver_binary, chromium)) = browser_or_skip() else {
@@ -289,6 +319,7 @@ async fn a_supervisor_uses_the_console_in_a_real_browser() {
         "the result came without a page load"
     );
     screenshot(&client, "05-playground").await;
+    assert_labelled_and_keyboard_reachable(&client, "the rules").await;
     assert_no_console_errors(&driver, &client, "the playground").await;
 
     // A backtest of a candidate that sends billing to the inbox.
@@ -329,6 +360,7 @@ async fn a_supervisor_uses_the_console_in_a_real_browser() {
         .expect("cells");
     assert!(!cells.is_empty(), "the heat map has cells");
     screenshot(&client, "07-journey").await;
+    assert_labelled_and_keyboard_reachable(&client, "the journey").await;
     client
         .goto(&format!("{base}/console/journey/customer?id=cust-o-1"))
         .await

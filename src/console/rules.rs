@@ -3,6 +3,8 @@
 //! candidate rule file to validate (errors at their lines), backtest over
 //! the stored tickets (the move matrix) or activate (admin).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use maud::{html, Markup};
 
 use super::form::Form;
@@ -190,7 +192,7 @@ fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, out
             }
             section aria-labelledby="candidate-h" {
                 h2 #candidate-h { "A candidate rule file" }
-                @if let Some(result) = result { (outcome_markup(result)) }
+                @if let Some(result) = result { (outcome_markup(result, candidate)) }
                 form #candidate-form method="post" action={ (PREFIX) "/rules/validate" } {
                     (csrf_field(viewer))
                     label for="candidate" { "Rule file (TOML)" }
@@ -213,10 +215,10 @@ fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, out
     )
 }
 
-fn outcome_markup(outcome: Outcome) -> Markup {
+fn outcome_markup(outcome: Outcome, candidate: &str) -> Markup {
     match outcome {
         Outcome::None | Outcome::Playground(_) => html! {},
-        Outcome::Validated(validation) => validated(&validation),
+        Outcome::Validated(validation) => validated(&validation, candidate),
         Outcome::Backtested(report) => backtested(&report),
         Outcome::Activated { version, previous } => html! {
             p.ok role="status" #activated { "Activated version " strong { (version) } " (was " (previous) ")." }
@@ -227,7 +229,7 @@ fn outcome_markup(outcome: Outcome) -> Markup {
     }
 }
 
-fn validated(validation: &Validation) -> Markup {
+fn validated(validation: &Validation, candidate: &str) -> Markup {
     html! {
         div #validation {
             @if validation.is_valid() {
@@ -239,6 +241,37 @@ fn validated(validation: &Validation) -> Markup {
             }
             (diagnostics("Errors", "errors", &validation.errors))
             (diagnostics("Warnings", "warnings", &validation.warnings))
+            @if !validation.errors.is_empty() || !validation.warnings.is_empty() {
+                (listing(candidate, validation))
+            }
+        }
+    }
+}
+
+/// The candidate with numbered lines, the lines with findings marked.
+fn listing(candidate: &str, validation: &Validation) -> Markup {
+    let lines_with =
+        |found: &[Diagnostic]| found.iter().map(|diagnostic| diagnostic.line).collect::<Vec<_>>();
+    let errors = lines_with(&validation.errors);
+    let warnings = lines_with(&validation.warnings);
+    html! {
+        details open {
+            summary { "The candidate, by line" }
+            ol.listing #listing {
+                @for (index, line) in candidate.lines().enumerate() {
+                    @let number = index + 1;
+                    @let mark = if errors.contains(&number) {
+                        Some("bad")
+                    } else if warnings.contains(&number) {
+                        Some("warned")
+                    } else {
+                        None
+                    };
+                    li id={ "line-" (number) } class=[mark] {
+                        code { (line) }
+                    }
+                }
+            }
         }
     }
 }
@@ -250,7 +283,11 @@ fn diagnostics(title: &str, id: &str, found: &[Diagnostic]) -> Markup {
             ul.diagnostics id=(id) {
                 @for diagnostic in found {
                     li {
-                        span.where { "line " (diagnostic.line) @if diagnostic.column > 0 { ", column " (diagnostic.column) } }
+                        @if diagnostic.line > 0 {
+                            a.where href={ "#line-" (diagnostic.line) } {
+                                "line " (diagnostic.line) @if diagnostic.column > 0 { ", column " (diagnostic.column) }
+                            }
+                        } @else { span.where { "the file" } }
                         @if let Some(rule) = &diagnostic.rule_id { " rule " code { (rule) } }
                         ": " (diagnostic.message)
                     }
@@ -279,6 +316,7 @@ fn backtested(report: &BacktestReport) -> Markup {
             @if report.moves.is_empty() {
                 p { "No ticket would move." }
             } @else {
+                (queue_matrix(report))
                 table.data #moves {
                     caption { "Moves (side / category / queue), most tickets first" }
                     thead { tr {
@@ -293,6 +331,38 @@ fn backtested(report: &BacktestReport) -> Markup {
                                 td.num { (step.count) }
                                 td { @for id in &step.samples { a href={ (PREFIX) "/tickets/" (id) } { (id) } " " } }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Moves summed by queue: rows are where tickets are, columns where the
+/// candidate would put them.
+fn queue_matrix(report: &BacktestReport) -> Markup {
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for step in &report.moves {
+        *counts
+            .entry((step.from.queue.as_str(), step.to.queue.as_str()))
+            .or_default() += step.count;
+    }
+    let from: BTreeSet<&str> = counts.keys().map(|(from, _)| *from).collect();
+    let to: BTreeSet<&str> = counts.keys().map(|(_, to)| *to).collect();
+    html! {
+        table.data #move-matrix {
+            caption { "Tickets that would change queue: from (rows) to (columns)" }
+            thead { tr {
+                th scope="col" { "from → to" }
+                @for queue in &to { th.num scope="col" { (queue) } }
+            } }
+            tbody {
+                @for source in &from {
+                    tr {
+                        th scope="row" { (source) }
+                        @for target in &to {
+                            td.num { (counts.get(&(*source, *target)).copied().unwrap_or(0)) }
                         }
                     }
                 }
