@@ -195,6 +195,7 @@ pub async fn serve_with_http(
         },
     ));
     let probes = http.map(|listener| {
+        tokio::spawn(console.sample_rates(shutdown.clone()));
         tokio::spawn(crate::metrics::http::serve(
             Arc::clone(&app),
             console,

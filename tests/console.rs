@@ -498,3 +498,46 @@ async fn with_auth_off_every_visitor_is_an_admin_whose_posts_need_the_csrf_token
     assert_eq!(server.app.rules().version(), "test-2");
     server.shutdown().await;
 }
+
+/// The number in the `field` cell of `queue`'s row, if it shows one.
+fn queue_cell(body: &str, queue: &str, field: &str) -> Option<f64> {
+    let row = body.find(&format!("data-queue=\"{queue}\""))?;
+    let marker = format!("data-field=\"{field}\">");
+    let cell = body[row..].find(&marker)? + row + marker.len();
+    let end = body[cell..].find('<')? + cell;
+    body[cell..end].parse().ok()
+}
+
+#[tokio::test]
+async fn queue_rates_count_arrivals_and_completions() {
+    let mut server = TestServer::start().await;
+    let visitor = Visitor::new(server.http_address);
+    ingest(&server, "r-1", "Refund", "please refund me").await;
+    ingest(&server, "r-2", "Refund", "please refund me too").await;
+    let claimed = common::claim(&mut server.client, "billing", "agent-1", 60)
+        .await
+        .expect("a ticket to claim");
+    common::complete(&mut server.client, &claimed, "refunded")
+        .await
+        .expect("complete");
+    // Rates need a second of history after the first sample: poll.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (arrivals, completions) = loop {
+        let rows = visitor.get("/console/queues/rows").await.body;
+        let arrivals = queue_cell(&rows, "billing", "arrivals").unwrap_or(0.0);
+        let completions = queue_cell(&rows, "billing", "completions").unwrap_or(0.0);
+        if (arrivals > 0.0 && completions > 0.0) || tokio::time::Instant::now() > deadline {
+            break (arrivals, completions);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(arrivals > 0.0, "arrivals per minute: {arrivals}");
+    assert!(completions > 0.0, "completions per minute: {completions}");
+    assert!(
+        (arrivals / completions - 2.0).abs() < 0.05,
+        "two in, one done (rates shown to one decimal): {arrivals} vs {completions}"
+    );
+    let rows = visitor.get("/console/queues/rows").await.body;
+    assert_eq!(queue_cell(&rows, "incidents", "arrivals"), Some(0.0), "{rows}");
+    server.shutdown().await;
+}

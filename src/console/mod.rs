@@ -11,6 +11,8 @@
 //! - [`layout`]: the page shell, navigation, and small formatting helpers;
 //! - [`queues`]: every queue's figures (live by a short poll), and one
 //!   queue's waiting tickets in claim order, paged;
+//! - [`rates`]: arrivals and completions per minute, sampled in the
+//!   background;
 //! - [`ticket`]: one ticket: input, classification and its explanation,
 //!   history, follow-ups;
 //! - [`rules`]: the running rules, the playground, validate, backtest and
@@ -27,6 +29,7 @@ pub mod form;
 pub mod journey;
 pub mod layout;
 pub mod queues;
+pub mod rates;
 pub mod rules;
 pub mod session;
 pub mod ticket;
@@ -77,6 +80,7 @@ pub struct ConsoleSettings {
 pub struct Console {
     app: Arc<App>,
     access: Access,
+    rates: Arc<rates::Rates>,
 }
 
 /// Why a console request failed; each maps to one status and a message
@@ -123,10 +127,20 @@ pub type Answer = Result<Page, ConsoleError>;
 impl Console {
     /// A console over `app` with `settings`.
     pub fn new(app: Arc<App>, settings: ConsoleSettings) -> Console {
+        let rates = Arc::new(rates::Rates::default());
+        // The baseline: rates count from the console's start.
+        rates.sample(std::time::Instant::now(), app.queue_totals());
         Console {
             app,
             access: Access::new(settings.tokens, settings.tls),
+            rates,
         }
+    }
+
+    /// Samples the queues' totals for their rates until `shutdown` (spawn
+    /// it beside the server).
+    pub fn sample_rates(&self, shutdown: crate::shutdown::Shutdown) -> impl std::future::Future<Output = ()> {
+        Arc::clone(&self.rates).run(Arc::clone(&self.app), shutdown)
     }
 
     /// Whether `path` belongs to the console.
@@ -201,8 +215,8 @@ impl Console {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             (&Method::POST, ["logout"]) => Ok(self.access.logout()),
-            (&Method::GET, ["queues"]) => queues::overview(app, viewer).await,
-            (&Method::GET, ["queues", "rows"]) => queues::rows(app).await,
+            (&Method::GET, ["queues"]) => queues::overview(app, &self.rates, viewer).await,
+            (&Method::GET, ["queues", "rows"]) => queues::rows(app, &self.rates).await,
             (&Method::GET, ["queues", name]) => queues::queue(app, viewer, &form::decode(name), query).await,
             (&Method::GET, ["tickets", id]) => ticket::page(app, viewer, id).await,
             (&Method::GET, ["rules"]) => rules::page(app, viewer, query).await,

@@ -1,10 +1,13 @@
 //! The queues page (every queue's figures, refreshed by a short poll of
 //! [`rows`]) and one queue's waiting tickets in claim order, paged.
 
+use std::time::Instant;
+
 use maud::{html, Markup};
 
 use super::form::{encode, Form};
 use super::layout::{self, age};
+use super::rates::{RateView, Rates, WINDOW};
 use super::session::Viewer;
 use super::{html, Answer, ConsoleError, PREFIX};
 use crate::app::{App, QueueOverview};
@@ -18,9 +21,10 @@ pub const PAGE_SIZE: usize = 50;
 pub const REFRESH_MS: u32 = 2_000;
 
 /// `GET /console/queues`: every queue with its figures.
-pub async fn overview(app: &App, viewer: &Viewer) -> Answer {
+pub async fn overview(app: &App, rates: &Rates, viewer: &Viewer) -> Answer {
     let queues = app.queues().await?;
     let now = app.now();
+    let rates = rates.view(Instant::now(), &app.queue_totals());
     Ok(html(layout::page(
         Some(viewer),
         "Queues",
@@ -28,7 +32,9 @@ pub async fn overview(app: &App, viewer: &Viewer) -> Answer {
             h1 { "Queues" }
             p.hint #live-status aria-live="polite" {
                 "Figures as of " (layout::time(now)) "; they refresh every "
-                (REFRESH_MS / 1000) " s while this page is open (with JavaScript; reload otherwise)."
+                (REFRESH_MS / 1000) " s while this page is open (with JavaScript; reload otherwise). "
+                "Rates are per minute over the last " (age(rates.span.as_secs().max(1))) " (at most "
+                (age(WINDOW.as_secs())) ")."
             }
             table.data #queues {
                 caption { "Every queue the running rules declare" }
@@ -41,10 +47,12 @@ pub async fn overview(app: &App, viewer: &Viewer) -> Answer {
                         th.num scope="col" { "Breached" }
                         th.num scope="col" { "At risk" }
                         th.num scope="col" { "Oldest waiting" }
+                        th.num scope="col" { "Arrivals /min" }
+                        th.num scope="col" { "Completions /min" }
                     }
                 }
                 tbody #queue-rows data-refresh={ (PREFIX) "/queues/rows" } data-every=(REFRESH_MS) {
-                    (queue_rows(&queues, now))
+                    (queue_rows(&queues, &rates, now))
                 }
             }
         },
@@ -52,12 +60,13 @@ pub async fn overview(app: &App, viewer: &Viewer) -> Answer {
 }
 
 /// `GET /console/queues/rows`: the table rows alone, for the live refresh.
-pub async fn rows(app: &App) -> Answer {
+pub async fn rows(app: &App, rates: &Rates) -> Answer {
     let queues = app.queues().await?;
-    Ok(html(queue_rows(&queues, app.now())))
+    let rates = rates.view(Instant::now(), &app.queue_totals());
+    Ok(html(queue_rows(&queues, &rates, app.now())))
 }
 
-fn queue_rows(queues: &[QueueOverview], now: crate::clock::UnixMicros) -> Markup {
+fn queue_rows(queues: &[QueueOverview], rates: &RateView, now: crate::clock::UnixMicros) -> Markup {
     html! {
         @for queue in queues {
             @let stats = &queue.stats;
@@ -73,6 +82,13 @@ fn queue_rows(queues: &[QueueOverview], now: crate::clock::UnixMicros) -> Markup
                         Some(at) => (age(now.seconds_since(at))),
                         None => "–",
                     }
+                }
+                @match rates.of(&queue.name) {
+                    Some(rate) => {
+                        td.num data-field="arrivals" { (format!("{:.1}", rate.arrivals)) }
+                        td.num data-field="completions" { (format!("{:.1}", rate.completions)) }
+                    },
+                    None => { td.num data-field="arrivals" { "–" } td.num data-field="completions" { "–" } },
                 }
             }
         }
