@@ -541,3 +541,35 @@ async fn queue_rates_count_arrivals_and_completions() {
     assert_eq!(queue_cell(&rows, "incidents", "arrivals"), Some(0.0), "{rows}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_tls_the_session_cookie_is_secure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    std::fs::write(&cert, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write key");
+    let tokens = triage::auth::Tokens::parse_env(&format!("agent:{AGENT}")).expect("tokens");
+    let server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.tls = Some(triage::tls::TlsFiles {
+            cert,
+            key,
+            client_ca: None,
+        });
+        config.tokens = Some(std::sync::Arc::new(triage::auth::Keyring::fixed(tokens)));
+    })
+    .await;
+    let reply = Visitor::new(server.http_address)
+        .post("/console/login", &[("token", AGENT)])
+        .await;
+    assert_eq!(reply.status, 303);
+    let cookies = reply.set_cookies();
+    let cookie = cookies.first().expect("a cookie");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    server.shutdown().await;
+}
