@@ -177,7 +177,11 @@ impl Console {
         } else {
             Form::default()
         };
-        let method = parts.method.clone();
+        // HEAD is answered as GET (hyper leaves the body out).
+        let method = match parts.method {
+            Method::HEAD => Method::GET,
+            ref method => method.clone(),
+        };
         let open = match (&method, path.as_str()) {
             (&Method::GET, "" | "/") => Some(Ok(redirect(&format!("{PREFIX}/queues")))),
             (&Method::GET, "/static/console.css") => Some(Ok(asset(CSS, "text/css; charset=utf-8"))),

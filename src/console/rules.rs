@@ -179,7 +179,7 @@ fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, out
             }
             section aria-labelledby="playground-h" {
                 h2 #playground-h { "Playground" }
-                form #playground method="get" action={ (PREFIX) "/rules/playground" } {
+                form #playground method="get" action={ (PREFIX) "/rules/playground#playground-h" } {
                     label for="pg-subject" { "Subject" }
                     input #pg-subject type="text" name="subject" value=(query.get("subject").unwrap_or(""));
                     label for="pg-body" { "Message" }
@@ -193,17 +193,17 @@ fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, out
             section aria-labelledby="candidate-h" {
                 h2 #candidate-h { "A candidate rule file" }
                 @if let Some(result) = result { (outcome_markup(result, candidate)) }
-                form #candidate-form method="post" action={ (PREFIX) "/rules/validate" } {
+                form #candidate-form method="post" action={ (PREFIX) "/rules/validate#candidate-h" } {
                     (csrf_field(viewer))
                     label for="candidate" { "Rule file (TOML)" }
                     textarea #candidate name="candidate" rows="16" spellcheck="false" { (candidate) }
                     div.actions {
                         button type="submit" #validate { "Validate" }
                         @if viewer.can(Action::Backtest) {
-                            button type="submit" #backtest formaction={ (PREFIX) "/rules/backtest" } { "Backtest" }
+                            button type="submit" #backtest formaction={ (PREFIX) "/rules/backtest#candidate-h" } { "Backtest" }
                         }
                         @if viewer.can(Action::Activate) {
-                            button type="submit" #activate formaction={ (PREFIX) "/rules/activate" } { "Activate" }
+                            button type="submit" #activate formaction={ (PREFIX) "/rules/activate#candidate-h" } { "Activate" }
                         }
                     }
                     @if !viewer.can(Action::Backtest) {

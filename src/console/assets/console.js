@@ -33,7 +33,8 @@
       var query = new URLSearchParams(new FormData(form));
       query.set("fragment", "1");
       var mine = ++sent;
-      fetch(form.getAttribute("action") + "?" + query.toString(), { credentials: "same-origin" })
+      var action = form.getAttribute("action").split("#")[0];
+      fetch(action + "?" + query.toString(), { credentials: "same-origin" })
         .then(function (response) { return response.text(); })
         .then(function (html) { if (mine === sent) { result.innerHTML = html; } })
         .catch(function () {});
