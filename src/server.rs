@@ -109,6 +109,9 @@ pub struct ServeSettings {
     /// The rule file to poll for changes, and how often; `None`: reload
     /// only on SIGHUP or `ReloadRules`.
     pub rule_watch: Option<(std::path::PathBuf, Duration)>,
+    /// The rule file the server was started with (the console's admin
+    /// "reload the rule file" reads it again); `None`: the embedded rules.
+    pub rules_path: Option<std::path::PathBuf>,
 }
 
 impl From<&Config> for ServeSettings {
@@ -121,6 +124,7 @@ impl From<&Config> for ServeSettings {
             tls: config.tls.clone(),
             file_check_interval: config.file_check_interval,
             rule_watch: config.rules_path.clone().zip(config.watch_rules),
+            rules_path: config.rules_path.clone(),
         }
     }
 }
@@ -192,6 +196,7 @@ pub async fn serve_with_http(
         ConsoleSettings {
             tokens: settings.tokens.clone(),
             tls: settings.tls.is_some(),
+            rules_path: settings.rules_path.clone(),
         },
     ));
     let probes = http.map(|listener| {

@@ -573,3 +573,61 @@ async fn with_tls_the_session_cookie_is_secure() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn admins_reload_the_rule_file_from_disk_and_agents_may_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rules.toml");
+    std::fs::write(&file, candidate_without_billing()).expect("write rules");
+    let tokens = triage::auth::Tokens::parse_env(&format!("agent:{AGENT},admin:{ADMIN}")).expect("tokens");
+    let server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.rules_path = Some(file.clone());
+        config.tokens = Some(std::sync::Arc::new(triage::auth::Keyring::fixed(tokens)));
+    })
+    .await;
+    let agent = Visitor::signed_in(server.http_address, AGENT).await;
+    let page = agent.get("/console/rules").await;
+    assert!(
+        !page.body.contains("id=\"reload\""),
+        "no reload button for agents"
+    );
+    let refused = agent
+        .post("/console/rules/reload", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(server.app.rules().version(), "test-1");
+    let admin = Visitor::signed_in(server.http_address, ADMIN).await;
+    let page = admin.get("/console/rules").await;
+    assert!(page.body.contains("id=\"reload\""), "{}", page.body);
+    let reply = admin
+        .post("/console/rules/reload", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("id=\"reloaded\""), "{}", reply.body);
+    assert_eq!(server.app.rules().version(), "test-2");
+    std::fs::write(&file, "not = [toml").expect("break the file");
+    let broken = admin
+        .post("/console/rules/reload", &[("csrf", &page.csrf())])
+        .await;
+    assert!(
+        broken.body.contains("Refused; the running rules stay"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(server.app.rules().version(), "test-2");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_rule_file_there_is_nothing_to_reload() {
+    let server = server_with_tokens().await;
+    let admin = Visitor::signed_in(server.http_address, ADMIN).await;
+    let page = admin.get("/console/rules").await;
+    assert!(!page.body.contains("id=\"reload\""), "no reload button");
+    let reply = admin
+        .post("/console/rules/reload", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("embedded rules"), "{}", reply.body);
+    server.shutdown().await;
+}

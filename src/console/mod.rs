@@ -73,6 +73,9 @@ pub struct ConsoleSettings {
     /// Whether the server runs with TLS: the session cookie is then marked
     /// `Secure`.
     pub tls: bool,
+    /// The server's rule file, which an admin may have read again (as
+    /// SIGHUP does); `None`: the embedded rules, nothing to reload.
+    pub rules_path: Option<std::path::PathBuf>,
 }
 
 /// The console: the domain, the access rules, and nothing else.
@@ -81,6 +84,7 @@ pub struct Console {
     app: Arc<App>,
     access: Access,
     rates: Arc<rates::Rates>,
+    rules_path: Option<std::path::PathBuf>,
 }
 
 /// Why a console request failed; each maps to one status and a message
@@ -134,6 +138,7 @@ impl Console {
             app,
             access: Access::new(settings.tokens, settings.tls),
             rates,
+            rules_path: settings.rules_path,
         }
     }
 
@@ -214,6 +219,14 @@ impl Console {
         page
     }
 
+    fn rules_page<'a>(&'a self, viewer: &'a Viewer) -> rules::RulesPage<'a> {
+        rules::RulesPage {
+            app: &self.app,
+            viewer,
+            rules_file: self.rules_path.as_deref(),
+        }
+    }
+
     async fn route(&self, viewer: &Viewer, method: &Method, path: &str, query: &Form, body: &Form) -> Answer {
         let app = self.app.as_ref();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -223,16 +236,22 @@ impl Console {
             (&Method::GET, ["queues", "rows"]) => queues::rows(app, &self.rates).await,
             (&Method::GET, ["queues", name]) => queues::queue(app, viewer, &form::decode(name), query).await,
             (&Method::GET, ["tickets", id]) => ticket::page(app, viewer, id).await,
-            (&Method::GET, ["rules"]) => rules::page(app, viewer, query).await,
-            (&Method::GET, ["rules", "playground"]) => rules::playground(app, viewer, query).await,
-            (&Method::POST, ["rules", "validate"]) => rules::validate(app, viewer, body).await,
+            (&Method::GET, ["rules"]) => rules::page(&self.rules_page(viewer)).await,
+            (&Method::GET, ["rules", "playground"]) => {
+                rules::playground(&self.rules_page(viewer), query).await
+            }
+            (&Method::POST, ["rules", "validate"]) => rules::validate(&self.rules_page(viewer), body).await,
             (&Method::POST, ["rules", "backtest"]) => {
                 viewer.require(Action::Backtest)?;
-                rules::backtest(app, viewer, body).await
+                rules::backtest(&self.rules_page(viewer), body).await
             }
             (&Method::POST, ["rules", "activate"]) => {
                 viewer.require(Action::Activate)?;
-                rules::activate(app, viewer, body).await
+                rules::activate(&self.rules_page(viewer), body).await
+            }
+            (&Method::POST, ["rules", "reload"]) => {
+                viewer.require(Action::Activate)?;
+                rules::reload(&self.rules_page(viewer)).await
             }
             (&Method::GET, ["journey"]) => journey::friction(app, viewer, query).await,
             (&Method::GET, ["journey", "customer"]) => journey::customer(app, viewer, query).await,

@@ -1,9 +1,11 @@
 //! The rules page: the running rule set, the playground (a pasted message
 //! and where the rules would put it, as the person types), and one
 //! candidate rule file to validate (errors at their lines), backtest over
-//! the stored tickets (the move matrix) or activate (admin).
+//! the stored tickets (the move matrix) or activate (admin); and (admin)
+//! reading the server's rule file again, as SIGHUP does.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use maud::{html, Markup};
 
@@ -27,6 +29,18 @@ pub const SAMPLES_PER_MOVE: usize = 5;
 /// The customer id the playground's messages are written by.
 const PLAYGROUND_CUSTOMER: &str = "console-playground";
 
+/// What every rules handler needs: the domain, the viewer, and the
+/// server's rule file (for the admin's reload).
+#[derive(Debug, Clone, Copy)]
+pub struct RulesPage<'a> {
+    /// The domain.
+    pub app: &'a App,
+    /// Who is looking.
+    pub viewer: &'a Viewer,
+    /// The rule file the server runs from; `None`: the embedded rules.
+    pub rules_file: Option<&'a Path>,
+}
+
 /// What the page shows below the running rules, after an action.
 enum Outcome {
     None,
@@ -34,29 +48,24 @@ enum Outcome {
     Validated(Box<Validation>),
     Backtested(BacktestReport),
     Activated { version: String, previous: String },
+    Reloaded { version: String, previous: String },
     Refused(Error),
 }
 
 /// `GET /console/rules`.
-pub async fn page(app: &App, viewer: &Viewer, _query: &Form) -> Answer {
-    Ok(html(render(app, viewer, &Form::default(), None, Outcome::None)))
+pub async fn page(page: &RulesPage<'_>) -> Answer {
+    Ok(html(render(page, &Form::default(), None, Outcome::None)))
 }
 
 /// `GET /console/rules/playground?subject=..&body=..`: where the running
 /// rules put the message, with the explanation; `fragment=1` answers the
 /// result alone (for the live update as the person types).
-pub async fn playground(app: &App, viewer: &Viewer, query: &Form) -> Answer {
-    let result = playground_result(app, query).await?;
+pub async fn playground(page: &RulesPage<'_>, query: &Form) -> Answer {
+    let result = playground_result(page.app, query).await?;
     if query.get("fragment") == Some("1") {
         return Ok(html(result));
     }
-    Ok(html(render(
-        app,
-        viewer,
-        query,
-        None,
-        Outcome::Playground(result),
-    )))
+    Ok(html(render(page, query, None, Outcome::Playground(result))))
 }
 
 async fn playground_result(app: &App, query: &Form) -> Result<Markup, ConsoleError> {
@@ -92,9 +101,9 @@ async fn playground_result(app: &App, query: &Form) -> Result<Markup, ConsoleErr
 }
 
 /// `POST /console/rules/validate`: the candidate's errors and warnings.
-pub async fn validate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+pub async fn validate(page: &RulesPage<'_>, form: &Form) -> Answer {
     let text = candidate(form)?;
-    let validation = app.validate_rules(CANDIDATE_NAME, text.to_string()).await?;
+    let validation = page.app.validate_rules(CANDIDATE_NAME, text.to_string()).await?;
     let status = if validation.is_valid() {
         http::StatusCode::OK
     } else {
@@ -102,19 +111,14 @@ pub async fn validate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
     };
     Ok(super::html_with(
         status,
-        render(
-            app,
-            viewer,
-            form,
-            Some(text),
-            Outcome::Validated(Box::new(validation)),
-        ),
+        render(page, form, Some(text), Outcome::Validated(Box::new(validation))),
     ))
 }
 
 /// `POST /console/rules/backtest` (admin): where the candidate would move
 /// the stored tickets, changing nothing.
-pub async fn backtest(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+pub async fn backtest(page: &RulesPage<'_>, form: &Form) -> Answer {
+    let app = page.app;
     let text = candidate(form)?;
     let outcome = match app.compile_candidate(CANDIDATE_NAME, text.to_string()).await {
         Ok(rules) => {
@@ -126,12 +130,13 @@ pub async fn backtest(app: &App, viewer: &Viewer, form: &Form) -> Answer {
         }
         Err(err) => Outcome::Refused(err),
     };
-    Ok(html(render(app, viewer, form, Some(text), outcome)))
+    Ok(html(render(page, form, Some(text), outcome)))
 }
 
 /// `POST /console/rules/activate` (admin): swaps the candidate in; on any
 /// error the running rules stay and the page says why.
-pub async fn activate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
+pub async fn activate(page: &RulesPage<'_>, form: &Form) -> Answer {
+    let app = page.app;
     let text = candidate(form)?;
     let previous = app.rules().version().to_string();
     let outcome = match app
@@ -144,7 +149,25 @@ pub async fn activate(app: &App, viewer: &Viewer, form: &Form) -> Answer {
         },
         Err(err) => Outcome::Refused(err),
     };
-    Ok(html(render(app, viewer, form, Some(text), outcome)))
+    Ok(html(render(page, form, Some(text), outcome)))
+}
+
+/// `POST /console/rules/reload` (admin): reads the server's rule file
+/// again and swaps it in, as SIGHUP does; on any error the running rules
+/// stay and the page says why.
+pub async fn reload(page: &RulesPage<'_>) -> Answer {
+    let path = page.rules_file.ok_or_else(|| {
+        ConsoleError::BadRequest("the server runs the embedded rules: there is no rule file to reload".into())
+    })?;
+    let previous = page.app.rules().version().to_string();
+    let outcome = match page.app.reload_rules_path(path, None).await {
+        Ok(reloaded) => Outcome::Reloaded {
+            version: reloaded.active.rules.version().to_string(),
+            previous,
+        },
+        Err(err) => Outcome::Refused(err),
+    };
+    Ok(html(render(page, &Form::default(), None, outcome)))
 }
 
 fn candidate(form: &Form) -> Result<&str, ConsoleError> {
@@ -153,8 +176,9 @@ fn candidate(form: &Form) -> Result<&str, ConsoleError> {
         .ok_or_else(|| ConsoleError::BadRequest("paste a candidate rule file first".into()))
 }
 
-fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, outcome: Outcome) -> Markup {
-    let active = app.active_rules();
+fn render(page: &RulesPage<'_>, query: &Form, candidate: Option<&str>, outcome: Outcome) -> Markup {
+    let viewer = page.viewer;
+    let active = page.app.active_rules();
     let rules = &active.rules;
     let candidate = candidate.unwrap_or_else(|| rules.text());
     let (playground, result) = match outcome {
@@ -176,6 +200,12 @@ fn render(app: &App, viewer: &Viewer, query: &Form, candidate: Option<&str>, out
             details {
                 summary { "The running rule file" }
                 pre.source { (rules.text()) }
+            }
+            @if let (Some(path), true) = (page.rules_file, viewer.can(Action::Activate)) {
+                form #reload-form method="post" action={ (PREFIX) "/rules/reload#candidate-h" } {
+                    (csrf_field(viewer))
+                    button type="submit" #reload { "Reload " (path.display()) " from disk" }
+                }
             }
             section aria-labelledby="playground-h" {
                 h2 #playground-h { "Playground" }
@@ -222,6 +252,9 @@ fn outcome_markup(outcome: Outcome, candidate: &str) -> Markup {
         Outcome::Backtested(report) => backtested(&report),
         Outcome::Activated { version, previous } => html! {
             p.ok role="status" #activated { "Activated version " strong { (version) } " (was " (previous) ")." }
+        },
+        Outcome::Reloaded { version, previous } => html! {
+            p.ok role="status" #reloaded { "Reloaded the rule file: version " strong { (version) } " (was " (previous) ")." }
         },
         Outcome::Refused(err) => html! {
             p.error role="alert" #refused { "Refused; the running rules stay. " (err.to_string()) }
