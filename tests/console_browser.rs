@@ -65,31 +65,40 @@ fn browser_or_skip() -> Option<(PathBuf, PathBuf)> {
     found
 }
 
-/// Starts chromedriver on a free loopback port and waits until it answers.
+/// Starts chromedriver on a free loopback port and waits until it answers
+/// (on another port when the one picked was taken meanwhile).
 async fn start_driver(binary: &Path) -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(binary)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver {
-        child,
-        address: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while tokio::net::TcpStream::connect(driver.address).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "chromedriver did not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for _attempt in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut driver = Driver {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if tokio::net::TcpStream::connect(driver.address).await.is_ok() {
+                return driver;
+            }
+            if driver.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver did not listen"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
-    driver
+    panic!("chromedriver exited three times before listening");
 }
 
 /// A headless Chromium session that keeps the browser console's log.
@@ -368,6 +377,34 @@ async fn a_supervisor_uses_the_console_in_a_real_browser() {
     wait_for_text(&client, "#journey", &outage.to_string()).await;
     screenshot(&client, "08-customer").await;
     assert_no_console_errors(&driver, &client, "the journey").await;
+
+    // The cookie as the browser keeps it, and what the live poll does once
+    // the session is gone: it opens the login form.
+    client
+        .goto(&format!("{base}/console/queues"))
+        .await
+        .expect("queues");
+    let cookies = client.get_all_cookies().await.expect("cookies");
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.name() == "triage_console")
+        .expect("the session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    let same_site = session.same_site().map(|site| site.to_string());
+    assert_eq!(same_site.as_deref(), Some("Strict"));
+    client
+        .delete_cookie("triage_console")
+        .await
+        .expect("drop the session");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while client.current_url().await.expect("url").path() != "/console/login" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poll never opened the login form"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_no_console_errors(&driver, &client, "the end of the session").await;
 
     client.close().await.expect("close the browser");
     server.shutdown().await;

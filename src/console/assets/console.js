@@ -1,5 +1,6 @@
 // triage console: the only script. Pages work without it; it refreshes
-// the queue figures and shows the playground's result as you type.
+// the queue figures and shows the playground's result as you type. A
+// request sent to the login form (the session ended) opens the login form.
 (function () {
   "use strict";
 
@@ -10,10 +11,12 @@
     function tick() {
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
+          if (response.redirected) { window.location.assign(response.url); return null; }
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.text();
         })
         .then(function (html) {
+          if (html === null) { return; }
           body.innerHTML = html;
           if (status) { status.textContent = "Live: updated " + new Date().toLocaleTimeString() + "."; }
         })
@@ -35,8 +38,11 @@
       var mine = ++sent;
       var action = form.getAttribute("action").split("#")[0];
       fetch(action + "?" + query.toString(), { credentials: "same-origin" })
-        .then(function (response) { return response.text(); })
-        .then(function (html) { if (mine === sent) { result.innerHTML = html; } })
+        .then(function (response) {
+          if (response.redirected) { window.location.assign(response.url); return null; }
+          return response.text();
+        })
+        .then(function (html) { if (html !== null && mine === sent) { result.innerHTML = html; } })
         .catch(function () {});
     }
     form.addEventListener("input", function () {
