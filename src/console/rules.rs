@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use maud::{html, Markup};
 
@@ -122,8 +124,14 @@ pub async fn backtest(page: &RulesPage<'_>, form: &Form) -> Answer {
     let text = candidate(form)?;
     let outcome = match app.compile_candidate(CANDIDATE_NAME, text.to_string()).await {
         Ok(rules) => {
+            // A person who leaves the page (the connection closes and this
+            // future is dropped) stops the scan.
+            let left = Arc::new(AtomicBool::new(false));
+            let _stop_when_dropped = StopWhenDropped(Arc::clone(&left));
             let report = app
-                .backtest(rules, BacktestFilter::default(), SAMPLES_PER_MOVE, |_| true)
+                .backtest(rules, BacktestFilter::default(), SAMPLES_PER_MOVE, move |_| {
+                    !left.load(Ordering::Relaxed)
+                })
                 .await?
                 .ok_or_else(|| Error::Internal("the backtest stopped before it finished".into()))?;
             Outcome::Backtested(report)
@@ -168,6 +176,15 @@ pub async fn reload(page: &RulesPage<'_>) -> Answer {
         Err(err) => Outcome::Refused(err),
     };
     Ok(html(render(page, &Form::default(), None, outcome)))
+}
+
+/// Sets its flag when dropped: the backtest's progress callback reads it.
+struct StopWhenDropped(Arc<AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn candidate(form: &Form) -> Result<&str, ConsoleError> {
