@@ -35,9 +35,6 @@ pub enum Error {
     /// concurrent work was reached); a later retry may succeed.
     #[error("{0}")]
     Overloaded(String),
-    /// The configured backend does not offer this (UNIMPLEMENTED).
-    #[error("{0}")]
-    Unimplemented(String),
     /// A rule file was rejected.
     #[error("{0}")]
     Rules(#[from] RuleError),
@@ -60,7 +57,6 @@ impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(id) => Error::TicketNotFound(id),
-            StoreError::Unsupported(what) => Error::Unimplemented(what.to_string()),
             StoreError::StaleLease(_) | StoreError::NotClaimed { .. } => {
                 Error::FailedPrecondition(err.to_string())
             }
@@ -78,7 +74,6 @@ impl From<Error> for tonic::Status {
             Error::FailedPrecondition(_) => tonic::Status::failed_precondition(message),
             Error::DeadlineExceeded => tonic::Status::deadline_exceeded(message),
             Error::Overloaded(_) => tonic::Status::resource_exhausted(message),
-            Error::Unimplemented(_) => tonic::Status::unimplemented(message),
             Error::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
                 tonic::Status::internal(message)

@@ -290,8 +290,9 @@ pub async fn serve_with_http(
 
 /// Expires leases, escalates breached deadlines and purges expired
 /// tickets every `interval`; reports NOT_SERVING while the store cannot
-/// make writes durable (for good with sled, whose failure is final; until
-/// the database answers again with PostgreSQL), SERVING again after.
+/// make writes durable, and asks it to recover on every tick meanwhile
+/// (sled reopens its database once the disk has room; PostgreSQL's pool
+/// reconnects by itself), SERVING again after.
 async fn maintain(
     app: Arc<App>,
     interval: Duration,
@@ -306,7 +307,10 @@ async fn maintain(
             () = shutdown.wait() => return,
             _ = ticks.tick() => {}
         }
-        let healthy = app.store().health();
+        let healthy = match app.store().health() {
+            Ok(()) => Ok(()),
+            Err(_) => app.store().recover().await,
+        };
         if healthy.is_ok() != serving {
             serving = healthy.is_ok();
             match &healthy {

@@ -796,9 +796,6 @@ async fn rules_backtest_and_reclassify_open_print_the_moves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_prints_the_friction_map_and_draws_a_heat_map() {
-    if common::skip_unless_sled("the PostgreSQL store keeps no journey rollups yet") {
-        return;
-    }
     let server = TestServer::start().await;
     for (id, touchpoint, body) in [
         ("r1", "checkout", "I was charged twice at checkout"),

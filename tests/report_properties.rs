@@ -6,10 +6,11 @@
 //! tickets counts, for every window length, and the store's own
 //! consistency check (which recounts the rollups) finds nothing.
 //!
-//! 24 cases in CI; `PROPTEST_CASES=<n>` sets the count.
+//! Runs on the store the suites run on (`TRIAGE_TEST_STORE=postgres`: a
+//! schema of its own per case). 24 cases in CI; `PROPTEST_CASES=<n>` sets
+//! the count.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use triage::insights::report::Windows;
 use triage::insights::{CustomerScope, GroupBy, ReportRequest};
 use triage::rules::RuleSet;
 use triage::store::rollup::Contribution;
-use triage::store::{ClaimRequest, RollupCounts, Store, StoreOptions};
+use triage::store::{ClaimRequest, PgOptions, RollupCounts, StoreLocation, StoreOptions};
 use triage::ticket::{Channel, Customer, CustomerKind, Relabel, Side, Ticket, TicketInput};
 
 const CX_RULES: &str = include_str!("rules/cx.toml");
@@ -88,14 +89,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn open_app(dir: &Path, clock: &Arc<ManualClock>) -> App {
+async fn open_app(location: &StoreLocation, clock: &Arc<ManualClock>) -> App {
     let rules = RuleSet::parse("cx.toml", CX_RULES).expect("rules compile");
-    let store = Store::open(dir, StoreOptions::default()).expect("store opens");
+    let store = triage::store::open(location, StoreOptions::default(), PgOptions::default())
+        .await
+        .expect("store opens");
     let settings = AppSettings {
         retention: Some(Duration::from_secs(RETENTION_HOURS * 3600)),
         ..AppSettings::default()
     };
-    App::new(rules, store, clock.clone(), settings)
+    App::with_store(rules, store, clock.clone(), settings)
 }
 
 fn input(serial: usize, customer: u8, text: usize, touchpoint: Option<&str>, internal: bool) -> TicketInput {
@@ -118,7 +121,7 @@ fn input(serial: usize, customer: u8, text: usize, touchpoint: Option<&str>, int
     }
 }
 
-async fn apply(app: &mut App, clock: &Arc<ManualClock>, dir: &Path, serial: usize, op: &Op) {
+async fn apply(app: &mut App, clock: &Arc<ManualClock>, location: &StoreLocation, serial: usize, op: &Op) {
     match op {
         Op::Ingest {
             customer,
@@ -157,20 +160,20 @@ async fn apply(app: &mut App, clock: &Arc<ManualClock>, dir: &Path, serial: usiz
         Op::Restart => {
             let fresh = {
                 // The old store must be closed before the directory reopens.
-                let placeholder = open_placeholder();
+                let placeholder = open_placeholder().await;
                 std::mem::replace(app, placeholder)
             };
             drop(fresh);
-            *app = open_app(dir, clock);
+            *app = open_app(location, clock).await;
         }
     }
 }
 
 /// A throwaway app on its own directory, held while the real one reopens.
-fn open_placeholder() -> App {
+async fn open_placeholder() -> App {
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let clock = Arc::new(ManualClock::new(START));
-    open_app(&dir, &clock)
+    open_app(&StoreLocation::Sled(dir), &clock).await
 }
 
 /// Per (touchpoint, category): the sums a brute-force pass over the
@@ -205,11 +208,10 @@ fn brute_force(
 }
 
 async fn check_reports(app: &App) -> Result<(), TestCaseError> {
-    let tickets: Vec<Ticket> = app
-        .store()
-        .scan_tickets()
-        .collect::<Result<_, _>>()
-        .map_err(|err| TestCaseError::fail(err.to_string()))?;
+    // A blocking iterator (the PostgreSQL store's pages wait on the runtime).
+    let tickets: Vec<Ticket> =
+        tokio::task::block_in_place(|| app.store().scan_tickets().collect::<Result<_, _>>())
+            .map_err(|err| TestCaseError::fail(err.to_string()))?;
     for window_hours in [1, 24, 100, 1000] {
         let request = ReportRequest {
             window_hours,
@@ -281,10 +283,15 @@ fn the_friction_map_counts_exactly_the_stored_tickets() {
     common::check_property(file!(), common::property_cases(24), workload, |ops| {
         runtime.block_on(async {
             let dir = tempfile::tempdir().expect("temp dir");
+            let schema = common::test_schema().await;
+            let location = match &schema {
+                Some(schema) => schema.url().parse().expect("a PostgreSQL URL"),
+                None => StoreLocation::Sled(dir.path().to_path_buf()),
+            };
             let clock = Arc::new(ManualClock::new(START));
-            let mut app = open_app(dir.path(), &clock);
+            let mut app = open_app(&location, &clock).await;
             for (serial, op) in ops.iter().enumerate() {
-                apply(&mut app, &clock, dir.path(), serial, op).await;
+                apply(&mut app, &clock, &location, serial, op).await;
             }
             check_reports(&app).await?;
             let consistency = app.store().verify().await.expect("verify");

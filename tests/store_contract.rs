@@ -747,3 +747,39 @@ async fn requeue_refiles_a_waiting_ticket_and_leaves_a_claimed_one() {
         assert!(store.verify().await.expect("verify").is_consistent());
     }
 }
+
+#[tokio::test]
+async fn upgrading_a_version_1_database_counts_its_tickets_into_the_journey_rollups() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let url = schema.url();
+    let store = open_pg(&url).await;
+    for n in 0..5 {
+        ingest(store.as_ref(), &format!("t{n}"), Priority::Normal).await;
+    }
+    let hour = 3_600_000_000;
+    let until = UnixMicros(NOW.0 + hour);
+    let mut before = store.rollup(NOW, until).await.expect("rollup");
+    assert_eq!(before.iter().map(|row| row.counts.tickets).sum::<u64>(), 5);
+    drop(store);
+    // Back to the version 1 schema, tickets kept: what a database that an
+    // older build wrote looks like.
+    common::pg::execute(&format!(
+        "SET search_path TO {name};
+         DROP TABLE triage_follow_ups;
+         DROP TABLE triage_rollups;
+         ALTER TABLE triage_state DROP COLUMN follow_up_of;
+         DELETE FROM triage_schema_migrations WHERE version = 2;",
+        name = schema.name()
+    ))
+    .await
+    .expect("downgrade to version 1");
+
+    let upgraded = open_pg(&url).await;
+    let mut after = upgraded.rollup(NOW, until).await.expect("rollup");
+    before.sort_by(|a, b| a.key.cmp(&b.key));
+    after.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(after, before);
+    assert!(upgraded.verify().await.expect("verify").is_consistent());
+}

@@ -11,6 +11,7 @@ use common::{
     claim, complete, get, ingest, queue_summary, release, ticket, token, transfer, TestServer, START,
 };
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 use triage::clock::UnixMicros;
 use triage::pb;
 
@@ -21,6 +22,35 @@ fn claim_request(queue: &str, agent: &str, request_id: &str) -> pb::ClaimNextReq
         lease_seconds: 600,
         request_id: request_id.into(),
         ..Default::default()
+    }
+}
+
+/// Polls the server's gRPC health until it reports `wanted`; panics after
+/// ten seconds.
+async fn health_within_ten_seconds(server: &TestServer, wanted: ServingStatus) {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status();
+        if status == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health still {status:?}, not {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -398,27 +428,7 @@ async fn a_failed_durable_write_is_never_acknowledged_and_health_turns_not_servi
         .await
         .expect_err("still not acknowledged");
     assert_eq!(status.code(), Code::Unavailable);
-    let mut health = tonic_health::pb::health_client::HealthClient::new(
-        tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = health
-            .check(tonic_health::pb::HealthCheckRequest::default())
-            .await
-            .expect("health answers")
-            .into_inner()
-            .status();
-        if status == tonic_health::pb::health_check_response::ServingStatus::NotServing {
-            break;
-        }
-        assert!(Instant::now() < deadline, "health still {status:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    health_within_ten_seconds(&server, ServingStatus::NotServing).await;
     // No clean shutdown: its final sync fails too, as it must.
 }
 
@@ -509,4 +519,125 @@ async fn a_customers_tickets_page_by_count_and_by_bytes_newest_first() {
     );
     assert_eq!(by_bytes.concat(), ids, "every ticket once, newest first");
     server.shutdown().await;
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped: a disk that
+/// can be filled in a moment.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts `megabytes` of tmpfs, or says why not and returns `None`
+    /// (mounting needs root); under `CI=true` it must work.
+    fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(SmallDisk { dir }),
+            other => {
+                let why = format!("cannot mount a tmpfs (needs root): {other:?}");
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+                eprintln!("SKIPPED: {why}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the disk is full; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(&filler).expect("create filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            match file.write(&chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::StorageFull => break,
+                Err(err) => panic!("filling the disk: {err}"),
+            }
+        }
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_writes_unavailable_and_the_store_recovers_once_there_is_room() {
+    if common::skip_unless_sled("it fills the sled data directory's disk") {
+        return;
+    }
+    let Some(disk) = SmallDisk::mount(32) else {
+        return;
+    };
+    let data_dir = disk.path().join("data");
+    let mut server = TestServer::start_with(common::TEST_RULES, |config| {
+        config.data_dir = data_dir.clone();
+        config.maintenance_interval = Duration::from_millis(20);
+    })
+    .await;
+    let mut acknowledged = Vec::new();
+    for n in 0..5 {
+        let stored = ingest(
+            &mut server.client,
+            ticket(&format!("before-{n}"), "Question", "hello"),
+        )
+        .await;
+        acknowledged.push(stored.ticket.expect("ticket"));
+    }
+    let filler = disk.fill();
+
+    // Writes fail UNAVAILABLE (a few may still fit in a page the log had
+    // already taken; those are acknowledged and must be kept too).
+    let body = "my order never arrived ".repeat(400);
+    let mut refused = None;
+    for n in 0..50 {
+        let external_id = format!("full-{n}");
+        let request = pb::IngestTicketRequest {
+            ticket: Some(ticket(&external_id, "Delivery", &body)),
+        };
+        match server.client.ingest_ticket(request).await {
+            Ok(answer) => acknowledged.push(answer.into_inner().ticket.expect("ticket")),
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                refused = Some(external_id);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("an ingest on a full disk is refused");
+    health_within_ten_seconds(&server, ServingStatus::NotServing).await;
+
+    // Room again: the store reopens by itself, health and writes come back.
+    std::fs::remove_file(&filler).expect("free the disk");
+    health_within_ten_seconds(&server, ServingStatus::Serving).await;
+    let retried = ingest(&mut server.client, ticket(&refused, "Delivery", &body)).await;
+    let retried = retried.ticket.expect("ticket").input.expect("input");
+    assert_eq!(retried.external_id, refused);
+    ingest(&mut server.client, ticket("after", "Question", "hello again")).await;
+    for kept in &acknowledged {
+        let stored = get(&mut server.client, &kept.id).await;
+        assert_eq!(stored.input, kept.input);
+    }
+    server.shutdown().await;
+    let store =
+        triage::store::Store::open(&data_dir, triage::store::StoreOptions::default()).expect("reopens");
+    let report = triage::store::TicketStore::verify(&store).await.expect("verify");
+    assert!(report.is_consistent(), "{report:?}");
 }

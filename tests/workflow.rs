@@ -344,6 +344,17 @@ async fn default_deadline_per_priority_applies_when_rules_set_none() {
     server.shutdown().await;
 }
 
+async fn watch(
+    client: &mut pb::triage_service_client::TriageServiceClient<tonic::transport::Channel>,
+    queue: &str,
+) -> tonic::Streaming<pb::WatchQueueResponse> {
+    client
+        .watch_queue(pb::WatchQueueRequest { queue: queue.into() })
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
 async fn next_event(stream: &mut tonic::Streaming<pb::WatchQueueResponse>) -> pb::WatchQueueResponse {
     tokio::time::timeout(Duration::from_secs(10), stream.message())
         .await
@@ -355,14 +366,7 @@ async fn next_event(stream: &mut tonic::Streaming<pb::WatchQueueResponse>) -> pb
 #[tokio::test]
 async fn watcher_sees_queue_events_in_order() {
     let mut server = TestServer::start().await;
-    let mut stream = server
-        .client
-        .watch_queue(pb::WatchQueueRequest {
-            queue: "incidents".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = watch(&mut server.client, "incidents").await;
     let id = ingest(&mut server.client, ticket("ev-1", "Site is down", "x"))
         .await
         .ticket
@@ -393,6 +397,52 @@ async fn watcher_sees_queue_events_in_order() {
         kinds,
         vec![K::Added, K::Claimed, K::Released, K::Claimed, K::Completed]
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_claims_reach_watchers_in_commit_order() {
+    if common::skip_unless_sled(
+        "sled publishes in commit order; PostgreSQL in the order its events table assigns",
+    ) {
+        return;
+    }
+    let mut server = TestServer::start().await;
+    let mut queue_order = Vec::new();
+    for n in 0..120 {
+        let stored = ingest(
+            &mut server.client,
+            ticket(&format!("co-{n}"), "Site is down", "x"),
+        )
+        .await;
+        queue_order.push(stored.ticket.expect("ticket").id);
+    }
+    let mut stream = watch(&mut server.client, "incidents").await;
+    // Sixteen agents race for the queue's head: each claim commits on the
+    // head of its moment, so in commit order the claims take the tickets in
+    // queue order, and so must the watcher hear of them.
+    let claimers: Vec<_> = (0..16)
+        .map(|agent| {
+            let mut client = server.client.clone();
+            tokio::spawn(async move {
+                while claim(&mut client, "incidents", &format!("agent-{agent}"), 60)
+                    .await
+                    .is_some()
+                {}
+            })
+        })
+        .collect();
+    for claimer in claimers {
+        claimer.await.expect("claimer ends");
+    }
+    let mut heard = Vec::new();
+    while heard.len() < queue_order.len() {
+        let event = next_event(&mut stream).await;
+        if event.kind() == pb::QueueEventKind::Claimed {
+            heard.push(event.ticket_id);
+        }
+    }
+    assert_eq!(heard, queue_order);
     server.shutdown().await;
 }
 

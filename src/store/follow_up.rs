@@ -6,7 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixMicros;
-use crate::ticket::{Classification, Priority, Side, Ticket, TicketInput};
+use crate::ticket::{
+    Classification, FollowUp, FollowUpState, HistoryEntry, Priority, Side, Ticket, TicketId, TicketInput,
+    SYSTEM_ACTOR,
+};
 
 /// The `source` of follow-up tickets: triage itself.
 pub const FOLLOW_UP_SOURCE: &str = "triage";
@@ -41,7 +44,45 @@ pub fn follow_up_external_id(original: &Ticket) -> String {
     format!("recovery:{}", original.id)
 }
 
+/// Why a plan with `skip_if_contacted` was skipped (the original's history
+/// and its [`FollowUpState::Skipped`]).
+pub const SKIPPED_CONTACTED: &str = "the customer contacted us again after the completion";
+
 impl FollowUpPlan {
+    /// What the original ticket keeps once the plan is scheduled.
+    pub fn scheduled(&self) -> FollowUp {
+        FollowUp {
+            recovery_id: self.recovery_id.clone(),
+            due_at: self.due_at,
+            state: FollowUpState::Scheduled,
+        }
+    }
+
+    /// The detail of the original's `follow_up_scheduled` history entry.
+    pub fn scheduled_detail(&self) -> String {
+        format!(
+            "recovery {} to {} due at {} (unix seconds)",
+            self.recovery_id,
+            self.queue,
+            self.due_at.0.div_euclid(1_000_000)
+        )
+    }
+
+    /// The detail of the original's `follow_up_created` history entry.
+    pub fn created_detail(&self, follow_up: TicketId) -> String {
+        format!("{follow_up} in {}", self.queue)
+    }
+
+    /// The follow-up's first history entry, naming its original.
+    pub fn origin_entry(&self, original: TicketId, at: UnixMicros) -> HistoryEntry {
+        HistoryEntry {
+            at,
+            actor: SYSTEM_ACTOR.to_string(),
+            action: "follow_up_of".to_string(),
+            detail: format!("service recovery {} of {original}", self.recovery_id),
+        }
+    }
+
     /// The follow-up ticket of `original`, created at `now`: proactive, for
     /// the same customer and touchpoint, in the plan's queue.
     pub fn follow_up(&self, original: &Ticket, now: UnixMicros) -> (TicketInput, Classification) {

@@ -65,9 +65,6 @@ pub enum StoreError {
     /// No ticket has this id.
     #[error("ticket {0} not found")]
     NotFound(TicketId),
-    /// This backend does not offer the verb (yet).
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The lease token given is not the ticket's current one.
     #[error("lease token for ticket {0} is not current (expired, released or never issued)")]
     StaleLease(TicketId),
@@ -424,6 +421,15 @@ pub trait TicketStore: Send + Sync + Debug {
     /// durable (a failed fsync, a storage error): health turns NOT_SERVING.
     fn health(&self) -> Result<(), String>;
 
+    /// Tries to bring a store whose [`health`](Self::health) failed back
+    /// into service, and returns its health after. The sled store reopens
+    /// its database once the disk has room again (a failed durable round
+    /// poisons the open one for good); the default, for a backend that
+    /// recovers by itself (PostgreSQL's pool reconnects), only reports.
+    async fn recover(&self) -> Result<(), String> {
+        self.health()
+    }
+
     /// Reports every durable round to `observer` from now on. A backend
     /// with nothing to report ignores it.
     fn observe(&self, observer: Arc<dyn StoreObserver>) {
@@ -431,10 +437,11 @@ pub trait TicketStore: Send + Sync + Debug {
     }
 
     /// Asks the store to publish the queue events of every committed
-    /// change to `bus` itself, its own and other processes' alike (a store
-    /// shared by replicas). True when it does: the caller then publishes
-    /// none. A store private to this process answers false (the default)
-    /// and the caller publishes the events of the changes it makes.
+    /// change to `bus` itself: a store shared by replicas publishes its
+    /// own and other processes' changes alike, and the sled store publishes
+    /// in commit order. True when it does: the caller then publishes none.
+    /// Otherwise (the default answers false) the caller publishes the
+    /// events of the changes it makes.
     fn publish_to(&self, bus: &EventBus) -> bool {
         let _ = bus;
         false

@@ -26,6 +26,45 @@ pub const SENTIMENT_BOUNDS: [f32; 4] = [-0.6, -0.2, 0.2, 0.6];
 /// How many sentiment buckets a cell keeps.
 pub const SENTIMENT_BUCKETS: usize = SENTIMENT_BOUNDS.len() + 1;
 
+/// Microseconds in a day.
+pub const DAY_MICROS: i64 = 24 * HOUR_MICROS;
+
+/// Rollup cells by the hour, and by the UTC day (sums of its hours, so
+/// long ranges read a day's cells instead of 24 hours').
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Span {
+    /// One hour's contacts.
+    Hour = 0,
+    /// One UTC day's contacts.
+    Day = 1,
+}
+
+/// The start of the UTC day `at` falls in.
+pub fn day_start(at: UnixMicros) -> UnixMicros {
+    UnixMicros(at.0.div_euclid(DAY_MICROS) * DAY_MICROS)
+}
+
+/// Splits `[from, until)` (on the hour) into hour cells at the ragged ends
+/// and day cells for the whole UTC days between: what a backend reads to
+/// sum a range (a month reads about 30 day cells per key, not 720 hours).
+pub fn range_pieces(from: UnixMicros, until: UnixMicros) -> [(Span, UnixMicros, UnixMicros); 3] {
+    let first_day = day_start(UnixMicros(from.0 + DAY_MICROS - HOUR_MICROS));
+    let last_day = day_start(until);
+    if first_day >= last_day {
+        return [
+            (Span::Hour, from, until),
+            (Span::Day, from, from),
+            (Span::Hour, until, until),
+        ];
+    }
+    [
+        (Span::Hour, from, first_day),
+        (Span::Day, first_day, last_day),
+        (Span::Hour, last_day, until),
+    ]
+}
+
 /// The start of the hour `at` falls in.
 pub fn hour_start(at: UnixMicros) -> UnixMicros {
     UnixMicros(at.0.div_euclid(HOUR_MICROS) * HOUR_MICROS)
@@ -142,6 +181,11 @@ impl Contribution {
         })
     }
 
+    /// The two cells it counts in: its hour's and its UTC day's.
+    pub fn cells(&self) -> [(Span, UnixMicros); 2] {
+        [(Span::Hour, self.hour), (Span::Day, day_start(self.hour))]
+    }
+
     /// What a ticket with these parts adds (for backends that keep a
     /// ticket's parts apart).
     pub fn from_parts(parts: &Parts<'_>) -> Option<Contribution> {
@@ -228,5 +272,29 @@ mod tests {
     fn hours_start_on_the_hour_before_the_epoch_too() {
         assert_eq!(hour_start(UnixMicros(HOUR_MICROS + 5)), UnixMicros(HOUR_MICROS));
         assert_eq!(hour_start(UnixMicros(-1)), UnixMicros(-HOUR_MICROS));
+    }
+
+    #[test]
+    fn a_range_reads_whole_days_and_hours_only_at_its_ends() {
+        let day = |d: i64| UnixMicros(d * DAY_MICROS);
+        let hour = |d: i64, h: i64| UnixMicros(d * DAY_MICROS + h * HOUR_MICROS);
+        assert_eq!(
+            range_pieces(hour(1, 5), hour(4, 2)),
+            [
+                (Span::Hour, hour(1, 5), day(2)),
+                (Span::Day, day(2), day(4)),
+                (Span::Hour, day(4), hour(4, 2)),
+            ]
+        );
+        assert_eq!(
+            range_pieces(day(1), day(3)),
+            [
+                (Span::Hour, day(1), day(1)),
+                (Span::Day, day(1), day(3)),
+                (Span::Hour, day(3), day(3))
+            ]
+        );
+        let within = range_pieces(hour(1, 2), hour(1, 9));
+        assert_eq!(within[0], (Span::Hour, hour(1, 2), hour(1, 9)));
     }
 }

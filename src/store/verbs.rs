@@ -57,6 +57,25 @@ impl LeaseVerb<'_> {
     }
 }
 
+/// What a lease verb (`action`) with `token` may do to ticket `id`:
+/// `Ok(Some(lease))` to go on; `Ok(None)` when `token` already did this
+/// `action` (a retry after success, answered with the ticket as it is);
+/// otherwise why not.
+pub(crate) fn lease_or_repeat(
+    id: TicketId,
+    state: &TicketState,
+    finished: &[crate::store::codec::FinishedLease],
+    token: &str,
+    action: &str,
+    now: UnixMicros,
+) -> Result<Option<Lease>, StoreError> {
+    match current_lease(id, state, token, now) {
+        Ok(lease) => Ok(Some(lease)),
+        Err(_) if finished.iter().any(|done| done.repeats(token, action)) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// The lease of ticket `id` in `state`, if `token` is its current,
 /// unexpired one.
 pub(crate) fn current_lease(

@@ -59,7 +59,7 @@ pub fn skip_unless_sled(why: &str) -> bool {
 /// A fresh PostgreSQL schema when the suites run on PostgreSQL
 /// (`TRIAGE_TEST_STORE=postgres`); `None` for sled. Outside CI an
 /// unreachable server falls back to sled, saying so.
-async fn test_schema() -> Option<pg::PgSchema> {
+pub async fn test_schema() -> Option<pg::PgSchema> {
     if !pg::postgres_selected() {
         return None;
     }

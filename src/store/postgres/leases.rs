@@ -8,6 +8,7 @@
 //! token, answers the same again.
 
 use super::events;
+use super::journey;
 use super::rows::{self, sql_id, ticket_id, Counts, Working};
 use super::tx::TxResult;
 use super::Inner;
@@ -19,11 +20,6 @@ use crate::store::{ClaimRequest, StoreError, Transition};
 use crate::ticket::{Lease, Relabel, TicketId, TicketState};
 
 pub(super) use crate::store::verbs::LeaseVerb;
-
-/// The ticket's lease, if `token` is its current, unexpired one.
-fn current_lease(working: &Working, token: &str, now: UnixMicros) -> Result<Lease, StoreError> {
-    verbs::current_lease(working.id(), &working.ticket.state, token, now)
-}
 
 /// Records an agent's correction; false when `relabel` corrects nothing.
 fn correct(working: &mut Working, relabel: &Relabel, agent_id: &str, at: UnixMicros) -> bool {
@@ -186,23 +182,12 @@ async fn with_lease_in(
 ) -> TxResult<Transition> {
     let action = verb.action();
     let mut working = rows::load_for_update(tx, id).await?;
-    let lease = match current_lease(&working, token, now) {
-        Ok(lease) => lease,
-        Err(err) => {
-            let repeat = working
-                .record
-                .finished
-                .iter()
-                .any(|finished| finished.repeats(token, action));
-            return if repeat {
-                Ok(Transition {
-                    ticket: working.ticket,
-                    events: Vec::new(),
-                })
-            } else {
-                Err(err.into())
-            };
-        }
+    let state = &working.ticket.state;
+    let Some(lease) = verbs::lease_or_repeat(id, state, &working.record.finished, token, action, now)? else {
+        return Ok(Transition {
+            ticket: working.ticket,
+            events: Vec::new(),
+        });
     };
     let agent = lease.agent_id.as_str();
     let queue = working.ticket.classification.queue.clone();
@@ -226,15 +211,15 @@ async fn with_lease_in(
             relabel,
             follow_up,
         } => {
-            if follow_up.is_some() {
-                tracing::warn!(ticket = %id, "service-recovery follow-ups need the sled store in this version: none scheduled");
-            }
             end_lease(tx, &mut working).await?;
             correct(&mut working, relabel, agent, now);
             working.ticket.state = TicketState::Completed;
             working.completed_at = Some(now);
             working.ticket.resolution = resolution.to_string();
             working.record(now, agent, action, resolution.to_string());
+            if let Some(plan) = follow_up {
+                journey::schedule_follow_up(tx, &mut working, plan, now).await?;
+            }
             vec![event(QueueEventKind::Completed, id, &queue, now)]
         }
         LeaseVerb::Transfer {

@@ -138,37 +138,51 @@ impl Inner {
         }
     }
 
-    /// Deletes tickets completed before `before` (with their state and
-    /// history, by cascade).
+    /// Deletes tickets completed before `before` (with their state,
+    /// history and follow-up plan, by cascade), taking them out of the
+    /// journey rollups in the same transaction.
     pub(super) async fn purge_completed(&self, before: UnixMicros) -> Result<usize, StoreError> {
         let mut purged = 0;
         loop {
             let deleted = self
-                .transact(&before, |tx, before| {
-                    Box::pin(async move {
-                        let statement = tx
-                            .prepare_cached(&format!(
-                                "DELETE FROM triage_tickets WHERE id IN (SELECT id FROM triage_state \
-                                 WHERE state = 2 AND completed_at < $1 ORDER BY completed_at LIMIT {BATCH} \
-                                 FOR UPDATE SKIP LOCKED)"
-                            ))
-                            .await?;
-                        Ok(tx.execute(&statement, &[&before.0]).await?)
-                    })
-                })
+                .transact(&before, |tx, before| Box::pin(purge_batch(tx, *before)))
                 .await?;
-            let deleted_now = usize::try_from(deleted).unwrap_or(0);
-            purged += deleted_now;
+            purged += deleted;
             let _ = self
                 .ticket_count
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
-                    Some(count.saturating_sub(deleted_now))
+                    Some(count.saturating_sub(deleted))
                 });
-            if deleted < BATCH as u64 {
+            if deleted < BATCH as usize {
                 return Ok(purged);
             }
         }
     }
+}
+
+/// Deletes one batch of tickets completed before `before`; how many.
+async fn purge_batch(tx: &Transaction<'_>, before: UnixMicros) -> TxResult<usize> {
+    let due = tx
+        .prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS} FROM triage_state WHERE state = 2 AND completed_at < $1 \
+             ORDER BY completed_at LIMIT {BATCH} FOR UPDATE SKIP LOCKED"
+        ))
+        .await?;
+    let due = tx.query(&due, &[&before.0]).await?;
+    let mut counts = Counts::new();
+    let mut ids = Vec::with_capacity(due.len());
+    for working in rows::assemble(tx, due).await? {
+        if let Some(contribution) = working.contribution() {
+            counts.contribute(contribution, -1);
+        }
+        ids.push(rows::sql_id(working.id()));
+    }
+    let delete = tx
+        .prepare_cached("DELETE FROM triage_tickets WHERE id = ANY($1)")
+        .await?;
+    tx.execute(&delete, &[&ids]).await?;
+    counts.apply(tx).await?;
+    Ok(ids.len())
 }
 
 /// One batch of a sweep: its transitions, and whether the batch was full.

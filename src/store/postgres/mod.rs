@@ -18,11 +18,13 @@
 //! - `leases`: claim, extend, release, complete, transfer;
 //! - `maintenance`: lease expiry, escalation, retention;
 //! - `requeue`: re-filing a waiting ticket under a new classification;
+//! - `journey`: the friction map's rollups and service-recovery follow-ups;
 //! - `queries`: reads (tickets, listings, statistics, customers, verify);
 //! - `events`: the queue-event log and the tailer that publishes it.
 
 mod events;
 mod ingest;
+mod journey;
 mod leases;
 mod maintenance;
 mod queries;
@@ -282,17 +284,12 @@ impl TicketStore for PgStore {
         self.inner.with_lease(id, token, verb, now).await
     }
 
-    /// Not in this version: completions on PostgreSQL schedule no
-    /// follow-ups (a warning says so), so none is ever due.
-    async fn materialise_follow_ups(&self, _now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
-        Ok(Vec::new())
+    async fn materialise_follow_ups(&self, now: UnixMicros) -> Result<Vec<Transition>, StoreError> {
+        self.inner.materialise_follow_ups(now).await
     }
 
-    /// Not in this version: the PostgreSQL store keeps no journey rollups.
-    async fn rollup(&self, _from: UnixMicros, _until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
-        Err(StoreError::Unsupported(
-            "the friction map (JourneyReport) needs the sled store in this version: the PostgreSQL store keeps no journey rollups yet",
-        ))
+    async fn rollup(&self, from: UnixMicros, until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
+        self.inner.rollup(from, until).await
     }
 
     async fn transfer(

@@ -160,7 +160,8 @@ impl Inner {
         Ok((tickets, next))
     }
 
-    /// Checks the counters against the tickets and that every ticket reads.
+    /// Checks the queue counters and the journey rollups against the
+    /// tickets, and that every ticket reads.
     pub(super) async fn verify(&self) -> Result<ConsistencyReport, StoreError> {
         self.read(&(), |tx, ()| Box::pin(verify_in(tx))).await
     }
@@ -266,6 +267,7 @@ async fn verify_in(tx: &Transaction<'_>) -> TxResult<ConsistencyReport> {
             .problems
             .push(format!("{unleased} claimed tickets without a lease"));
     }
+    report.problems.extend(super::journey::check_rollups(tx).await?);
     Ok(report)
 }
 

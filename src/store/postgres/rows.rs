@@ -1,7 +1,7 @@
 //! A ticket's rows: reading them into a [`Working`] ticket (state row
 //! locked), and writing a changed one back: its state row, its new history
-//! entries and the queue counters its move changed, in the caller's
-//! transaction. The index-like columns (queue, rank, state, deadlines,
+//! entries, and the queue counters and journey rollups its change moved,
+//! in the caller's transaction. The index-like columns (queue, rank, state, deadlines,
 //! lease expiry) are derived from the ticket on every write, so no sweep
 //! or listing can disagree with the ticket.
 
@@ -16,6 +16,7 @@ use tokio_postgres::Row;
 use super::tx::TxResult;
 use crate::clock::UnixMicros;
 use crate::store::codec::{self, FinishedLease};
+use crate::store::rollup::{Contribution, RollupKey, Span, SENTIMENT_BUCKETS};
 use crate::store::StoreError;
 use crate::ticket::{
     Classification, Correction, FollowUp, HistoryEntry, Lease, Priority, Ticket, TicketId, TicketInput,
@@ -63,6 +64,8 @@ pub(super) struct Working {
     new_entries: Vec<(u32, HistoryEntry)>,
     /// Where the ticket counted before the change: (queue, state).
     counted_as: Option<(String, i16)>,
+    /// What it added to the journey rollups before the change.
+    contributed: Option<Contribution>,
 }
 
 pub(super) fn state_code(state: &TicketState) -> i16 {
@@ -104,6 +107,7 @@ impl Working {
             completed_at: None,
             new_entries,
             counted_as: None,
+            contributed: None,
         }
     }
 
@@ -128,6 +132,11 @@ impl Working {
             Some(slot) => *slot = entry,
             None => history.push(entry),
         }
+    }
+
+    /// What the ticket adds to the journey rollups as last read or written.
+    pub(super) fn contribution(&self) -> Option<&Contribution> {
+        self.contributed.as_ref()
     }
 
     /// The ticket's id.
@@ -178,6 +187,7 @@ impl Working {
         Ok(Working {
             completed_at: state.get::<_, Option<i64>>("completed_at").map(UnixMicros),
             counted_as: Some((ticket.classification.queue.clone(), code)),
+            contributed: Contribution::of(&ticket),
             ticket,
             record,
             new_entries: Vec::new(),
@@ -190,14 +200,16 @@ impl Working {
             .prepare_cached(
                 "INSERT INTO triage_state (id, queue, rank, state, enqueued_at, due_at, risk_at, escalated, \
                  lease_agent, lease_token, lease_expires_at, completed_at, side, category, record, \
-                 customer_id, ingested_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 customer_id, ingested_at, follow_up_of) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             )
             .await?;
         let columns = self.columns()?;
+        let follow_up_of = self.ticket.follow_up_of.map(sql_id);
         let mut params = columns.params();
         params.push(&self.ticket.input.customer.id);
         params.push(&self.ticket.ingested_at.0);
+        params.push(&follow_up_of);
         tx.execute(&statement, &params).await?;
         self.finish_write(tx, counts).await
     }
@@ -252,6 +264,16 @@ impl Working {
             counts.add(&now_counted.0, now_counted.1, 1);
         }
         self.counted_as = Some(now_counted);
+        let contribution = Contribution::of(&self.ticket);
+        if contribution != self.contributed {
+            if let Some(before) = self.contributed.take() {
+                counts.contribute(&before, -1);
+            }
+            if let Some(after) = &contribution {
+                counts.contribute(after, 1);
+            }
+            self.contributed = contribution;
+        }
         Ok(())
     }
 
@@ -332,15 +354,40 @@ impl Columns {
     }
 }
 
-/// The changes of queue counts one transaction makes, applied at its end
-/// to one shard per queue, queues in name order: two transactions never
-/// wait for each other's counter rows in a cycle, and concurrent writers
-/// to one queue spread over the shards.
+/// A journey rollup cell: span, start, key.
+pub(super) type Cell = (Span, i64, RollupKey);
+
+/// The change of one rollup cell's sums: tickets, repeat contacts,
+/// sentiment (thousandths), then the sentiment buckets.
+pub(super) type CellChange = [i64; 3 + SENTIMENT_BUCKETS];
+
+/// What adding (`sign` 1) or taking away (`sign` -1) `contribution` does
+/// to each of its cells.
+fn cell_change(contribution: &Contribution, sign: i64) -> CellChange {
+    let sums = &contribution.counts;
+    let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX) * sign;
+    let mut change: CellChange = [0; 3 + SENTIMENT_BUCKETS];
+    change[0] = count(sums.tickets);
+    change[1] = count(sums.repeat_contacts);
+    change[2] = sums.sentiment_milli_sum * sign;
+    for (slot, bucket) in change[3..].iter_mut().zip(sums.sentiment_buckets) {
+        *slot = count(bucket);
+    }
+    change
+}
+
+/// The changes of queue counts and journey rollups one transaction makes,
+/// applied at its end to one shard per row, queues and then cells in key
+/// order: two transactions never wait for each other's counter rows in a
+/// cycle, and concurrent writers to one queue or cell spread over the
+/// shards.
 #[derive(Debug)]
 pub(super) struct Counts {
     shard: i16,
     /// Queue -> (waiting, leased) change.
     changes: BTreeMap<String, (i64, i64)>,
+    /// Rollup cell -> change of its sums.
+    cells: BTreeMap<Cell, CellChange>,
 }
 
 impl Counts {
@@ -348,7 +395,28 @@ impl Counts {
         Counts {
             shard: rand::rng().random_range(0..COUNTER_SHARDS),
             changes: BTreeMap::new(),
+            cells: BTreeMap::new(),
         }
+    }
+
+    /// Adds a ticket's contribution to its rollup cells (`sign` 1) or
+    /// takes it away (`sign` -1).
+    pub(super) fn contribute(&mut self, contribution: &Contribution, sign: i64) {
+        let change = cell_change(contribution, sign);
+        for (span, at) in contribution.cells() {
+            let cell = (span, at.0, contribution.key.clone());
+            let total = self.cells.entry(cell).or_default();
+            for (total, by) in total.iter_mut().zip(change) {
+                *total += by;
+            }
+        }
+    }
+
+    /// The rollup changes, by cell, dropping cells that did not change.
+    pub(super) fn into_cells(self) -> BTreeMap<Cell, CellChange> {
+        let mut cells = self.cells;
+        cells.retain(|_, change| change.iter().any(|by| *by != 0));
+        cells
     }
 
     /// Adds `delta` to the waiting (state 0) or leased (state 1) count of
@@ -376,6 +444,44 @@ impl Counts {
                 tx.execute(&statement, &[queue, &self.shard, waiting, leased])
                     .await?;
             }
+        }
+        if self.cells.values().all(|change| change.iter().all(|by| *by == 0)) {
+            return Ok(());
+        }
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO triage_rollups (span, start_at, touchpoint, category, side, kind, shard, tickets, \
+                 repeat_contacts, sentiment_milli, very_negative, negative, neutral, positive, very_positive) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (span, start_at, touchpoint, category, side, kind, shard) DO UPDATE SET \
+                 tickets = triage_rollups.tickets + excluded.tickets, \
+                 repeat_contacts = triage_rollups.repeat_contacts + excluded.repeat_contacts, \
+                 sentiment_milli = triage_rollups.sentiment_milli + excluded.sentiment_milli, \
+                 very_negative = triage_rollups.very_negative + excluded.very_negative, \
+                 negative = triage_rollups.negative + excluded.negative, \
+                 neutral = triage_rollups.neutral + excluded.neutral, \
+                 positive = triage_rollups.positive + excluded.positive, \
+                 very_positive = triage_rollups.very_positive + excluded.very_positive",
+            )
+            .await?;
+        for ((span, start, key), change) in &self.cells {
+            if change.iter().all(|by| *by == 0) {
+                continue;
+            }
+            let span = *span as i16;
+            let side = key.side.name();
+            let kind = key.kind as i16;
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+                &span,
+                start,
+                &key.touchpoint,
+                &key.category,
+                &side,
+                &kind,
+                &self.shard,
+            ];
+            params.extend(change.iter().map(|by| by as &(dyn ToSql + Sync)));
+            tx.execute(&statement, &params).await?;
         }
         Ok(())
     }

@@ -8,27 +8,46 @@
 
 use deadpool_postgres::Object;
 
-use super::tx::db_error;
+use super::tx::{db_error, TxError};
 use super::Flavor;
 use crate::store::StoreError;
 
-/// One migration: its version and SQL.
+/// One migration: its version, SQL, and what must follow the SQL.
 struct Migration {
     version: i32,
     name: &'static str,
     sql: &'static str,
+    then: Backfill,
+}
+
+/// Work a migration does in Rust after its SQL, in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backfill {
+    Nothing,
+    /// Count the tickets already stored into the new journey rollups (their
+    /// touchpoint and sentiment are in encoded records SQL cannot read).
+    JourneyRollups,
 }
 
 /// Every migration, oldest first. Add new files at the end; never edit one
 /// that has shipped.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tickets",
-    sql: include_str!("migrations/0001_tickets.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tickets",
+        sql: include_str!("migrations/0001_tickets.sql"),
+        then: Backfill::Nothing,
+    },
+    Migration {
+        version: 2,
+        name: "journey",
+        sql: include_str!("migrations/0002_journey.sql"),
+        then: Backfill::JourneyRollups,
+    },
+];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory-lock key migrations hold ("triage" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7472_6961_6765;
@@ -78,6 +97,11 @@ async fn apply_missing(client: &mut Object) -> Result<(), StoreError> {
     for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let tx = client.transaction().await.map_err(db_error)?;
         tx.batch_execute(migration.sql).await.map_err(db_error)?;
+        if migration.then == Backfill::JourneyRollups {
+            super::journey::rebuild_rollups(&tx)
+                .await
+                .map_err(TxError::into_store)?;
+        }
         tx.execute(
             "INSERT INTO triage_schema_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING",
             &[&migration.version, &migration.name],

@@ -41,6 +41,16 @@ impl From<StoreError> for TxError {
     }
 }
 
+impl TxError {
+    /// The error as the store reports it.
+    pub(super) fn into_store(self) -> StoreError {
+        match self {
+            TxError::Db(err) => db_error(err),
+            TxError::Store(err) => err,
+        }
+    }
+}
+
 /// A step of a transaction's work.
 pub(super) type TxResult<T> = Result<T, TxError>;
 

@@ -16,6 +16,7 @@ use super::keys;
 use super::layout::Laid;
 use super::records;
 use super::tx::{abort, Trees};
+use crate::events::QueueEvent;
 use crate::store::StoreError;
 use crate::ticket::TicketId;
 
@@ -28,6 +29,8 @@ pub(crate) type Stored = Result<Option<TicketId>, StoreError>;
 /// One ingest waiting for the writer.
 pub(crate) struct IngestJob {
     pub(crate) laid: Laid,
+    /// Its event, published if this ingest stores the ticket.
+    pub(crate) added: QueueEvent,
     pub(crate) idempotency_key: Vec<u8>,
     pub(crate) reply: oneshot::Sender<Stored>,
 }
@@ -81,25 +84,38 @@ fn run(trees: &Trees, committer: &Committer, queue: &mpsc::Receiver<IngestJob>) 
                 Err(_) => break,
             }
         }
-        let outcome = trees.transact(|tx| {
-            let mut stored_now: HashMap<&[u8], TicketId> = HashMap::new();
-            let mut found = Vec::with_capacity(batch.len());
-            for job in &batch {
-                let key = job.idempotency_key.as_slice();
-                if let Some(existing) = tx.idempotency.get(key)? {
-                    let id = keys::ticket_id_from_head(&existing)
-                        .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?;
-                    found.push(Some(id));
-                } else if let Some(id) = stored_now.get(key) {
-                    found.push(Some(*id));
-                } else {
-                    job.laid.insert(tx)?;
-                    stored_now.insert(key, job.laid.id());
-                    found.push(None);
-                }
-            }
-            Ok(found)
-        });
+        let added = |found: &Vec<Option<TicketId>>| -> Vec<QueueEvent> {
+            batch
+                .iter()
+                .zip(found)
+                .filter(|(_, earlier)| earlier.is_none())
+                .map(|(job, _)| job.added.clone())
+                .collect()
+        };
+        let outcome = committer.in_order(
+            || {
+                trees.transact(|tx| {
+                    let mut stored_now: HashMap<&[u8], TicketId> = HashMap::new();
+                    let mut found = Vec::with_capacity(batch.len());
+                    for job in &batch {
+                        let key = job.idempotency_key.as_slice();
+                        if let Some(existing) = tx.idempotency.get(key)? {
+                            let id = keys::ticket_id_from_head(&existing)
+                                .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?;
+                            found.push(Some(id));
+                        } else if let Some(id) = stored_now.get(key) {
+                            found.push(Some(*id));
+                        } else {
+                            job.laid.insert(tx)?;
+                            stored_now.insert(key, job.laid.id());
+                            found.push(None);
+                        }
+                    }
+                    Ok(found)
+                })
+            },
+            added,
+        );
         let outcome = outcome.and_then(|found| {
             committer.flush_now(batch.len()).map_err(StoreError::Durability)?;
             Ok(found)

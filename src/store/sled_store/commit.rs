@@ -8,8 +8,11 @@
 //! after it, [`Disk::make_durable`] fdatasyncs the log file, fsyncs every
 //! file sled created in the data directory since the last round (blob
 //! files, the config, snapshots) and then every directory whose entries
-//! changed. A failure poisons the store: no later write is acknowledged,
-//! because the kernel may have dropped the pages that failed.
+//! changed. A failure poisons the open database: no later write is
+//! acknowledged, because the kernel may have dropped the pages that failed.
+//! When the failure was a full disk, the store reopens the database once
+//! there is room again (`Store::reopen`); any other failure waits for an
+//! operator.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -20,7 +23,8 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use crate::store::StoreObserver;
+use crate::events::{EventBus, QueueEvent};
+use crate::store::{StoreError, StoreObserver};
 
 /// How writes are made durable before an RPC is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,9 +55,38 @@ struct Disk {
     /// Directories whose files sled may create, with the names last synced.
     dirs: Mutex<Vec<SyncedDir>>,
     /// Set once a round failed; every later wait fails with it.
-    poisoned: OnceLock<String>,
+    poisoned: OnceLock<Poison>,
     /// Hears of every round once set (metrics).
     observer: OnceLock<Arc<dyn StoreObserver>>,
+    /// Held for a whole round, so rounds publish in the order they took
+    /// their events.
+    round: Mutex<()>,
+    /// Queue events of committed changes, published once durable.
+    announcements: Announcements,
+}
+
+/// Queue events in commit order: recorded as each transaction commits,
+/// published by the durable round that covers it. An event whose round
+/// fails is never published (its change was never acknowledged).
+#[derive(Debug, Default)]
+struct Announcements {
+    /// Held across a transaction and the recording of its events, so
+    /// events are recorded in the order their transactions committed.
+    order: Mutex<()>,
+    /// Events of committed changes not yet durable, in commit order.
+    pending: Mutex<Vec<QueueEvent>>,
+    /// Where they go; until set, nobody listens and they are dropped.
+    bus: OnceLock<EventBus>,
+}
+
+/// Why a durable round failed.
+#[derive(Debug)]
+struct Poison {
+    reason: String,
+    /// The disk (or a quota) was full, rather than a device error: the
+    /// database may be reopened once there is room (it then reads back
+    /// what the disk holds; nothing acknowledged depended on this round).
+    full: bool,
 }
 
 #[derive(Debug)]
@@ -78,6 +111,8 @@ impl Disk {
             dirs: Mutex::new(dirs),
             poisoned: OnceLock::new(),
             observer: OnceLock::new(),
+            round: Mutex::new(()),
+            announcements: Announcements::default(),
         };
         // The data directory itself may be new: make its entry durable too.
         if let Some(parent) = dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
@@ -89,24 +124,56 @@ impl Disk {
     /// One durable round for `writes` waiting writes, or the poison of an
     /// earlier failed one.
     fn flush(&self, writes: usize) -> Result<(), String> {
-        if let Some(reason) = self.poisoned.get() {
-            return Err(format!("store is poisoned by an earlier failure: {reason}"));
+        let _round = self.round.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Every event taken here belongs to a transaction that committed
+        // before this round began, so the round makes it durable.
+        let ready = std::mem::take(
+            &mut *self
+                .announcements
+                .pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        if let Some(poison) = self.poisoned.get() {
+            return Err(format!(
+                "store is poisoned by an earlier failure: {}",
+                poison.reason
+            ));
         }
         let started = Instant::now();
         let outcome = self.make_durable();
         if let Some(observer) = self.observer.get() {
             observer.flushed(writes, started.elapsed());
         }
+        if outcome.is_ok() {
+            if let Some(bus) = self.announcements.bus.get() {
+                bus.publish(ready);
+            }
+        }
         outcome.map_err(|err| {
             let reason = err.to_string();
-            tracing::error!(error = %reason, "making writes durable failed; the store accepts no more writes until restarted");
-            self.poisoned.get_or_init(|| reason.clone());
+            let full = matches!(
+                err.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            );
+            if full {
+                tracing::error!(error = %reason, "the disk is full; the store accepts no writes until it has room again");
+            } else {
+                tracing::error!(error = %reason, "making writes durable failed; the store accepts no more writes until restarted");
+            }
+            self.poisoned.get_or_init(|| Poison {
+                reason: reason.clone(),
+                full,
+            });
             reason
         })
     }
 
     fn make_durable(&self) -> std::io::Result<()> {
-        self.db.flush().map_err(std::io::Error::other)?;
+        self.db.flush().map_err(|err| match err {
+            sled::Error::Io(io) => io,
+            other => std::io::Error::other(other),
+        })?;
         let mut dirs = self.dirs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for dir in dirs.iter_mut() {
             sync_new_files(dir)?;
@@ -114,7 +181,7 @@ impl Disk {
         self.log_file.sync_data()
     }
 
-    fn poison(&self) -> Option<&String> {
+    fn poison(&self) -> Option<&Poison> {
         self.poisoned.get()
     }
 }
@@ -237,12 +304,52 @@ impl Committer {
         let _ = self.disk.observer.set(observer);
     }
 
+    /// Runs `commit` (one transaction) with no other transaction of this
+    /// store committing meanwhile, and records the queue events
+    /// `events_of` finds in its outcome: events are published in commit
+    /// order, by the durable round that covers them.
+    pub(crate) fn in_order<T>(
+        &self,
+        commit: impl FnOnce() -> Result<T, StoreError>,
+        events_of: impl FnOnce(&T) -> Vec<QueueEvent>,
+    ) -> Result<T, StoreError> {
+        let announcements = &self.disk.announcements;
+        let _order = announcements
+            .order
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let outcome = commit()?;
+        if announcements.bus.get().is_some() {
+            let events = events_of(&outcome);
+            if !events.is_empty() {
+                announcements
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend(events);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Publishes the queue events of every change from now on to `bus`;
+    /// the first bus set stays.
+    pub(crate) fn publish_to(&self, bus: EventBus) {
+        let _ = self.disk.announcements.bus.set(bus);
+    }
+
     /// `Err` with the reason once a durable round has failed.
     pub(crate) fn health(&self) -> Result<(), String> {
         match self.disk.poison() {
-            Some(reason) => Err(reason.clone()),
+            Some(poison) => Err(poison.reason.clone()),
             None => Ok(()),
         }
+    }
+
+    /// Whether the failed round failed for want of space (so the database
+    /// may be reopened once there is room); `false` while healthy.
+    pub(crate) fn failed_for_space(&self) -> bool {
+        self.disk.poison().is_some_and(|poison| poison.full)
     }
 }
 

@@ -2,6 +2,7 @@
 //! order match the order we want (priority, then sequence).
 
 use crate::clock::UnixMicros;
+use crate::store::rollup::Span;
 use crate::ticket::{Ticket, TicketId};
 
 /// The tickets tree key (and the prefix of a ticket's input chunks and
@@ -118,23 +119,6 @@ pub(crate) fn timed(at: UnixMicros, id: TicketId) -> [u8; 16] {
     key
 }
 
-/// Rollup cells by the hour, and by the UTC day (sums of its hours, so
-/// long ranges read a day's cells instead of 24 hours').
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Span {
-    Hour = 0,
-    Day = 1,
-}
-
-/// Microseconds in a day.
-pub(crate) const DAY_MICROS: i64 = 24 * crate::store::rollup::HOUR_MICROS;
-
-/// The start of the UTC day `at` falls in.
-pub(crate) fn day_start(at: UnixMicros) -> UnixMicros {
-    UnixMicros(at.0.div_euclid(DAY_MICROS) * DAY_MICROS)
-}
-
 /// Where one span's cells start at `at`: span, then time.
 pub(crate) fn rollup_prefix(span: Span, at: UnixMicros) -> Vec<u8> {
     let mut key = Vec::with_capacity(64);
@@ -198,6 +182,7 @@ fn length_prefixed(head: &str, tail: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::rollup::{day_start, DAY_MICROS};
     use crate::ticket::Priority;
 
     #[test]

@@ -27,7 +27,7 @@ mod verify;
 mod workflow;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::oneshot;
 
@@ -38,9 +38,10 @@ use super::{
     QueueStats, RollupRow, StoreError, StoreObserver, TicketIter, TicketStore, Transition,
 };
 use crate::clock::UnixMicros;
-use crate::events::QueueEvent;
+use crate::events::{EventBus, QueueEvent, QueueEventKind};
 use crate::rules::{CustomerHistory, PriorTicket};
 use crate::store::codec::new_ticket;
+use crate::store::verbs::event;
 use crate::ticket::{Classification, HistoryEntry, Relabel, Ticket, TicketId, TicketInput};
 use commit::Committer;
 use records::{JourneyEntry, Working};
@@ -67,7 +68,24 @@ pub struct StoreOptions {
 /// The sled-backed store. Cheap to clone; clones share the database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a [`Store`] shares: the open database, which
+/// [`TicketStore::recover`] replaces after a storage failure.
+#[derive(Debug)]
+struct Shared {
+    /// The data directory, to reopen.
+    dir: PathBuf,
+    options: StoreOptions,
+    /// The open database; `None` while it is being reopened.
+    current: RwLock<Option<Arc<Inner>>>,
+    /// Hears of every durable round, on each database opened.
+    observer: OnceLock<Arc<dyn StoreObserver>>,
+    /// Where each database opened publishes its queue events.
+    bus: OnceLock<EventBus>,
+    /// Held by the one reopen under way.
+    reopening: Mutex<()>,
 }
 
 /// The store's state; its methods are the blocking halves of the verbs.
@@ -100,40 +118,28 @@ impl Store {
     /// Opens (or creates) the store in `dir`, migrating a format-1 store
     /// found there (its files are left in place).
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let sled_dir = store_dir(dir);
-        commit::create_dir_durably(&sled_dir)
-            .map_err(|err| StoreError::Storage(format!("cannot create {}: {err}", sled_dir.display())))?;
-        let mut config = sled::Config::new()
-            .path(&sled_dir)
-            .segment_size(SEGMENT_BYTES)
-            .flush_every_ms(None);
-        if let Some(bytes) = options.cache_bytes {
-            config = config.cache_capacity(bytes);
-        }
-        let db = config.open().map_err(storage)?;
-        let committer = Committer::start(db.clone(), &sled_dir, options.durability)
-            .map_err(|err| StoreError::Durability(err.to_string()))?;
-        let trees = Trees::open(&db)?;
-        let id_offset = migrate::prepare(dir, &trees)?;
-        let batcher = batch::Batcher::start(trees.clone(), committer.clone())
-            .map_err(|err| StoreError::Storage(format!("cannot start the ingest writer: {err}")))?;
-        let store = Store {
-            inner: Arc::new(Inner {
-                batcher,
-                db,
-                trees,
-                committer,
-                id_offset,
-                claim_lock: Mutex::new(()),
+        let inner = Inner::open(dir, options)?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                options,
+                current: RwLock::new(Some(Arc::new(inner))),
+                observer: OnceLock::new(),
+                bus: OnceLock::new(),
+                reopening: Mutex::new(()),
             }),
-        };
-        store.inner.ensure_rollups()?;
-        store
-            .inner
-            .committer
-            .flush_now(0)
-            .map_err(StoreError::Durability)?;
-        Ok(store)
+        })
+    }
+
+    /// The open database, or a [`StoreError::Durability`] (UNAVAILABLE)
+    /// while it is being reopened.
+    fn inner(&self) -> Result<Arc<Inner>, StoreError> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Durability(REOPENING.into()))
     }
 
     /// Runs a blocking half of a verb on the blocking pool. It runs to the
@@ -142,10 +148,7 @@ impl Store {
         &self,
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|err| StoreError::Storage(format!("store task failed: {err}")))?
+        run_blocking(self.inner()?, work).await
     }
 
     /// A write's blocking half, then the wait for durability.
@@ -163,16 +166,155 @@ impl Store {
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
         changed: impl FnOnce(&T) -> bool,
     ) -> Result<T, StoreError> {
-        self.inner.committer.health().map_err(StoreError::Durability)?;
-        let outcome = self.blocking(work).await?;
+        // One database for the write and its wait: a reopen in between
+        // must not answer for a write the old one may have lost.
+        let inner = self.inner()?;
+        inner.committer.health().map_err(StoreError::Durability)?;
+        let outcome = run_blocking(Arc::clone(&inner), work).await?;
         if changed(&outcome) {
-            self.sync().await?;
+            inner.committer.wait().await.map_err(StoreError::Durability)?;
         }
         Ok(outcome)
     }
+
+    /// Closes the failed database and opens the directory again, once no
+    /// call is using it. Only writes that were made durable were
+    /// acknowledged, so reopening loses nothing acknowledged: it is the
+    /// restart the failure would otherwise need.
+    fn reopen(&self) -> Result<(), String> {
+        let Ok(_only_one) = self.shared.reopening.try_lock() else {
+            return Err(REOPENING.into());
+        };
+        if let Ok(current) = self.inner() {
+            if current.committer.health().is_ok() {
+                return Ok(());
+            }
+            if !current.committer.failed_for_space() {
+                return Err("the store failed for a reason other than a full disk; restart it once the disk is checked".into());
+            }
+        }
+        probe_free_space(&store_dir(&self.shared.dir))?;
+        // Empty the slot first: calls fail fast while this runs.
+        let failed = self.replace_current(None);
+        if let Some(failed) = failed {
+            match wait_until_unused(failed) {
+                // Dropping it joins its threads and closes its files.
+                Ok(inner) => drop(inner),
+                Err(still_used) => {
+                    self.replace_current(Some(still_used));
+                    return Err("the failed database is still in use; will try again".into());
+                }
+            }
+        }
+        // On failure the slot stays empty and the next call tries again.
+        let inner = Inner::open(&self.shared.dir, self.shared.options).map_err(|err| err.to_string())?;
+        if let Some(observer) = self.shared.observer.get() {
+            inner.committer.observe(Arc::clone(observer));
+        }
+        if let Some(bus) = self.shared.bus.get() {
+            inner.committer.publish_to(bus.clone());
+        }
+        self.replace_current(Some(Arc::new(inner)));
+        Ok(())
+    }
+
+    /// Puts `inner` in the slot and returns what was there.
+    fn replace_current(&self, inner: Option<Arc<Inner>>) -> Option<Arc<Inner>> {
+        let mut slot = self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::replace(&mut *slot, inner)
+    }
+}
+
+/// The database itself once every call that took it before a reopen has
+/// let go of it (they fail fast on its poison), or back after
+/// [`REOPEN_PATIENCE`].
+fn wait_until_unused(mut inner: Arc<Inner>) -> Result<Inner, Arc<Inner>> {
+    let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+    loop {
+        match Arc::try_unwrap(inner) {
+            Ok(unused) => return Ok(unused),
+            Err(used) if std::time::Instant::now() < deadline => {
+                inner = used;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(used) => return Err(used),
+        }
+    }
+}
+
+/// What calls get while the database is being reopened.
+const REOPENING: &str = "the store is reopening after a storage failure";
+
+/// How long a reopen waits for calls still using the failed database.
+const REOPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Free space a reopen needs first: two log segments. Reopening sooner
+/// would fail the first write again.
+const PROBE_BYTES: usize = 2 * SEGMENT_BYTES;
+
+/// Writes and syncs [`PROBE_BYTES`] in `dir`, then removes them: `Err`
+/// while the disk (or a quota) has no room.
+fn probe_free_space(dir: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let probe = dir.join("space-probe");
+    let written = std::fs::File::create(&probe).and_then(|mut file| {
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    });
+    let removed = std::fs::remove_file(&probe);
+    written.map_err(|err| format!("no room to reopen the store yet: {err}"))?;
+    removed.map_err(|err| format!("cannot remove {}: {err}", probe.display()))
+}
+
+/// Runs `work` against `inner` on the blocking pool. It runs to the end
+/// even if the caller goes away, so its transaction never half-happens.
+async fn run_blocking<T: Send + 'static>(
+    inner: Arc<Inner>,
+    work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(move || work(&inner))
+        .await
+        .map_err(|err| StoreError::Storage(format!("store task failed: {err}")))?
 }
 
 impl Inner {
+    /// Opens (or creates) the database in `dir`, migrating a format-1
+    /// store found there, and starts its writer threads.
+    fn open(dir: &Path, options: StoreOptions) -> Result<Inner, StoreError> {
+        let sled_dir = store_dir(dir);
+        commit::create_dir_durably(&sled_dir)
+            .map_err(|err| StoreError::Storage(format!("cannot create {}: {err}", sled_dir.display())))?;
+        let mut config = sled::Config::new()
+            .path(&sled_dir)
+            .segment_size(SEGMENT_BYTES)
+            .flush_every_ms(None);
+        if let Some(bytes) = options.cache_bytes {
+            config = config.cache_capacity(bytes);
+        }
+        let db = config.open().map_err(storage)?;
+        let committer = Committer::start(db.clone(), &sled_dir, options.durability)
+            .map_err(|err| StoreError::Durability(err.to_string()))?;
+        let trees = Trees::open(&db)?;
+        let id_offset = migrate::prepare(dir, &trees)?;
+        let batcher = batch::Batcher::start(trees.clone(), committer.clone())
+            .map_err(|err| StoreError::Storage(format!("cannot start the ingest writer: {err}")))?;
+        let inner = Inner {
+            batcher,
+            db,
+            trees,
+            committer,
+            id_offset,
+            claim_lock: Mutex::new(()),
+        };
+        inner.ensure_rollups()?;
+        inner.committer.flush_now(0).map_err(StoreError::Durability)?;
+        Ok(inner)
+    }
+
     pub(crate) fn next_id(&self) -> Result<TicketId, StoreError> {
         let id = self.db.generate_id().map_err(storage)?;
         Ok(TicketId(id.saturating_add(self.id_offset)))
@@ -191,6 +333,7 @@ impl Inner {
         let job = batch::IngestJob {
             idempotency_key: keys::idempotency(&ticket.input.source, &ticket.input.external_id),
             laid: layout::Laid::of(&ticket)?,
+            added: event(QueueEventKind::Added, id, &ticket.classification.queue, now),
             reply,
         };
         Ok((ticket, job, stored))
@@ -503,9 +646,11 @@ impl TicketStore for Store {
         classification: Classification,
         now: UnixMicros,
     ) -> Result<Ingested, StoreError> {
-        self.inner.committer.health().map_err(StoreError::Durability)?;
-        let (ticket, job, stored) = self.inner.prepare_ingest(input, classification, now)?;
-        self.inner.batcher.submit(job)?;
+        let inner = self.inner()?;
+        inner.committer.health().map_err(StoreError::Durability)?;
+        let (ticket, job, stored) = inner.prepare_ingest(input, classification, now)?;
+        inner.batcher.submit(job)?;
+        drop(inner);
         let earlier = stored
             .await
             .map_err(|_| StoreError::Storage("the ingest writer dropped an ingest".into()))??;
@@ -697,15 +842,45 @@ impl TicketStore for Store {
     }
 
     async fn sync(&self) -> Result<(), StoreError> {
-        self.inner.committer.wait().await.map_err(StoreError::Durability)
+        let inner = self.inner()?;
+        inner.committer.wait().await.map_err(StoreError::Durability)
     }
 
     fn health(&self) -> Result<(), String> {
-        self.inner.committer.health()
+        self.inner().map_err(|err| err.to_string())?.committer.health()
+    }
+
+    async fn recover(&self) -> Result<(), String> {
+        if self.health().is_ok() {
+            return Ok(());
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.reopen())
+            .await
+            .map_err(|err| format!("reopen task failed: {err}"))??;
+        tracing::info!("store reopened after a storage failure");
+        self.health()
     }
 
     fn observe(&self, observer: Arc<dyn StoreObserver>) {
-        self.inner.committer.observe(observer);
+        if self.shared.observer.set(Arc::clone(&observer)).is_ok() {
+            if let Ok(inner) = self.inner() {
+                inner.committer.observe(observer);
+            }
+        }
+    }
+
+    /// The sled store publishes itself, so that queue events come in
+    /// commit order, each once its change is durable. Only to the first
+    /// bus: a second caller publishes its own.
+    fn publish_to(&self, bus: &EventBus) -> bool {
+        if self.shared.bus.set(bus.clone()).is_err() {
+            return false;
+        }
+        if let Ok(inner) = self.inner() {
+            inner.committer.publish_to(bus.clone());
+        }
+        true
     }
 
     async fn verify(&self) -> Result<ConsistencyReport, StoreError> {
@@ -713,8 +888,12 @@ impl TicketStore for Store {
     }
 
     fn scan_tickets(&self) -> TicketIter {
-        let inner = Arc::clone(&self.inner);
-        Box::new(self.inner.trees.tickets.iter().map(move |entry| {
+        let inner = match self.inner() {
+            Ok(inner) => inner,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let tickets = inner.trees.tickets.iter();
+        Box::new(tickets.map(move |entry| {
             let (key, _) = entry.map_err(storage)?;
             let id =
                 keys::ticket_id_from_head(&key).ok_or_else(|| records::corrupt("ticket key", "short"))?;
@@ -723,6 +902,6 @@ impl TicketStore for Store {
     }
 
     fn ticket_count(&self) -> usize {
-        self.inner.trees.tickets.len()
+        self.inner().map_or(0, |inner| inner.trees.tickets.len())
     }
 }

@@ -21,33 +21,38 @@ impl Inner {
         reason: &str,
         now: UnixMicros,
     ) -> Result<Option<Transition>, StoreError> {
-        let moved = self.trees.transact(|tx| {
-            let mut ticket = tx.read(id)?;
-            if ticket.record.state != TicketState::Queued {
-                return Ok(None);
-            }
-            tx.dequeue(&ticket)?;
-            let from = ticket.record.classification.queue.clone();
-            let to = classification.queue.clone();
-            ticket.record.classification = classification.clone();
-            tx.enqueue(&mut ticket)?;
-            ticket.record(
-                now,
-                SYSTEM_ACTOR,
-                "reclassified",
-                format!("{from} -> {to}: {reason}"),
-            );
-            refresh_journey(tx, &ticket)?;
-            tx.write(&ticket)?;
-            let events = match from == to {
-                true => Vec::new(),
-                false => vec![
-                    event(QueueEventKind::TransferredOut, id, &from, now),
-                    event(QueueEventKind::Added, id, &to, now),
-                ],
-            };
-            Ok(Some((ticket, events)))
-        })?;
+        let moved = self.committer.in_order(
+            || {
+                self.trees.transact(|tx| {
+                    let mut ticket = tx.read(id)?;
+                    if ticket.record.state != TicketState::Queued {
+                        return Ok(None);
+                    }
+                    tx.dequeue(&ticket)?;
+                    let from = ticket.record.classification.queue.clone();
+                    let to = classification.queue.clone();
+                    ticket.record.classification = classification.clone();
+                    tx.enqueue(&mut ticket)?;
+                    ticket.record(
+                        now,
+                        SYSTEM_ACTOR,
+                        "reclassified",
+                        format!("{from} -> {to}: {reason}"),
+                    );
+                    refresh_journey(tx, &ticket)?;
+                    tx.write(&ticket)?;
+                    let events = match from == to {
+                        true => Vec::new(),
+                        false => vec![
+                            event(QueueEventKind::TransferredOut, id, &from, now),
+                            event(QueueEventKind::Added, id, &to, now),
+                        ],
+                    };
+                    Ok(Some((ticket, events)))
+                })
+            },
+            |moved| moved.as_ref().map_or_else(Vec::new, |(_, events)| events.clone()),
+        )?;
         moved
             .map(|(ticket, events)| self.transition(ticket, events))
             .transpose()

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::keys::{self, Span, DAY_MICROS};
+use super::keys;
 use super::tx::{decode_counts, encode_counts, storage};
 use super::Inner;
 use crate::clock::UnixMicros;
-use crate::store::rollup::{hour_start, Contribution, HOUR_MICROS};
+use crate::store::rollup::{hour_start, range_pieces, Contribution, Span};
 use crate::store::{RollupCounts, RollupRow, StoreError};
 
 /// The meta key present once the rollups count every stored ticket.
@@ -24,7 +24,7 @@ impl Inner {
     pub(crate) fn rollup(&self, from: UnixMicros, until: UnixMicros) -> Result<Vec<RollupRow>, StoreError> {
         let (from, until) = (hour_start(from), hour_start(until));
         let mut sums: HashMap<Vec<u8>, RollupCounts> = HashMap::new();
-        for (span, start, end) in pieces(from, until) {
+        for (span, start, end) in range_pieces(from, until) {
             self.add_cells(span, start, end, &mut sums)?;
         }
         sums.into_iter()
@@ -103,11 +103,7 @@ impl Inner {
             let Some(contribution) = Contribution::of(&ticket) else {
                 continue;
             };
-            let spans = [
-                (Span::Hour, contribution.hour),
-                (Span::Day, keys::day_start(contribution.hour)),
-            ];
-            for (span, at) in spans {
+            for (span, at) in contribution.cells() {
                 let cell = keys::rollup_cell(span, at, &contribution.key);
                 cells.entry(cell).or_default().add(&contribution.counts, 1);
             }
@@ -140,53 +136,5 @@ impl Inner {
             ));
         }
         Ok(problems)
-    }
-}
-
-/// Splits `[from, until)` (on the hour) into hour cells at the ragged ends
-/// and day cells for the whole UTC days between.
-fn pieces(from: UnixMicros, until: UnixMicros) -> [(Span, UnixMicros, UnixMicros); 3] {
-    let first_day = UnixMicros(keys::day_start(UnixMicros(from.0 + DAY_MICROS - HOUR_MICROS)).0);
-    let last_day = keys::day_start(until);
-    if first_day >= last_day {
-        return [
-            (Span::Hour, from, until),
-            (Span::Day, from, from),
-            (Span::Hour, until, until),
-        ];
-    }
-    [
-        (Span::Hour, from, first_day),
-        (Span::Day, first_day, last_day),
-        (Span::Hour, last_day, until),
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_range_reads_whole_days_and_hours_only_at_its_ends() {
-        let day = |d: i64| UnixMicros(d * DAY_MICROS);
-        let hour = |d: i64, h: i64| UnixMicros(d * DAY_MICROS + h * HOUR_MICROS);
-        assert_eq!(
-            pieces(hour(1, 5), hour(4, 2)),
-            [
-                (Span::Hour, hour(1, 5), day(2)),
-                (Span::Day, day(2), day(4)),
-                (Span::Hour, day(4), hour(4, 2)),
-            ]
-        );
-        assert_eq!(
-            pieces(day(1), day(3)),
-            [
-                (Span::Hour, day(1), day(1)),
-                (Span::Day, day(1), day(3)),
-                (Span::Hour, day(3), day(3))
-            ]
-        );
-        let within = pieces(hour(1, 2), hour(1, 9));
-        assert_eq!(within[0], (Span::Hour, hour(1, 2), hour(1, 9)));
     }
 }

@@ -1,5 +1,6 @@
 //! Fault containment: an entry pointing at an unreadable ticket is set
-//! aside and reported, never blocking its queue or the maintenance sweeps.
+//! aside and reported, never blocking its queue or the maintenance sweeps;
+//! queue events are published once durable, never for a failed round.
 
 use super::{keys, Store, StoreOptions};
 use crate::clock::UnixMicros;
@@ -41,7 +42,8 @@ async fn an_unreadable_ticket_is_set_aside_and_its_queue_keeps_working() {
         .await
         .expect("ingest");
     store
-        .inner
+        .inner()
+        .expect("open")
         .trees
         .tickets
         .insert(keys::ticket(broken.ticket.id), b"not json".as_slice())
@@ -81,4 +83,37 @@ async fn an_unreadable_ticket_is_set_aside_and_its_queue_keeps_working() {
         "queue and deadline entries set aside: {report:?}"
     );
     assert!(!report.is_consistent(), "verify reports what was set aside");
+}
+
+#[tokio::test]
+async fn queue_events_are_published_once_durable_and_never_for_a_failed_round() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("opens");
+    let bus = crate::events::EventBus::new(64);
+    assert!(store.publish_to(&bus), "sled publishes its own events");
+    assert!(!store.publish_to(&bus), "only to the first bus");
+    let mut heard = bus.subscribe();
+    let now = UnixMicros(1_000_000);
+    let kept = store
+        .ingest(input("kept"), classification(), now)
+        .await
+        .expect("ingest");
+    let added = heard
+        .try_recv()
+        .expect("published by the time the ingest is answered");
+    assert_eq!(added.ticket_id, kept.ticket.id);
+    assert_eq!(added.kind, crate::events::QueueEventKind::Added);
+    // A durable round that fails: its change is not acknowledged, and
+    // nobody hears of it.
+    let blobs = dir.path().join("v2").join("blobs");
+    std::fs::remove_dir_all(&blobs).expect("remove blobs dir");
+    std::fs::write(&blobs, b"not a directory").expect("plant a file");
+    store
+        .ingest(input("lost"), classification(), now)
+        .await
+        .expect_err("not durable");
+    assert!(
+        heard.try_recv().is_err(),
+        "no event for a change that was not made durable"
+    );
 }

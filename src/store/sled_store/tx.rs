@@ -332,11 +332,7 @@ impl Tx<'_> {
     /// cells (`sign` 1), or takes it away (`sign` -1); an emptied cell is
     /// removed.
     pub(crate) fn add_rollup(&self, contribution: &Contribution, sign: i64) -> TxResult<()> {
-        let spans = [
-            (keys::Span::Hour, contribution.hour),
-            (keys::Span::Day, keys::day_start(contribution.hour)),
-        ];
-        for (span, at) in spans {
+        for (span, at) in contribution.cells() {
             let cell = keys::rollup_cell(span, at, &contribution.key);
             let mut counts = self
                 .rollups

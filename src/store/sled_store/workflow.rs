@@ -12,17 +12,11 @@ use super::tx::{abort, is_unreadable, storage, Tx, TxResult};
 use super::Inner;
 use crate::clock::UnixMicros;
 use crate::events::{QueueEvent, QueueEventKind};
+use crate::store::follow_up::SKIPPED_CONTACTED;
 use crate::store::{ClaimRequest, EscalationPolicies, FollowUpPlan, StoreError, Transition};
-use crate::ticket::{
-    Correction, FollowUp, FollowUpState, HistoryEntry, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR,
-};
+use crate::ticket::{Correction, FollowUpState, Lease, Relabel, TicketId, TicketState, SYSTEM_ACTOR};
 
-pub(crate) use crate::store::verbs::{event, new_token, LeaseVerb};
-
-/// The ticket's lease, if `token` is its current, unexpired one.
-fn current_lease(ticket: &Working, token: &str, now: UnixMicros) -> Result<Lease, StoreError> {
-    crate::store::verbs::current_lease(ticket.id, &ticket.record.state, token, now)
-}
+pub(crate) use crate::store::verbs::{event, lease_or_repeat, new_token, LeaseVerb};
 
 /// Records an agent's correction, moving the ticket's rollup contribution
 /// to the corrected cell; false when `relabel` corrects nothing.
@@ -54,18 +48,8 @@ fn schedule_follow_up(
     let plan_bytes = records::encode(plan).map_err(abort)?;
     tx.follow_ups
         .insert(&keys::timed(plan.due_at, ticket.id), plan_bytes)?;
-    ticket.record.follow_up = Some(FollowUp {
-        recovery_id: plan.recovery_id.clone(),
-        due_at: plan.due_at,
-        state: FollowUpState::Scheduled,
-    });
-    let detail = format!(
-        "recovery {} to {} due at {} (unix seconds)",
-        plan.recovery_id,
-        plan.queue,
-        plan.due_at.0.div_euclid(1_000_000)
-    );
-    ticket.record(at, SYSTEM_ACTOR, "follow_up_scheduled", detail);
+    ticket.record.follow_up = Some(plan.scheduled());
+    ticket.record(at, SYSTEM_ACTOR, "follow_up_scheduled", plan.scheduled_detail());
     Ok(())
 }
 
@@ -185,34 +169,43 @@ impl Inner {
                 token: new_token(),
                 expires_at: now.plus_seconds(u64::from(claim.lease_seconds)),
             };
-            let outcome = self.trees.transact(|tx| {
-                if tx.queues.get(key.as_ref())?.is_none() {
-                    return Ok(Head::Gone); // taken meanwhile: look again
-                }
-                let mut ticket = match tx.read(id) {
-                    Ok(ticket) => ticket,
-                    Err(sled::transaction::ConflictableTransactionError::Abort(err))
-                        if is_unreadable(&err) =>
-                    {
-                        tx.queues.remove(key.as_ref())?;
-                        tx.count(&claim.queue, -1, 0)?;
-                        tx.quarantine("queues", &key, &err.to_string())?;
-                        return Ok(Head::Quarantined(err));
-                    }
-                    Err(other) => return Err(other),
-                };
-                tx.dequeue(&ticket)?;
-                ticket.record.claim_count += 1;
-                ticket.record.claim_request.clone_from(&request);
-                if let Some(request) = &request {
-                    tx.claim_requests.insert(request.as_slice(), &keys::ticket(id))?;
-                }
-                tx.lease(&mut ticket, lease.clone())?;
-                let detail = format!("lease {}s", claim.lease_seconds);
-                ticket.record(now, &claim.agent_id, "claimed", detail);
-                tx.write(&ticket)?;
-                Ok(Head::Claimed(Box::new(ticket)))
-            })?;
+            let claimed = |head: &Head| match head {
+                Head::Claimed(_) => vec![event(QueueEventKind::Claimed, id, &claim.queue, now)],
+                Head::Gone | Head::Quarantined(_) => Vec::new(),
+            };
+            let outcome = self.committer.in_order(
+                || {
+                    self.trees.transact(|tx| {
+                        if tx.queues.get(key.as_ref())?.is_none() {
+                            return Ok(Head::Gone); // taken meanwhile: look again
+                        }
+                        let mut ticket = match tx.read(id) {
+                            Ok(ticket) => ticket,
+                            Err(sled::transaction::ConflictableTransactionError::Abort(err))
+                                if is_unreadable(&err) =>
+                            {
+                                tx.queues.remove(key.as_ref())?;
+                                tx.count(&claim.queue, -1, 0)?;
+                                tx.quarantine("queues", &key, &err.to_string())?;
+                                return Ok(Head::Quarantined(err));
+                            }
+                            Err(other) => return Err(other),
+                        };
+                        tx.dequeue(&ticket)?;
+                        ticket.record.claim_count += 1;
+                        ticket.record.claim_request.clone_from(&request);
+                        if let Some(request) = &request {
+                            tx.claim_requests.insert(request.as_slice(), &keys::ticket(id))?;
+                        }
+                        tx.lease(&mut ticket, lease.clone())?;
+                        let detail = format!("lease {}s", claim.lease_seconds);
+                        ticket.record(now, &claim.agent_id, "claimed", detail);
+                        tx.write(&ticket)?;
+                        Ok(Head::Claimed(Box::new(ticket)))
+                    })
+                },
+                claimed,
+            )?;
             match outcome {
                 Head::Claimed(ticket) => {
                     let events = vec![event(QueueEventKind::Claimed, id, &claim.queue, now)];
@@ -237,83 +230,78 @@ impl Inner {
         now: UnixMicros,
     ) -> Result<Transition, StoreError> {
         let action = verb.action();
-        let (ticket, events) = self.trees.transact(|tx| {
-            let mut ticket = tx.read(id)?;
-            let lease = match current_lease(&ticket, token, now) {
-                Ok(lease) => lease,
-                Err(err) => {
-                    let repeat = ticket
-                        .record
-                        .finished
-                        .iter()
-                        .any(|finished| finished.repeats(token, action));
-                    return if repeat {
-                        Ok((ticket, Vec::new()))
-                    } else {
-                        Err(abort(err))
+        let (ticket, events) = self.committer.in_order(
+            || {
+                self.trees.transact(|tx| {
+                    let mut ticket = tx.read(id)?;
+                    let record = &ticket.record;
+                    let allowed = lease_or_repeat(id, &record.state, &record.finished, token, action, now);
+                    let Some(lease) = allowed.map_err(abort)? else {
+                        return Ok((ticket, Vec::new()));
                     };
-                }
-            };
-            let agent = lease.agent_id.as_str();
-            let queue = ticket.record.classification.queue.clone();
-            let events = match verb {
-                LeaseVerb::Extend { lease_seconds } => {
-                    let expires_at = now.plus_seconds(u64::from(lease_seconds));
-                    tx.leases.remove(&keys::timed(lease.expires_at, id))?;
-                    tx.leases.insert(&keys::timed(expires_at, id), queue.as_bytes())?;
-                    ticket.record.state = TicketState::Claimed(Lease {
-                        expires_at,
-                        ..lease.clone()
-                    });
-                    ticket.record(now, agent, action, format!("lease {lease_seconds}s"));
-                    Vec::new()
-                }
-                LeaseVerb::Release { reason } => {
-                    tx.end_lease(&mut ticket, &lease)?;
-                    tx.enqueue(&mut ticket)?;
-                    ticket.record(now, agent, action, reason.to_string());
-                    vec![event(QueueEventKind::Released, id, &queue, now)]
-                }
-                LeaseVerb::Complete {
-                    resolution,
-                    relabel,
-                    follow_up,
-                } => {
-                    tx.end_lease(&mut ticket, &lease)?;
-                    correct(tx, &mut ticket, relabel, agent, now)?;
-                    tx.mark_completed(&mut ticket, now)?;
-                    ticket.record.resolution = resolution.to_string();
-                    ticket.record(now, agent, action, resolution.to_string());
-                    if let Some(plan) = follow_up {
-                        schedule_follow_up(tx, &mut ticket, plan, now)?;
+                    let agent = lease.agent_id.as_str();
+                    let queue = ticket.record.classification.queue.clone();
+                    let events = match verb {
+                        LeaseVerb::Extend { lease_seconds } => {
+                            let expires_at = now.plus_seconds(u64::from(lease_seconds));
+                            tx.leases.remove(&keys::timed(lease.expires_at, id))?;
+                            tx.leases.insert(&keys::timed(expires_at, id), queue.as_bytes())?;
+                            ticket.record.state = TicketState::Claimed(Lease {
+                                expires_at,
+                                ..lease.clone()
+                            });
+                            ticket.record(now, agent, action, format!("lease {lease_seconds}s"));
+                            Vec::new()
+                        }
+                        LeaseVerb::Release { reason } => {
+                            tx.end_lease(&mut ticket, &lease)?;
+                            tx.enqueue(&mut ticket)?;
+                            ticket.record(now, agent, action, reason.to_string());
+                            vec![event(QueueEventKind::Released, id, &queue, now)]
+                        }
+                        LeaseVerb::Complete {
+                            resolution,
+                            relabel,
+                            follow_up,
+                        } => {
+                            tx.end_lease(&mut ticket, &lease)?;
+                            correct(tx, &mut ticket, relabel, agent, now)?;
+                            tx.mark_completed(&mut ticket, now)?;
+                            ticket.record.resolution = resolution.to_string();
+                            ticket.record(now, agent, action, resolution.to_string());
+                            if let Some(plan) = follow_up {
+                                schedule_follow_up(tx, &mut ticket, plan, now)?;
+                            }
+                            refresh_journey(tx, &ticket)?;
+                            vec![event(QueueEventKind::Completed, id, &queue, now)]
+                        }
+                        LeaseVerb::Transfer {
+                            to_queue,
+                            reason,
+                            relabel,
+                        } => {
+                            tx.end_lease(&mut ticket, &lease)?;
+                            if correct(tx, &mut ticket, relabel, agent, now)? {
+                                refresh_journey(tx, &ticket)?;
+                            }
+                            ticket.record.classification.queue = to_queue.to_string();
+                            tx.enqueue(&mut ticket)?;
+                            ticket.record(now, agent, action, format!("{queue} -> {to_queue}: {reason}"));
+                            vec![
+                                event(QueueEventKind::TransferredOut, id, &queue, now),
+                                event(QueueEventKind::Added, id, to_queue, now),
+                            ]
+                        }
+                    };
+                    if !matches!(verb, LeaseVerb::Extend { .. }) {
+                        FinishedLease::remember(&mut ticket.record.finished, token, action);
                     }
-                    refresh_journey(tx, &ticket)?;
-                    vec![event(QueueEventKind::Completed, id, &queue, now)]
-                }
-                LeaseVerb::Transfer {
-                    to_queue,
-                    reason,
-                    relabel,
-                } => {
-                    tx.end_lease(&mut ticket, &lease)?;
-                    if correct(tx, &mut ticket, relabel, agent, now)? {
-                        refresh_journey(tx, &ticket)?;
-                    }
-                    ticket.record.classification.queue = to_queue.to_string();
-                    tx.enqueue(&mut ticket)?;
-                    ticket.record(now, agent, action, format!("{queue} -> {to_queue}: {reason}"));
-                    vec![
-                        event(QueueEventKind::TransferredOut, id, &queue, now),
-                        event(QueueEventKind::Added, id, to_queue, now),
-                    ]
-                }
-            };
-            if !matches!(verb, LeaseVerb::Extend { .. }) {
-                FinishedLease::remember(&mut ticket.record.finished, token, action);
-            }
-            tx.write(&ticket)?;
-            Ok((ticket, events))
-        })?;
+                    tx.write(&ticket)?;
+                    Ok((ticket, events))
+                })
+            },
+            |(_, events)| events.clone(),
+        )?;
         self.transition(ticket, events)
     }
 
@@ -395,30 +383,39 @@ impl Inner {
             let Some(id) = keys::ticket_id_from_tail(&key) else {
                 continue;
             };
-            let outcome = self.trees.transact(|tx| {
-                let Some(entry) = index.view(tx).remove(key.as_ref())? else {
-                    return Ok(Ok(None)); // handled meanwhile (released, extended, claimed)
-                };
-                let mut ticket = match tx.read(id) {
-                    Ok(ticket) => ticket,
-                    Err(sled::transaction::ConflictableTransactionError::Abort(err))
-                        if is_unreadable(&err) =>
-                    {
-                        tx.quarantine(index.name(), &key, &err.to_string())?;
-                        if index == TimeIndex::Leases {
-                            // A lease entry names its queue: its lease count goes too.
-                            tx.count(&String::from_utf8_lossy(&entry), 0, -1)?;
-                        }
-                        return Ok(Err(err));
-                    }
-                    Err(other) => return Err(other),
-                };
-                let Some(events) = change(tx, &mut ticket, &entry)? else {
-                    return Ok(Ok(None));
-                };
-                tx.write(&ticket)?;
-                Ok(Ok(Some((ticket, events))))
-            })?;
+            let swept = |outcome: &Result<Option<(Working, Vec<QueueEvent>)>, StoreError>| match outcome {
+                Ok(Some((_, events))) => events.clone(),
+                _ => Vec::new(),
+            };
+            let outcome = self.committer.in_order(
+                || {
+                    self.trees.transact(|tx| {
+                        let Some(entry) = index.view(tx).remove(key.as_ref())? else {
+                            return Ok(Ok(None)); // handled meanwhile (released, extended, claimed)
+                        };
+                        let mut ticket = match tx.read(id) {
+                            Ok(ticket) => ticket,
+                            Err(sled::transaction::ConflictableTransactionError::Abort(err))
+                                if is_unreadable(&err) =>
+                            {
+                                tx.quarantine(index.name(), &key, &err.to_string())?;
+                                if index == TimeIndex::Leases {
+                                    // A lease entry names its queue: its lease count goes too.
+                                    tx.count(&String::from_utf8_lossy(&entry), 0, -1)?;
+                                }
+                                return Ok(Err(err));
+                            }
+                            Err(other) => return Err(other),
+                        };
+                        let Some(events) = change(tx, &mut ticket, &entry)? else {
+                            return Ok(Ok(None));
+                        };
+                        tx.write(&ticket)?;
+                        Ok(Ok(Some((ticket, events))))
+                    })
+                },
+                swept,
+            )?;
             match outcome {
                 Ok(Some((ticket, events))) => changed.push(self.transition(ticket, events)?),
                 Ok(None) => {}
@@ -452,7 +449,7 @@ impl Inner {
                 return Ok(None);
             };
             if plan.skip_if_contacted && contacted {
-                let reason = "the customer contacted us again after the completion".to_string();
+                let reason = SKIPPED_CONTACTED.to_string();
                 set_follow_up_state(original, FollowUpState::Skipped(reason.clone()));
                 original.record(now, SYSTEM_ACTOR, "follow_up_skipped", reason);
                 return Ok(Some(Vec::new()));
@@ -466,18 +463,13 @@ impl Inner {
                 None => {
                     let mut ticket = super::new_ticket(new_id, input, classification, now);
                     ticket.follow_up_of = Some(original.id);
-                    ticket.history.push(HistoryEntry {
-                        at: now,
-                        actor: SYSTEM_ACTOR.to_string(),
-                        action: "follow_up_of".to_string(),
-                        detail: format!("service recovery {} of {}", plan.recovery_id, original.id),
-                    });
+                    ticket.history.push(plan.origin_entry(original.id, now));
                     super::layout::Laid::of(&ticket).map_err(abort)?.insert(tx)?;
                     ticket.id
                 }
             };
             set_follow_up_state(original, FollowUpState::Created(follow_up_id));
-            let detail = format!("{follow_up_id} in {}", plan.queue);
+            let detail = plan.created_detail(follow_up_id);
             original.record(now, SYSTEM_ACTOR, "follow_up_created", detail);
             Ok(Some(vec![event(
                 QueueEventKind::Added,
