@@ -443,22 +443,13 @@ async fn the_journey_pages_show_the_heat_map_and_a_customers_contacts() {
     let agent = Visitor::signed_in(server.http_address, AGENT).await;
     let map = agent.get("/console/journey").await;
     assert_eq!(map.status, 200);
-    if server.on_postgres() {
-        let note = "id=\"no-friction-map\"";
-        assert!(
-            map.body.contains(note),
-            "no rollups on PostgreSQL yet: {}",
-            map.body
-        );
-    } else {
-        assert!(map.body.contains("id=\"heat-map\""), "{}", map.body);
-        let hottest = "class=\"heat-5\"";
-        assert!(
-            map.body.contains(hottest),
-            "the busiest cell is hottest: {}",
-            map.body
-        );
-    }
+    assert!(map.body.contains("id=\"heat-map\""), "{}", map.body);
+    let hottest = "class=\"heat-5\"";
+    assert!(
+        map.body.contains(hottest),
+        "the busiest cell is hottest: {}",
+        map.body
+    );
     let journey = agent.get("/console/journey/customer?id=cust-j-1").await;
     assert!(
         journey.body.contains(&format!("href=\"/console/tickets/{id}\"")),

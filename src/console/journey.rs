@@ -11,7 +11,6 @@ use super::layout::{self, time};
 use super::session::Viewer;
 use super::{html, Answer, ConsoleError, PREFIX};
 use crate::app::App;
-use crate::error::Error;
 use crate::insights::report::{
     CustomerScope, GroupBy, JourneyCell, JourneyReport, ReportRequest, DEFAULT_TOP, DEFAULT_WINDOW_HOURS,
     MAX_WINDOW_HOURS,
@@ -61,12 +60,7 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
         scope: CustomerScope::All,
         top: DEFAULT_TOP,
     };
-    // A store without journey rollups still serves the customer journey.
-    let report = match app.journey_report(request).await {
-        Ok(report) => Ok(report),
-        Err(Error::Unimplemented(reason)) => Err(reason),
-        Err(err) => return Err(err.into()),
-    };
+    let report = app.journey_report(request).await?;
     Ok(html(layout::page(
         Some(viewer),
         "Journey",
@@ -91,16 +85,11 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
                 }
                 button type="submit" { "Show" }
             }
-            @match &report {
-                Ok(report) => {
-                    p.hint {
-                        (time(report.windows.start)) " to " (time(report.windows.end)) ": "
-                        (report.total()) " contacts (previous window " (report.previous_total()) ")."
-                    }
-                    (heat_map(report, colour))
-                },
-                Err(reason) => p.hint #no-friction-map { "No friction map: " (reason) "." },
+            p.hint {
+                (time(report.windows.start)) " to " (time(report.windows.end)) ": "
+                (report.total()) " contacts (previous window " (report.previous_total()) ")."
             }
+            (heat_map(&report, colour))
             section aria-labelledby="customer-h" {
                 h2 #customer-h { "A customer's journey" }
                 form.filters method="get" action={ (PREFIX) "/journey/customer" } {

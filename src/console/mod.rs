@@ -116,7 +116,6 @@ impl ConsoleError {
                 Error::UnknownQueue(_) | Error::TicketNotFound(_) => StatusCode::NOT_FOUND,
                 Error::FailedPrecondition(_) => StatusCode::CONFLICT,
                 Error::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
-                Error::Unimplemented(_) => StatusCode::NOT_IMPLEMENTED,
                 Error::Internal(_) | Error::DeadlineExceeded | Error::Store(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
