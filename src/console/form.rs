@@ -36,14 +36,23 @@ impl Form {
     }
 }
 
-/// Decodes one form-encoded component (also a URL path segment).
+/// Decodes one form-encoded component (`+` is a space).
 pub fn decode(text: &str) -> String {
+    percent_decode(text, true)
+}
+
+/// Decodes one URL path segment (`+` stays a plus).
+pub fn decode_path(text: &str) -> String {
+    percent_decode(text, false)
+}
+
+fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => match bytes.get(i + 1..i + 3).and_then(hex_byte) {
                 Some(byte) => {
                     out.push(byte);
@@ -85,5 +94,6 @@ mod tests {
         assert_eq!(form.get("c"), Some(""));
         assert_eq!(form.get("bad"), Some("%zz"));
         assert_eq!(decode(&encode("billing & refunds/été")), "billing & refunds/été");
+        assert_eq!(decode_path("a+b%20c"), "a+b c");
     }
 }

@@ -161,61 +161,47 @@ impl Console {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("").to_string();
         let query = Form::parse(parts.uri.query().unwrap_or(""));
-        let is_post = parts.method == Method::POST;
-        if is_post && !self.access.same_origin(&parts.headers) {
-            return error_page(
-                None,
-                &ConsoleError::Forbidden("cross-origin form posts are refused".into()),
-            );
-        }
-        let body = if is_post {
-            match Limited::new(body, MAX_FORM_BYTES).collect().await {
-                Ok(collected) => Form::parse_bytes(&collected.to_bytes()),
-                Err(err) => {
-                    return error_page(
-                        None,
-                        &ConsoleError::BadRequest(format!("cannot read the form: {err}")),
-                    )
-                }
-            }
-        } else {
-            Form::default()
-        };
         // HEAD is answered as GET (hyper leaves the body out).
         let method = match parts.method {
             Method::HEAD => Method::GET,
             ref method => method.clone(),
         };
-        let open = match (&method, path.as_str()) {
-            (&Method::GET, "" | "/") => Some(Ok(redirect(&format!("{PREFIX}/queues")))),
-            (&Method::GET, "/static/console.css") => Some(Ok(asset(CSS, "text/css; charset=utf-8"))),
-            (&Method::GET, "/static/console.js") => Some(Ok(asset(JS, "text/javascript; charset=utf-8"))),
-            (&Method::GET, "/static/favicon.svg") => Some(Ok(asset(ICON, "image/svg+xml"))),
-            (&Method::GET, "/login") => Some(Ok(self.access.login_page(&parts.headers, None))),
-            (&Method::POST, "/login") => Some(Ok(self.access.login(&body))),
-            _ => None,
+        let body = match read_form(&method, &parts.headers, &self.access, body).await {
+            Ok(body) => body,
+            Err(err) => return error_page(None, &err),
         };
-        if let Some(answer) = open {
-            return answer.unwrap_or_else(|err| error_page(None, &err));
+        if let Some(page) = self.open_page(&method, &path, &body) {
+            return page;
         }
         let viewer = match self.access.viewer(&parts.headers) {
             Ok(viewer) => viewer,
             Err(answer) => return *answer,
         };
-        if is_post && !viewer.csrf_ok(&body) {
-            return error_page(
-                Some(&viewer),
-                &ConsoleError::Forbidden(
-                    "this form's CSRF token is missing or stale: reload the page and send it again".into(),
-                ),
-            );
-        }
-        let answer = self.route(&viewer, &method, &path, &query, &body).await;
+        let answer = if method == Method::POST && !viewer.csrf_ok(&body) {
+            Err(ConsoleError::Forbidden(
+                "this form's CSRF token is missing or stale: reload the page and send it again".into(),
+            ))
+        } else {
+            self.route(&viewer, &method, &path, &query, &body).await
+        };
         let mut page = answer.unwrap_or_else(|err| error_page(Some(&viewer), &err));
         if let Some(cookie) = &viewer.set_cookie {
             page.headers_mut().append(header::SET_COOKIE, cookie.clone());
         }
         page
+    }
+
+    /// The pages anyone may see: the assets and the login form.
+    fn open_page(&self, method: &Method, path: &str, body: &Form) -> Option<Page> {
+        match (method, path) {
+            (&Method::GET, "" | "/") => Some(redirect(&format!("{PREFIX}/queues"))),
+            (&Method::GET, "/static/console.css") => Some(asset(CSS, "text/css; charset=utf-8")),
+            (&Method::GET, "/static/console.js") => Some(asset(JS, "text/javascript; charset=utf-8")),
+            (&Method::GET, "/static/favicon.svg") => Some(asset(ICON, "image/svg+xml")),
+            (&Method::GET, "/login") => Some(self.access.login_page(None)),
+            (&Method::POST, "/login") => Some(self.access.login(body)),
+            _ => None,
+        }
     }
 
     fn rules_page<'a>(&'a self, viewer: &'a Viewer) -> rules::RulesPage<'a> {
@@ -233,7 +219,9 @@ impl Console {
             (&Method::POST, ["logout"]) => Ok(self.access.logout()),
             (&Method::GET, ["queues"]) => queues::overview(app, &self.rates, viewer).await,
             (&Method::GET, ["queues", "rows"]) => queues::rows(app, &self.rates).await,
-            (&Method::GET, ["queues", name]) => queues::queue(app, viewer, &form::decode(name), query).await,
+            (&Method::GET, ["queues", name]) => {
+                queues::queue(app, viewer, &form::decode_path(name), query).await
+            }
             (&Method::GET, ["tickets", id]) => ticket::page(app, viewer, id).await,
             (&Method::GET, ["rules"]) => rules::page(&self.rules_page(viewer)).await,
             (&Method::GET, ["rules", "playground"]) => {
@@ -259,6 +247,32 @@ impl Console {
             ))),
             _ => Err(ConsoleError::BadRequest(format!("{method} is not served here"))),
         }
+    }
+}
+
+/// The form a POST sends (empty for other methods); a POST from another
+/// site, or too large, is refused.
+async fn read_form<B>(
+    method: &Method,
+    headers: &http::HeaderMap,
+    access: &Access,
+    body: B,
+) -> Result<Form, ConsoleError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if method != Method::POST {
+        return Ok(Form::default());
+    }
+    if !access.same_origin(headers) {
+        return Err(ConsoleError::Forbidden(
+            "cross-origin form posts are refused".into(),
+        ));
+    }
+    match Limited::new(body, MAX_FORM_BYTES).collect().await {
+        Ok(collected) => Ok(Form::parse_bytes(&collected.to_bytes())),
+        Err(err) => Err(ConsoleError::BadRequest(format!("cannot read the form: {err}"))),
     }
 }
 

@@ -166,7 +166,7 @@ impl Access {
     }
 
     /// The login form (straight to the queues when authentication is off).
-    pub fn login_page(&self, _headers: &HeaderMap, problem: Option<(StatusCode, String)>) -> Page {
+    pub fn login_page(&self, problem: Option<(StatusCode, String)>) -> Page {
         if self.tokens.is_none() {
             return redirect(&format!("{PREFIX}/queues"));
         }
@@ -201,8 +201,7 @@ impl Access {
         };
         let token = form.get("token").unwrap_or("").trim();
         let roles = keyring.roles(token);
-        let refused =
-            |status: StatusCode, text: String| self.login_page(&HeaderMap::new(), Some((status, text)));
+        let refused = |status: StatusCode, text: String| self.login_page(Some((status, text)));
         if roles.is_empty() {
             return refused(StatusCode::UNAUTHORIZED, "unknown token".into());
         }
