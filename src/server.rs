@@ -197,6 +197,10 @@ pub async fn serve_with_http(
             tokens: settings.tokens.clone(),
             tls: settings.tls.is_some(),
             rules_path: settings.rules_path.clone(),
+            on_network: http
+                .as_ref()
+                .and_then(|listener| listener.local_addr().ok())
+                .is_some_and(|address| !address.ip().is_loopback()),
         },
     ));
     let probes = http.map(|listener| {

@@ -622,3 +622,54 @@ async fn without_a_rule_file_there_is_nothing_to_reload() {
     assert!(reply.body.contains("embedded rules"), "{}", reply.body);
     server.shutdown().await;
 }
+
+/// GET `path` from `console` directly (no socket): the status and body.
+async fn ask(console: &triage::console::Console, path: &str) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let request = http::Request::get(path)
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let page = console.handle(request).await;
+    let status = page.status().as_u16();
+    let body = page.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn without_tokens_on_a_network_address_the_console_stays_off() {
+    use triage::console::{Console, ConsoleSettings};
+    let server = TestServer::start().await;
+    let on_network = Console::new(
+        server.app.clone(),
+        ConsoleSettings {
+            on_network: true,
+            ..ConsoleSettings::default()
+        },
+    );
+    for page in ["/console/queues", "/console/login", "/console/rules"] {
+        let (status, body) = ask(&on_network, page).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(body.contains("the console is off"), "{body}");
+    }
+    let tokens = triage::auth::Tokens::parse_env(&format!("agent:{AGENT}")).expect("tokens");
+    let with_tokens = Console::new(
+        server.app.clone(),
+        ConsoleSettings {
+            on_network: true,
+            tokens: Some(std::sync::Arc::new(triage::auth::Keyring::fixed(tokens))),
+            ..ConsoleSettings::default()
+        },
+    );
+    assert_eq!(
+        ask(&with_tokens, "/console/login").await.0,
+        200,
+        "sign-in is offered"
+    );
+    let on_loopback = Console::new(server.app.clone(), ConsoleSettings::default());
+    assert_eq!(
+        ask(&on_loopback, "/console/queues").await.0,
+        200,
+        "loopback, no tokens: open"
+    );
+    server.shutdown().await;
+}

@@ -76,6 +76,12 @@ pub struct ConsoleSettings {
     /// The server's rule file, which an admin may have read again (as
     /// SIGHUP does); `None`: the embedded rules, nothing to reload.
     pub rules_path: Option<std::path::PathBuf>,
+    /// Whether the HTTP port listens on a non-loopback address. Without
+    /// tokens the console then stays off: it would make everyone on the
+    /// network an admin (the gRPC port refuses that without
+    /// `--insecure-no-auth`; a sidecar's metrics port is often on the
+    /// network while its gRPC port is on loopback).
+    pub on_network: bool,
 }
 
 /// The console: the domain, the access rules, and nothing else.
@@ -85,6 +91,8 @@ pub struct Console {
     access: Access,
     rates: Arc<rates::Rates>,
     rules_path: Option<std::path::PathBuf>,
+    /// Why the console is off, when it is.
+    off: Option<String>,
 }
 
 /// Why a console request failed; each maps to one status and a message
@@ -133,11 +141,28 @@ impl Console {
         let rates = Arc::new(rates::Rates::default());
         // The baseline: rates count from the console's start.
         rates.sample(std::time::Instant::now(), app.queue_totals());
+        let off = match (&settings.tokens, settings.on_network) {
+            (None, true) => Some(
+                "the console is off: no tokens are configured and this port is reachable from the \
+                 network, so every visitor would be an admin. Configure tokens (--tokens-file or \
+                 TRIAGE_TOKENS), or serve this port on loopback (--http-listen 127.0.0.1:9090)"
+                    .to_string(),
+            ),
+            (Some(_), true) => {
+                tracing::warn!(
+                    "the console's sign-in form sends bearer tokens in clear text on the operations \
+                     port: reach it over loopback, a port-forward or a TLS-terminating proxy"
+                );
+                None
+            }
+            (_, false) => None,
+        };
         Console {
             app,
             access: Access::new(settings.tokens, settings.tls),
             rates,
             rules_path: settings.rules_path,
+            off,
         }
     }
 
@@ -158,6 +183,9 @@ impl Console {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if let Some(reason) = &self.off {
+            return error_page(None, &ConsoleError::Forbidden(reason.clone()));
+        }
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("").to_string();
         let query = Form::parse(parts.uri.query().unwrap_or(""));

@@ -12,7 +12,9 @@
 //!   POST whose `Origin` names another host is refused before that.
 //! - With authentication off (no tokens configured), there is no login:
 //!   every visitor is an admin, as every gRPC caller is then, and gets a
-//!   random session cookie that the CSRF token is keyed on.
+//!   random session cookie that the CSRF token is keyed on. That holds
+//!   only on a loopback HTTP port: on a network address without tokens the
+//!   console stays off (see [`ConsoleSettings::on_network`](super::ConsoleSettings::on_network)).
 
 use std::sync::Arc;
 
