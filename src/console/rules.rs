@@ -98,7 +98,7 @@ async fn playground_result(app: &App, query: &Form) -> Result<Markup, ConsoleErr
             dt { "Priority" } dd { (layout::priority(class.priority)) }
             dt { "Sentiment" } dd { (layout::score(explanation.sentiment)) }
         }
-        (explained(&explanation))
+        (explained(&explanation, "The running rules on this message, now:"))
     })
 }
 

@@ -46,7 +46,7 @@ pub async fn page(app: &App, viewer: &Viewer, id: &str) -> Answer {
                 pre.body #body { (highlighted(&ticket.input.body, &terms)) }
             }
             (classification(&ticket))
-            (explained(&explanation))
+            (explained(&explanation, "Re-evaluated with the running rules as of the ticket's ingest:"))
             (history(&ticket))
             (follow_ups(&ticket))
         },
@@ -114,12 +114,13 @@ fn classification(ticket: &Ticket) -> Markup {
     }
 }
 
-/// The explanation: every rule evaluated, fired ones first in the eye.
-pub fn explained(explanation: &Explanation) -> Markup {
+/// The explanation: every rule evaluated, the fired ones standing out;
+/// `how` says what was evaluated when.
+pub fn explained(explanation: &Explanation, how: &str) -> Markup {
     html! {
         section aria-labelledby="explain-h" #explanation {
             h2 #explain-h { "Why it landed here" }
-            p.hint { "Re-evaluated with the running rules as of the ticket's ingest. " (explanation.stop.to_string()) "." }
+            p.hint { (how) " " (explanation.stop.to_string()) "." }
             ol.rules {
                 @for rule in &explanation.rules {
                     li .fired[rule.fired] data-rule=(rule.rule_id) {
