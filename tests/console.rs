@@ -243,6 +243,41 @@ async fn admins_backtest_a_candidate_and_see_the_move_matrix() {
         "test-1",
         "a backtest changes nothing"
     );
+    let incidents_only = admin
+        .post(
+            "/console/rules/backtest",
+            &[
+                ("csrf", &csrf),
+                ("candidate", &candidate),
+                ("bt_queue", "incidents"),
+                ("bt_days", "7"),
+            ],
+        )
+        .await;
+    assert!(
+        incidents_only
+            .body
+            .contains("1 tickets re-classified, 0 would move"),
+        "{}",
+        incidents_only.body
+    );
+    assert!(
+        incidents_only
+            .body
+            .contains("<option value=\"incidents\" selected>"),
+        "the filter stays"
+    );
+    let bad_side = admin
+        .post(
+            "/console/rules/backtest",
+            &[
+                ("csrf", &csrf),
+                ("candidate", &candidate),
+                ("bt_side", "sideways"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_side.status, 400);
     server.shutdown().await;
 }
 

@@ -18,9 +18,10 @@ use super::ticket::explained;
 use super::{html, Answer, ConsoleError, PREFIX};
 use crate::app::App;
 use crate::backtest::{BacktestFilter, BacktestReport, Placement};
+use crate::clock::UnixMicros;
 use crate::error::Error;
 use crate::rules::{Diagnostic, Validation};
-use crate::ticket::{Channel, Customer, TicketInput};
+use crate::ticket::{Channel, Customer, Side, TicketInput};
 
 /// The name a candidate goes by in messages.
 pub const CANDIDATE_NAME: &str = "candidate.toml";
@@ -122,6 +123,7 @@ pub async fn validate(page: &RulesPage<'_>, form: &Form) -> Answer {
 pub async fn backtest(page: &RulesPage<'_>, form: &Form) -> Answer {
     let app = page.app;
     let text = candidate(form)?;
+    let filter = backtest_filter(app, form)?;
     let outcome = match app.compile_candidate(CANDIDATE_NAME, text.to_string()).await {
         Ok(rules) => {
             // A person who leaves the page (the connection closes and this
@@ -129,7 +131,7 @@ pub async fn backtest(page: &RulesPage<'_>, form: &Form) -> Answer {
             let left = Arc::new(AtomicBool::new(false));
             let _stop_when_dropped = StopWhenDropped(Arc::clone(&left));
             let report = app
-                .backtest(rules, BacktestFilter::default(), SAMPLES_PER_MOVE, move |_| {
+                .backtest(rules, filter, SAMPLES_PER_MOVE, move |_| {
                     !left.load(Ordering::Relaxed)
                 })
                 .await?
@@ -177,6 +179,39 @@ pub async fn reload(page: &RulesPage<'_>) -> Answer {
     };
     Ok(html(render(page, &Form::default(), None, outcome)))
 }
+
+/// The backtest's bounds from the form: `bt_queue` (tickets now in that
+/// queue), `bt_side` (the rules put them on that side), `bt_days`
+/// (ingested in the last so many days); blank fields do not bound.
+fn backtest_filter(app: &App, form: &Form) -> Result<BacktestFilter, ConsoleError> {
+    let side = match form.non_empty("bt_side") {
+        None => None,
+        Some(text) => Some(
+            Side::parse(text).ok_or_else(|| ConsoleError::BadRequest(format!("{text:?} is not a side")))?,
+        ),
+    };
+    let ingested_from = match form.non_empty("bt_days") {
+        None => None,
+        Some(text) => {
+            let days = text
+                .parse::<u64>()
+                .ok()
+                .filter(|days| (1..=MAX_BACKTEST_DAYS).contains(days))
+                .ok_or_else(|| ConsoleError::BadRequest(format!("days must be 1 to {MAX_BACKTEST_DAYS}")))?;
+            let micros = i64::try_from(days * 86_400 * 1_000_000).unwrap_or(i64::MAX);
+            Some(UnixMicros(app.now().0.saturating_sub(micros)))
+        }
+    };
+    Ok(BacktestFilter {
+        ingested_from,
+        ingested_before: None,
+        queue: form.non_empty("bt_queue").map(str::to_string),
+        side,
+    })
+}
+
+/// The longest look-back a backtest form may ask for, in days.
+const MAX_BACKTEST_DAYS: u64 = 3_650;
 
 /// Sets its flag when dropped: the backtest's progress callback reads it.
 struct StopWhenDropped(Arc<AtomicBool>);
@@ -244,6 +279,28 @@ fn render(page: &RulesPage<'_>, query: &Form, candidate: Option<&str>, outcome: 
                     (csrf_field(viewer))
                     label for="candidate" { "Rule file (TOML)" }
                     textarea #candidate name="candidate" rows="16" spellcheck="false" { (candidate) }
+                    @if viewer.can(Action::Backtest) {
+                        fieldset.filters {
+                            legend { "Backtest only the tickets" }
+                            label for="bt-queue" { "now in queue" }
+                            select #bt-queue name="bt_queue" {
+                                option value="" { "any queue" }
+                                @for queue in rules.queues() {
+                                    option value=(queue.name) selected[query.get("bt_queue") == Some(queue.name.as_str())] { (queue.name) }
+                                }
+                            }
+                            label for="bt-side" { "on side" }
+                            select #bt-side name="bt_side" {
+                                option value="" { "any side" }
+                                @for side in ["reactive", "proactive", "unclassified"] {
+                                    option value=(side) selected[query.get("bt_side") == Some(side)] { (side) }
+                                }
+                            }
+                            label for="bt-days" { "ingested in the last (days)" }
+                            input #bt-days type="number" min="1" max=(MAX_BACKTEST_DAYS) name="bt_days"
+                                value=(query.get("bt_days").unwrap_or(""));
+                        }
+                    }
                     div.actions {
                         button type="submit" #validate { "Validate" }
                         @if viewer.can(Action::Backtest) {
