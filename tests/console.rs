@@ -485,6 +485,26 @@ async fn the_journey_pages_show_the_heat_map_and_a_customers_contacts() {
         "the busiest cell is hottest: {}",
         map.body
     );
+    ingest(
+        &server,
+        "j-2",
+        "Invoice",
+        "I love how fast the refund was, great service",
+    )
+    .await;
+    let by_sentiment = agent.get("/console/journey?colour=sentiment").await.body;
+    let cell = |group: &str| {
+        let at = by_sentiment
+            .find(&format!("data-group=\"{group}\""))
+            .unwrap_or_else(|| panic!("a {group} cell: {by_sentiment}"));
+        let start = by_sentiment[..at].rfind("class=\"").expect("class") + 7;
+        by_sentiment[start..start + 6].to_string()
+    };
+    assert!(
+        cell("billing").starts_with("cool-"),
+        "positive is cool: {by_sentiment}"
+    );
+    assert_ne!(cell("billing"), "cool-0", "{by_sentiment}");
     let journey = agent.get("/console/journey/customer?id=cust-j-1").await;
     assert!(
         journey.body.contains(&format!("href=\"/console/tickets/{id}\"")),

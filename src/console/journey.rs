@@ -27,11 +27,16 @@ pub const WINDOWS: [(u32, &str); 4] = [
 /// Colour steps of the heat map (classes `heat-0` .. `heat-5`).
 const STEPS: i64 = 5;
 
+/// Mean sentiment runs from -1 to 1; in thousandths for the colour steps.
+const SENTIMENT_SCALE: i64 = 1000;
+
 /// How the cells are coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Colour {
     Volume,
     Change,
+    /// Mean sentiment: negative cells warm, positive cells cool.
+    Sentiment,
 }
 
 /// `GET /console/journey?window=HOURS&group=category|side&colour=volume|change`.
@@ -52,6 +57,7 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
     };
     let colour = match query.non_empty("colour") {
         Some("change") => Colour::Change,
+        Some("sentiment") => Colour::Sentiment,
         _ => Colour::Volume,
     };
     let request = ReportRequest {
@@ -82,6 +88,7 @@ pub async fn friction(app: &App, viewer: &Viewer, query: &Form) -> Answer {
                 select #colour name="colour" {
                     option value="volume" selected[colour == Colour::Volume] { "volume" }
                     option value="change" selected[colour == Colour::Change] { "change against the previous window" }
+                    option value="sentiment" selected[colour == Colour::Sentiment] { "mean sentiment" }
                 }
                 button type="submit" { "Show" }
             }
@@ -114,6 +121,7 @@ fn heat_map(report: &JourneyReport, colour: Colour) -> Markup {
         .map(|cell| match colour {
             Colour::Volume => i64::try_from(cell.current.tickets).unwrap_or(i64::MAX),
             Colour::Change => cell.change().abs(),
+            Colour::Sentiment => SENTIMENT_SCALE,
         })
         .max()
         .unwrap_or(0)
@@ -128,7 +136,11 @@ fn heat_map(report: &JourneyReport, colour: Colour) -> Markup {
         table.heat #heat-map {
             caption {
                 "Contacts per touchpoint and " (if groups.iter().any(|g| *g == "reactive" || *g == "proactive") { "side" } else { "category" })
-                "; colour by " (match colour { Colour::Volume => "volume", Colour::Change => "change" })
+                "; colour by " (match colour {
+                    Colour::Volume => "volume",
+                    Colour::Change => "change",
+                    Colour::Sentiment => "mean sentiment (warm: negative, cool: positive)",
+                })
                 "; each cell: contacts, change, mean sentiment"
             }
             thead { tr {
@@ -153,7 +165,15 @@ fn heat_map(report: &JourneyReport, colour: Colour) -> Markup {
 }
 
 fn heat_cell(cell: &JourneyCell, colour: Colour, scale: i64) -> Markup {
+    let sentiment = match cell.current.tickets {
+        0 => None,
+        tickets => Some(cell.current.sentiment_milli_sum as f64 / 1000.0 / tickets as f64),
+    };
     let (value, class) = match colour {
+        Colour::Sentiment => {
+            let milli = sentiment.map_or(0, |mean| (mean * SENTIMENT_SCALE as f64).round() as i64);
+            (milli.abs(), if milli < 0 { "heat" } else { "cool" })
+        }
         Colour::Volume => {
             let volume = i64::try_from(cell.current.tickets).unwrap_or(i64::MAX);
             (volume, "heat")
@@ -162,10 +182,6 @@ fn heat_cell(cell: &JourneyCell, colour: Colour, scale: i64) -> Markup {
         Colour::Change => (cell.change(), "heat"),
     };
     let step = (value * STEPS + scale - 1) / scale;
-    let sentiment = match cell.current.tickets {
-        0 => None,
-        tickets => Some(cell.current.sentiment_milli_sum as f64 / 1000.0 / tickets as f64),
-    };
     html! {
         td class={ (class) "-" (step.clamp(0, STEPS)) } data-touchpoint=(cell.touchpoint) data-group=(cell.group) {
             span.count { (cell.current.tickets) }
