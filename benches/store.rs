@@ -109,18 +109,24 @@ fn raw_sled(tickets: &Prepared, duration: Duration) -> f64 {
     written as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Median time of `queues_stats` over `rounds` calls.
-async fn stats_time(store: &Store, queues: &[String], rounds: usize) -> Duration {
+/// Median times of `queues_stats` on `small` and on `large` over `rounds`
+/// calls each, the two stores called in alternation.
+async fn stats_times(small: &Store, large: &Store, queues: &[String], rounds: usize) -> (Duration, Duration) {
     let now = SystemClock.now();
-    let mut times = Vec::with_capacity(rounds);
+    let mut times = [Vec::with_capacity(rounds), Vec::with_capacity(rounds)];
     for _ in 0..rounds {
-        let started = Instant::now();
-        let stats = store.queues_stats(queues, now).await.expect("stats");
-        std::hint::black_box(stats);
-        times.push(started.elapsed());
+        for (store, times) in [small, large].into_iter().zip(times.iter_mut()) {
+            let started = Instant::now();
+            let stats = store.queues_stats(queues, now).await.expect("stats");
+            std::hint::black_box(stats);
+            times.push(started.elapsed());
+        }
     }
-    times.sort();
-    times[times.len() / 2]
+    let [small_times, large_times] = times.map(|mut times| {
+        times.sort();
+        times[times.len() / 2]
+    });
+    (small_times, large_times)
 }
 
 /// Fills `store` to `waiting` tickets (all waiting, none breached).
@@ -184,15 +190,18 @@ async fn main() {
         ingest / raw
     );
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path(), StoreOptions::default()).expect("store opens");
+    // Two stores side by side, measured in alternation, so that whatever
+    // else the machine does at the time weighs on both alike.
+    let small_dir = tempfile::tempdir().expect("temp dir");
+    let small_store = Store::open(small_dir.path(), StoreOptions::default()).expect("store opens");
+    let large_dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(large_dir.path(), StoreOptions::default()).expect("store opens");
     let queues: Vec<String> = ["bench", "billing", "incidents", "cx"].map(String::from).to_vec();
-    fill(&store, &tickets, 0, small).await;
-    let at_small = stats_time(&store, &queues, 200).await;
+    fill(&small_store, &tickets, 0, small).await;
     let started = Instant::now();
-    fill(&store, &tickets, small, large).await;
+    fill(&store, &tickets, 0, large).await;
     let filled_in = started.elapsed();
-    let at_large = stats_time(&store, &queues, 200).await;
+    let (at_small, at_large) = stats_times(&small_store, &store, &queues, 400).await;
     let depth = store
         .queues_stats(&queues[..1], SystemClock.now())
         .await

@@ -8,7 +8,8 @@
 //! assertions are on `heldout`. Run
 //! `cargo test --test enron_segmentation -- --nocapture` for the report;
 //! `TRIAGE_SHOW_MISSES=dev` (or `heldout`) also prints every email of that
-//! split whose new-text boundary is wrong.
+//! split whose new-text boundary is wrong; `TRIAGE_SHOW_MISSES=dev-lines`
+//! every email of that split with any line wrong.
 
 use serde::Deserialize;
 use triage::email::{segment, PartKind};
@@ -19,21 +20,24 @@ const CORPUS: &str = concat!(
 );
 
 /// Issue 14's target: the new-text boundary right in this share of emails.
-/// Not reached on held-out yet (92.2%), so it is reported, not asserted.
+/// Not reached on held-out yet (94.1%), so it is reported, not asserted.
 const TARGET_BOUNDARY: f64 = 0.95;
 
 // The floors below are what the segmenter reaches on held-out today less a
-// small margin (boundary 92.2%, quote lines P 99.5% R 98.5%, signature
-// lines P 97.1% R 88.1%, on 153 held-out emails): they catch a regression.
+// small margin (boundary 94.1%, quote lines P 99.4% R 99.9%, signature
+// lines P 98.4% R 85.7%, on 307 held-out emails): they catch a regression.
+// The signature recall floor is lower than before the sample grew (88.1% on
+// the first 153 held-out emails): the new held-out emails brought
+// signatures the segmenter misses, not a regression.
 
 /// Held-out share of emails whose new-text boundary must be right.
-const MIN_HELDOUT_BOUNDARY: f64 = 0.91;
+const MIN_HELDOUT_BOUNDARY: f64 = 0.92;
 /// Held-out precision and recall of quote lines the segmenter must keep.
 const MIN_HELDOUT_QUOTE_PRECISION: f64 = 0.98;
 const MIN_HELDOUT_QUOTE_RECALL: f64 = 0.98;
 /// Held-out precision and recall of signature lines the segmenter must keep.
 const MIN_HELDOUT_SIGNATURE_PRECISION: f64 = 0.95;
-const MIN_HELDOUT_SIGNATURE_RECALL: f64 = 0.85;
+const MIN_HELDOUT_SIGNATURE_RECALL: f64 = 0.83;
 
 #[derive(Debug, Deserialize)]
 struct Email {
@@ -114,6 +118,8 @@ struct Report {
     signature: Counts,
     disclaimer: Counts,
     misses: Vec<String>,
+    /// Every email with any scored line wrong (boundary misses included).
+    line_misses: Vec<String>,
 }
 
 impl Report {
@@ -141,6 +147,9 @@ impl Report {
         }
         if !boundary_right {
             self.misses.push(miss(email, &labels, &got));
+        }
+        if !all_right {
+            self.line_misses.push(miss(email, &labels, &got));
         }
     }
 
@@ -190,10 +199,29 @@ fn load() -> Vec<Email> {
         .collect()
 }
 
+/// How many emails the sample had before its third and before its fourth
+/// round (the first lines of the file): figures on them are also printed,
+/// to compare with earlier reports.
+const EARLIER_SAMPLES: [usize; 2] = [290, 440];
+
 #[test]
 fn segmenter_finds_the_new_text_of_real_emails() {
     let emails = load();
-    assert!(emails.len() >= 290, "the sample has {} emails", emails.len());
+    assert!(emails.len() >= 590, "the sample has {} emails", emails.len());
+    for first in EARLIER_SAMPLES {
+        for split in ["dev", "heldout"] {
+            let mut report = Report::default();
+            for email in emails[..first].iter().filter(|e| e.split == split) {
+                report.add(email);
+            }
+            println!(
+                "{split}, first {first} emails only: {} emails, new-text boundary right {:.1}% ({})",
+                report.emails,
+                100.0 * report.boundary(),
+                report.boundary_right,
+            );
+        }
+    }
     let show = std::env::var("TRIAGE_SHOW_MISSES").unwrap_or_default();
     let mut heldout = Report::default();
     for split in ["dev", "heldout"] {
@@ -204,6 +232,11 @@ fn segmenter_finds_the_new_text_of_real_emails() {
         report.print(split);
         if show == split {
             for text in &report.misses {
+                println!("{text}");
+            }
+        }
+        if show == format!("{split}-lines") {
+            for text in &report.line_misses {
                 println!("{text}");
             }
         }
@@ -220,7 +253,7 @@ fn segmenter_finds_the_new_text_of_real_emails() {
             "not reached on held-out"
         }
     );
-    assert!(heldout.emails >= 150, "held-out has {} emails", heldout.emails);
+    assert!(heldout.emails >= 300, "held-out has {} emails", heldout.emails);
     assert!(heldout.boundary() >= MIN_HELDOUT_BOUNDARY);
     assert!(heldout.quote.precision() >= MIN_HELDOUT_QUOTE_PRECISION);
     assert!(heldout.quote.recall() >= MIN_HELDOUT_QUOTE_RECALL);

@@ -158,22 +158,19 @@ async fn apply(app: &mut App, clock: &Arc<ManualClock>, location: &StoreLocation
             app.run_maintenance().await.expect("maintenance");
         }
         Op::Restart => {
-            let fresh = {
-                // The old store must be closed before the directory reopens.
-                let placeholder = open_placeholder().await;
-                std::mem::replace(app, placeholder)
-            };
-            drop(fresh);
+            // The old store must be closed before the directory reopens: a
+            // throwaway app on its own directory stands in meanwhile.
+            let placeholder_dir = tempfile::tempdir().expect("temp dir");
+            let placeholder_clock = Arc::new(ManualClock::new(START));
+            let placeholder = open_app(
+                &StoreLocation::Sled(placeholder_dir.path().to_path_buf()),
+                &placeholder_clock,
+            )
+            .await;
+            drop(std::mem::replace(app, placeholder));
             *app = open_app(location, clock).await;
         }
     }
-}
-
-/// A throwaway app on its own directory, held while the real one reopens.
-async fn open_placeholder() -> App {
-    let dir = tempfile::tempdir().expect("temp dir").keep();
-    let clock = Arc::new(ManualClock::new(START));
-    open_app(&StoreLocation::Sled(dir), &clock).await
 }
 
 /// Per (touchpoint, category): the sums a brute-force pass over the

@@ -153,6 +153,33 @@ const PHRASES: &[(&str, Cue, Fit)] = &[
     ("you received this email because", Cue::Disclaimer, Fit::Prefix),
     ("you received this e-mail because", Cue::Disclaimer, Fit::Prefix),
     ("you are currently subscribed to", Cue::Disclaimer, Fit::Prefix),
+    ("if you receive this e", Cue::Disclaimer, Fit::Prefix),
+    ("if you receive this message", Cue::Disclaimer, Fit::Prefix),
+    // Virus-scan stamps that mail gateways add to a message.
+    ("this email has been scanned", Cue::Disclaimer, Fit::Prefix),
+    ("this e-mail has been scanned", Cue::Disclaimer, Fit::Prefix),
+    ("this message has been scanned", Cue::Disclaimer, Fit::Prefix),
+    ("this email message has been swept", Cue::Disclaimer, Fit::Prefix),
+    ("this email has been swept", Cue::Disclaimer, Fit::Prefix),
+    ("this message has been swept", Cue::Disclaimer, Fit::Prefix),
+    // Automated senders' "no reply" footers.
+    (
+        "please do not reply to this address",
+        Cue::Disclaimer,
+        Fit::Prefix,
+    ),
+    (
+        "please do not reply to this mailbox",
+        Cue::Disclaimer,
+        Fit::Prefix,
+    ),
+    (
+        "please do not reply to this automated",
+        Cue::Disclaimer,
+        Fit::Prefix,
+    ),
+    ("this mailbox is not monitored", Cue::Disclaimer, Fit::Prefix),
+    ("this is an unmonitored mailbox", Cue::Disclaimer, Fit::Prefix),
     ("diese e-mail enthält", Cue::Disclaimer, Fit::Prefix),
     ("diese e-mail kann vertrauliche", Cue::Disclaimer, Fit::Prefix),
     (
@@ -317,6 +344,23 @@ mod tests {
             of("You are currently subscribed to market_news as: jane@example.com"),
             Cue::Disclaimer
         );
+    }
+
+    #[test]
+    fn gateway_stamps_and_no_reply_footers_are_disclaimers() {
+        assert_eq!(
+            of("This e-mail has been scanned for viruses by the Acme gateway"),
+            Cue::Disclaimer
+        );
+        assert_eq!(
+            of("Please do not reply to this address; nobody reads it."),
+            Cue::Disclaimer
+        );
+        assert_eq!(
+            of("If you receive this message by mistake, delete it."),
+            Cue::Disclaimer
+        );
+        assert_eq!(of("Please do not reply to Sam yet."), Cue::None);
     }
 
     #[test]

@@ -71,6 +71,13 @@ pub(crate) fn eq_fold(text: &str, lower: &str) -> bool {
     text.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
+/// A horizontal rule drawn with a repeated character (`_____`, `-----`,
+/// `=====`): five or more of them and nothing else.
+pub(crate) fn is_rule(text: &str) -> bool {
+    let text = text.trim();
+    text.chars().count() >= 5 && text.chars().all(|c| "_-=─━—".contains(c))
+}
+
 /// Words of the line, split on whitespace.
 pub(crate) fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
@@ -108,6 +115,14 @@ mod tests {
             lead("##- Please type your reply above this line -##"),
             "Please type your reply above this line -##"
         );
+    }
+
+    #[test]
+    fn rules_are_long_runs_of_one_drawing_character() {
+        assert!(is_rule("  __________"));
+        assert!(is_rule("=-=-=-="));
+        assert!(!is_rule("--"));
+        assert!(!is_rule("-- Sam"));
     }
 
     #[test]

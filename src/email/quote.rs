@@ -30,7 +30,7 @@ const MAX_BLOCK_LINES: usize = 32;
 const MAX_NOTES_AUTHOR_LEN: usize = 120;
 /// Most lines between a Lotus Notes date line and its `To:` field (blank
 /// lines and "Please respond to ..." lines).
-const MAX_NOTES_GAP: usize = 4;
+const MAX_NOTES_GAP: usize = 6;
 
 /// Words that open an attribution, in lower case with their trailing space:
 /// English, German, French, Dutch, Spanish, Italian, Portuguese, Polish,
@@ -244,9 +244,12 @@ fn is_continuation(text: &str, last: Option<Field>) -> bool {
 /// Subject: deal 523015
 /// ```
 ///
-/// or `From:  Jane Doe   03/12/2001 12:11 PM` above the fields. So: a short
-/// line that names a date and a time (or a short author line just above
-/// one), then within a few lines a block with a `To:` and a `Subject:`.
+/// or `From:  Jane Doe   03/12/2001 12:11 PM` above the fields. When an
+/// assistant sent the message for its author, Notes adds a `Sent by: Ann
+/// Lee@ACME` line, below the author or below the date. So: a short line that
+/// names a date and a time (or a short author line just above one, perhaps
+/// with a `Sent by:` line between them), then within a few lines a block
+/// with a `To:` and a `Subject:`.
 pub(crate) fn notes_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
     let author = lines.get(at)?.text.trim();
     if author.len() > MAX_NOTES_AUTHOR_LEN || author.ends_with(['.', '?', '!', ':']) {
@@ -255,7 +258,10 @@ pub(crate) fn notes_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
     let date_line = if names_date_and_time(author) {
         at
     } else {
-        let next = at + 1;
+        let mut next = at + 1;
+        if lines.get(next).is_some_and(|l| is_sent_by(l.text)) {
+            next += 1;
+        }
         let text = lines.get(next)?.text.trim();
         (text.len() <= MAX_NOTES_AUTHOR_LEN && names_date_and_time(text)).then_some(next)?
     };
@@ -263,9 +269,34 @@ pub(crate) fn notes_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
         .find(|&i| field(lines[i].text).is_some_and(|(kind, _)| kind == Field::To))?;
     let skipped_only_gaps = lines[date_line + 1..fields]
         .iter()
-        .all(|l| l.is_blank() || starts_with_ci(l.text.trim(), "please respond to"));
+        .all(|l| l.is_blank() || starts_with_ci(l.text.trim(), "please respond to") || is_sent_by(l.text));
     let block = field_block(lines, fields).filter(Block::has_recipients_and_subject)?;
     skipped_only_gaps.then_some(block.end)
+}
+
+/// A Lotus Notes quote header of fields only, as Notes quotes a message
+/// from the writer's own mail file: `To: Bob Roe/HOU/ACME@ACME`, `cc:`,
+/// `Subject: Re: ...`, with no author or date line. The `To:` value must be
+/// an address (with `@` or `/`) and a `cc:` line must sit in the block, so
+/// a memo a customer types ("To: all staff") is not taken for one. Returns
+/// one past its last line.
+pub(crate) fn notes_fields_header(lines: &[Line<'_>], at: usize) -> Option<usize> {
+    let text = lines.get(at)?.text.trim_start();
+    let (_, value) = field(text).filter(|_| starts_with_ci(text, "to:"))?;
+    if !value.contains(['@', '/']) {
+        return None;
+    }
+    let block = field_block(lines, at).filter(Block::has_recipients_and_subject)?;
+    lines[at + 1..block.end]
+        .iter()
+        .any(|l| starts_with_ci(l.text.trim_start(), "cc:"))
+        .then_some(block.end)
+}
+
+/// Lotus Notes' `Sent by: Ann Lee@ACME` line: who sent a message for its
+/// author.
+fn is_sent_by(text: &str) -> bool {
+    starts_with_ci(text.trim(), "sent by:")
 }
 
 /// Has a numeric date (`02/15/2001`, `1/5/01`) and a time (`03:22`).
@@ -522,6 +553,28 @@ mod tests {
     fn lotus_notes_recipients_wrap_without_indentation() {
         let lines = split("Jane Doe\n10/16/2000 06:40 PM\nTo: Bob Roe/HOU/ACME@ACME, Ann \nLee/HOU/ACME@ACME\ncc: \nSubject: Training\n");
         assert_eq!(notes_header(&lines, 0), Some(6));
+    }
+
+    #[test]
+    fn lotus_notes_sent_by_line_stays_inside_the_header() {
+        let below_date = split(
+            "Pat Quill\n07/02/2001 09:41 AM\nSent by: Sam Orr\nTo: Lee Vance/ACME@ACME\ncc:  \n\nSubject: Re: pump 4\n\nFixed now.",
+        );
+        assert_eq!(notes_header(&below_date, 0), Some(7));
+        let below_author = split(
+            "\tPat Quill@ACME_WEST\n\tSent by: Sam Orr@ACME_WEST\n\t07/02/2001 09:41 AM\n\nTo: Lee Vance/ACME@ACME\ncc:\nSubject: pump 4\n",
+        );
+        assert_eq!(notes_header(&below_author, 0), Some(7));
+    }
+
+    #[test]
+    fn lotus_notes_fields_without_author_are_a_header() {
+        let lines = split("To: Ann Lee/HOU/ACME@ACME\ncc:  \nSubject: Re: lunch\n\nSee you at noon.");
+        assert_eq!(notes_fields_header(&lines, 0), Some(3));
+        let memo = split("To: all field staff\ncc: managers\nSubject: outage drill\n");
+        assert_eq!(notes_fields_header(&memo, 0), None);
+        let no_cc = split("To: ann@acme.example\nSubject: lunch\n");
+        assert_eq!(notes_fields_header(&no_cc, 0), None);
     }
 
     #[test]

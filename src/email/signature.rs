@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::cue::Cue;
-use super::lines::{eq_fold, starts_with_ci, word_count, Line};
+use super::lines::{eq_fold, is_rule, starts_with_ci, word_count, Line};
 use super::PartKind;
 
 /// Longest line that can be a sign-off ("Best regards, Jane Doe").
@@ -17,6 +17,10 @@ const MAX_SIGN_OFF_NAME_WORDS: usize = 4;
 const MAX_NAME_LINES: usize = 6;
 /// Most non-blank lines after a sign-off, contact lines included.
 const MAX_BLOCK_LINES: usize = 12;
+/// Most non-blank lines after a sign-off when a rule line (`_____`) below
+/// it opens a contact card: the card's lines (a title, a department, a
+/// school, an address, phones, links) are not counted as name lines.
+const MAX_CARD_LINES: usize = 24;
 /// Longest line of a name/title block.
 const MAX_BLOCK_LINE_LEN: usize = 100;
 /// Lower-case words that make a line read as prose, not a title.
@@ -58,6 +62,7 @@ const SIGN_OFFS: &[&str] = &[
     "yours sincerely",
     "sincerely yours",
     "yours truly",
+    "yours",
     "yours faithfully",
     "respectfully",
     "cordially",
@@ -138,7 +143,7 @@ const MAX_NAME_WORDS: usize = 3;
 const MAX_INITIALS: usize = 4;
 /// Lower-case chat words that look like initials ("pls", "thx") but are not.
 const NOT_INITIALS: &[&str] = &[
-    "pls", "plz", "thx", "tnx", "thnx", "ty", "np", "lmk", "brb", "hm", "hmm", "mm", "sry", "ttyl",
+    "pls", "plz", "thx", "tnx", "thnx", "ty", "np", "lmk", "brb", "hm", "hmm", "mm", "sry", "ttyl", "k",
 ];
 
 /// Replies, closers and common words that are capitalised like names but
@@ -286,7 +291,7 @@ pub(crate) fn mark(
 /// sign-off: "Robin", "PL", "Anne C. Koehler", "-andy", "--Stinson".
 /// Capitalised words (any case after a dash), not a common one-word reply.
 pub(crate) fn is_name_line(text: &str) -> bool {
-    let text = text.trim();
+    let text = without_phone(text.trim());
     let name = text.trim_start_matches(['-', '–', '—', ' ']);
     let dashed = name.len() < text.len();
     let words: Vec<&str> = name.split_whitespace().collect();
@@ -310,10 +315,31 @@ pub(crate) fn is_name_line(text: &str) -> bool {
     names || (words.len() == 1 && is_lowercase_initials(name))
 }
 
-/// Initials typed in lower case ("ds", "jmf"): two to four letters, no vowel
-/// (so no word), and not a chat abbreviation.
+/// Fewest digits of a phone number or extension written after a name.
+const MIN_PHONE_DIGITS: usize = 4;
+
+/// The line without a phone number or extension after the name ("Amy Roe
+/// x5-8331", "Amy Roe 713-555-0142"), when two or more words come before
+/// it. A bare run of digits is an order or ticket number, not a phone.
+fn without_phone(text: &str) -> &str {
+    let Some((name, last)) = text.rsplit_once(char::is_whitespace) else {
+        return text;
+    };
+    let digits = last.chars().filter(char::is_ascii_digit).count();
+    let phone_like = digits >= MIN_PHONE_DIGITS
+        && last.chars().all(|c| c.is_ascii_digit() || "-.()+xX".contains(c))
+        && last.contains(['-', '.', '(', 'x', 'X']);
+    if phone_like && word_count(name) >= 2 {
+        name.trim_end()
+    } else {
+        text
+    }
+}
+
+/// Initials typed in lower case ("m", "ds", "jmf"): one to four letters, no
+/// vowel (so no word), and not a chat abbreviation ("k" for "ok").
 fn is_lowercase_initials(word: &str) -> bool {
-    (2..=MAX_INITIALS).contains(&word.len())
+    (1..=MAX_INITIALS).contains(&word.len())
         && word
             .bytes()
             .all(|b| b.is_ascii_lowercase() && !b"aeiouy".contains(&b))
@@ -355,7 +381,7 @@ fn trailing_attachments(lines: &[Line<'_>], block: Range<usize>) -> usize {
 
 /// An attached file's line: ` - report.xls`, `<<report.doc>>`,
 /// `(See attached file: report.xls)`.
-fn is_attachment(text: &str) -> bool {
+pub(crate) fn is_attachment(text: &str) -> bool {
     let text = text.trim();
     let has_extension = |name: &str| {
         name.rsplit_once('.').is_some_and(|(stem, ext)| {
@@ -411,21 +437,29 @@ fn same_words(text: &str, lower: &str) -> bool {
 
 /// The lines after a sign-off look like a name/title/contact block: few,
 /// short, none reading like a sentence ("Sent from my iPhone" footers are
-/// signature lines of their own and do not count).
+/// signature lines of their own and do not count). Below a rule line the
+/// block is a contact card: its lines are not name lines, and it may run to
+/// [`MAX_CARD_LINES`].
 fn is_name_block(lines: &[Line<'_>], kinds: &[PartKind], cues: &[Cue]) -> bool {
     let mut total = 0;
     let mut names = 0;
+    let mut in_card = false;
     for ((line, kind), cue) in lines.iter().zip(kinds).zip(cues) {
         if line.is_blank() || *kind != PartKind::New || *cue == Cue::SentFrom {
             continue;
         }
         let text = line.text.trim();
+        total += 1;
+        if is_rule(text) {
+            in_card = true;
+            continue;
+        }
         if text.len() > MAX_BLOCK_LINE_LEN || is_sentence_like(text) {
             return false;
         }
-        total += 1;
-        names += usize::from(!is_contact(text));
-        if total > MAX_BLOCK_LINES || names > MAX_NAME_LINES {
+        names += usize::from(!in_card && !is_contact(text));
+        let most = if in_card { MAX_CARD_LINES } else { MAX_BLOCK_LINES };
+        if total > most || names > MAX_NAME_LINES {
             return false;
         }
     }
@@ -462,9 +496,11 @@ fn is_sentence_like(text: &str) -> bool {
     ends_sentence && word_count(text) >= 4 && !is_contact(text)
 }
 
+/// Ends with a company ending or a title written with full stops ("Acme
+/// Inc.", "Jane Roe, Ph.D.").
 fn ends_with_abbreviation(text: &str) -> bool {
     let last = text.split_whitespace().last().unwrap_or_default();
-    let last = last.trim_end_matches('.').to_ascii_lowercase();
+    let last = last.replace('.', "").to_ascii_lowercase();
     ABBREVIATIONS.contains(&last.as_str())
 }
 
@@ -492,7 +528,25 @@ mod tests {
     }
 
     #[test]
+    fn a_name_with_an_extension_after_it_is_a_name_line() {
+        assert!(is_name_line("Rita Moss x4-7720"));
+        assert!(is_name_line("Rita Moss  281-555-0193"));
+        assert!(!is_name_line("Order 4477201"));
+        assert!(!is_name_line("Invoice x4-7720"));
+        assert!(!is_name_line("x4-7720"));
+    }
+
+    #[test]
+    fn yours_is_a_sign_off() {
+        assert!(is_sign_off("yours, tom."));
+        assert!(!is_sign_off("yours is the last one in the queue"));
+    }
+
+    #[test]
     fn lower_case_initials_are_name_lines_but_chat_words_are_not() {
+        assert!(is_name_line("r"));
+        assert!(!is_name_line("k"));
+        assert!(!is_name_line("a"));
         assert!(is_name_line("kd"));
         assert!(is_name_line("jmf"));
         assert!(!is_name_line("pls"));
@@ -545,7 +599,32 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_card_below_a_rule_may_be_long() {
+        let body = "Mo Rahimi\n\n______________________\nMo Rahimi, Ph.D.\nAssociate Professor of Hydrology\nSchool of Earth Sciences\nWestfield College\nRoom 214, Hale Hall\nPO Box 4410\nSpringvale, OR 97001\nTel: (541) 555-0142\nFax: (541) 555-0199\nmo.rahimi@westfield.example\nhttp://westfield.example/~mo\n______________________";
+        let lines = crate::email::lines::split(body);
+        let n = lines.len();
+        assert!(is_name_block(
+            &lines,
+            &vec![PartKind::New; n],
+            &vec![Cue::None; n]
+        ));
+    }
+
+    #[test]
+    fn without_a_rule_many_title_lines_are_not_a_name_block() {
+        let body = "Mo Rahimi\nAssociate Professor\nHydrology Group\nSchool of Earth Sciences\nWestfield College\nHale Hall\nNorth Campus\nSpringvale";
+        let lines = crate::email::lines::split(body);
+        let n = lines.len();
+        assert!(!is_name_block(
+            &lines,
+            &vec![PartKind::New; n],
+            &vec![Cue::None; n]
+        ));
+    }
+
+    #[test]
     fn titles_are_not_sentences_but_prose_is() {
+        assert!(!is_sentence_like("Mo Rahimi, Ph.D."));
         assert!(!is_sentence_like("Head of Outage Response"));
         assert!(!is_sentence_like("Acme Widgets Inc."));
         assert!(!is_sentence_like("T: +44 20 7946 0018 | www.acme.example"));
