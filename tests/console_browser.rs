@@ -10,6 +10,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -32,7 +33,16 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver's process group: chromedriver and the Chromium
+    /// it started, even when a failed assertion left the session open.
     fn drop(&mut self) {
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals that process
+            // group; it touches no memory of ours.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -75,6 +85,7 @@ async fn start_driver(binary: &Path) -> Driver {
             .port();
         let child = Command::new(binary)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -109,7 +120,8 @@ async fn browser(driver: &Driver, chromium: &Path) -> Client {
         json!({
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--disable-extensions"],
+                     "--window-size=1280,1000", "--disable-extensions",
+                     "--disable-breakpad", "--disable-crash-reporter"],
         }),
     );
     capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
