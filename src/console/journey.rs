@@ -171,7 +171,9 @@ fn heat_cell(cell: &JourneyCell, colour: Colour, scale: i64) -> Markup {
     };
     let (value, class) = match colour {
         Colour::Sentiment => {
-            let milli = sentiment.map_or(0, |mean| (mean * SENTIMENT_SCALE as f64).round() as i64);
+            let milli = sentiment
+                .map_or(0, |mean| (mean * SENTIMENT_SCALE as f64).round() as i64)
+                .clamp(-SENTIMENT_SCALE, SENTIMENT_SCALE);
             (milli.abs(), if milli < 0 { "heat" } else { "cool" })
         }
         Colour::Volume => {
@@ -181,7 +183,7 @@ fn heat_cell(cell: &JourneyCell, colour: Colour, scale: i64) -> Markup {
         Colour::Change if cell.change() < 0 => (cell.change().abs(), "cool"),
         Colour::Change => (cell.change(), "heat"),
     };
-    let step = (value * STEPS + scale - 1) / scale;
+    let step = value.saturating_mul(STEPS).saturating_add(scale - 1) / scale;
     html! {
         td class={ (class) "-" (step.clamp(0, STEPS)) } data-touchpoint=(cell.touchpoint) data-group=(cell.group) {
             span.count { (cell.current.tickets) }

@@ -105,7 +105,9 @@ pub fn sla(ticket: &Ticket, now: UnixMicros) -> &'static str {
     if due <= now {
         return "breached";
     }
-    let at_risk_from = due.0 - due.0.saturating_sub(ticket.enqueued_at.0).max(0) / 4;
+    let at_risk_from = due
+        .0
+        .saturating_sub(due.0.saturating_sub(ticket.enqueued_at.0).max(0) / 4);
     if now.0 >= at_risk_from {
         "at risk"
     } else {
