@@ -90,8 +90,15 @@ async fn follow_ups_after_maintenance(dir: &Path, at: triage::clock::UnixMicros)
         .collect()
 }
 
+/// The tests of this file take turns: each reopens its data directory in
+/// this process right after closing it, and the other's stream of server
+/// processes spawned from this process (each a fork of it) could briefly
+/// hold the directory's lock.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_follow_up_owed_by_a_completion_survives_kill_9_and_is_created_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let rules = rules_file(dir.path(), CX_RULES);
@@ -119,6 +126,7 @@ async fn a_follow_up_owed_by_a_completion_survives_kill_9_and_is_created_once() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn follow_ups_due_at_once_are_created_exactly_once_whenever_the_server_is_killed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let rules = rules_file(

@@ -641,3 +641,110 @@ async fn a_full_disk_fails_writes_unavailable_and_the_store_recovers_once_there_
     let report = triage::store::TicketStore::verify(&store).await.expect("verify");
     assert!(report.is_consistent(), "{report:?}");
 }
+
+#[tokio::test]
+async fn a_sweep_that_fails_on_a_full_disk_turns_health_and_the_store_recovers() {
+    use triage::store::{EscalationPolicies, Store, StoreOptions, TicketStore};
+    use triage::ticket::{Classification, TicketInput};
+    if common::skip_unless_sled("it fills the sled data directory's disk") {
+        return;
+    }
+    let Some(disk) = SmallDisk::mount(32) else {
+        return;
+    };
+    let store = Store::open(disk.path(), StoreOptions::default()).expect("opens");
+    let classification = Classification {
+        queue: "inbox".into(),
+        first_response_seconds: Some(60),
+        ..Classification::default()
+    };
+    let input = |n: usize| TicketInput {
+        external_id: format!("t-{n}"),
+        source: "zendesk".into(),
+        body: "my parcel is late".into(),
+        ..TicketInput::default()
+    };
+    for n in 0..2500 {
+        store
+            .ingest(input(n), classification.clone(), START)
+            .await
+            .expect("ingest");
+    }
+    let filler = disk.fill();
+    // Escalating every ticket writes far more than the disk has left:
+    // sled's background write fails, and with it the sweep. The store must
+    // not go on failing writes while its health says all is well.
+    let swept = store
+        .escalate_breaches(START.plus_seconds(3600), &EscalationPolicies::new())
+        .await;
+    assert!(swept.is_err(), "the sweep cannot write on a full disk");
+    assert!(store.health().is_err(), "health reports the failure");
+    std::fs::remove_file(&filler).expect("free the disk");
+    store.recover().await.expect("reopens once there is room");
+    store
+        .ingest(input(9999), classification, START)
+        .await
+        .expect("writes work again");
+    assert!(store.verify().await.expect("verify").is_consistent());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_ticket_scan_does_not_hold_up_recovery_from_a_full_disk() {
+    use triage::store::{Store, StoreOptions, TicketStore};
+    use triage::ticket::{Classification, TicketInput};
+    if common::skip_unless_sled("it fills the sled data directory's disk") {
+        return;
+    }
+    let Some(disk) = SmallDisk::mount(32) else {
+        return;
+    };
+    let store = Store::open(disk.path(), StoreOptions::default()).expect("opens");
+    let input = |n: usize, body: &str| TicketInput {
+        external_id: format!("t-{n}"),
+        source: "zendesk".into(),
+        body: body.into(),
+        ..TicketInput::default()
+    };
+    let classification = Classification {
+        queue: "inbox".into(),
+        ..Classification::default()
+    };
+    let mut kept = Vec::new();
+    for n in 0..50 {
+        let stored = store
+            .ingest(input(n, "hello"), classification.clone(), START)
+            .await
+            .expect("ingest");
+        kept.push(stored.ticket.id);
+    }
+    // An export reading at a slow client's pace: far longer than a reopen
+    // may wait for it.
+    let mut scan = store.scan_tickets();
+    scan.next().expect("a ticket").expect("readable");
+    let reader = std::thread::spawn(move || {
+        for ticket in scan {
+            if ticket.is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+    let filler = disk.fill();
+    let body = "my order never arrived ".repeat(400);
+    let mut n = 100;
+    while store.health().is_ok() {
+        assert!(n < 200, "ingests keep succeeding on a full disk");
+        let _ = store.ingest(input(n, &body), classification.clone(), START).await;
+        n += 1;
+    }
+    std::fs::remove_file(&filler).expect("free the disk");
+    store
+        .recover()
+        .await
+        .expect("reopens though a scan was under way");
+    assert!(reader.join().expect("reader ends"), "the scan is told to stop");
+    for id in kept {
+        store.get(id).await.expect("an acknowledged ticket is kept");
+    }
+}

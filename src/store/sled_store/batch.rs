@@ -116,10 +116,14 @@ fn run(trees: &Trees, committer: &Committer, queue: &mpsc::Receiver<IngestJob>) 
             },
             added,
         );
-        let outcome = outcome.and_then(|found| {
-            committer.flush_now(batch.len()).map_err(StoreError::Durability)?;
-            Ok(found)
-        });
+        // A failed transaction still gets a round: if sled has given up on
+        // the database, the round fails with the cause and poisons the store.
+        let flushed = committer.flush_now(batch.len()).map_err(StoreError::Durability);
+        let outcome = match (outcome, flushed) {
+            (Ok(found), Ok(())) => Ok(found),
+            (Err(StoreError::Storage(_)), Err(poisoned)) => Err(poisoned),
+            (Err(err), _) | (Ok(_), Err(err)) => Err(err),
+        };
         match outcome {
             Ok(found) => {
                 for (job, stored) in batch.into_iter().zip(found) {

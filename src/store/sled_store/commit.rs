@@ -79,6 +79,13 @@ struct Announcements {
     bus: OnceLock<EventBus>,
 }
 
+/// How a durable round failed: in sled's writing of its buffers, or in
+/// the syncs after it.
+struct RoundFailure {
+    error: std::io::Error,
+    in_write: bool,
+}
+
 /// Why a durable round failed.
 #[derive(Debug)]
 struct Poison {
@@ -150,12 +157,16 @@ impl Disk {
                 bus.publish(ready);
             }
         }
-        outcome.map_err(|err| {
-            let reason = err.to_string();
-            let full = matches!(
-                err.kind(),
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-            );
+        outcome.map_err(|failure| {
+            let reason = failure.error.to_string();
+            // Only when sled's own write found no room: a full disk reported
+            // by a sync means writeback failed, and the kernel may have
+            // dropped pages that a reopened database would read back.
+            let full = failure.in_write
+                && matches!(
+                    failure.error.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                );
             if full {
                 tracing::error!(error = %reason, "the disk is full; the store accepts no writes until it has room again");
             } else {
@@ -169,16 +180,25 @@ impl Disk {
         })
     }
 
-    fn make_durable(&self) -> std::io::Result<()> {
-        self.db.flush().map_err(|err| match err {
-            sled::Error::Io(io) => io,
-            other => std::io::Error::other(other),
+    fn make_durable(&self) -> Result<(), RoundFailure> {
+        self.db.flush().map_err(|err| RoundFailure {
+            error: match err {
+                sled::Error::Io(io) => io,
+                other => std::io::Error::other(other),
+            },
+            in_write: true,
         })?;
-        let mut dirs = self.dirs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for dir in dirs.iter_mut() {
-            sync_new_files(dir)?;
-        }
-        self.log_file.sync_data()
+        let synced = (|| {
+            let mut dirs = self.dirs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for dir in dirs.iter_mut() {
+                sync_new_files(dir)?;
+            }
+            self.log_file.sync_data()
+        })();
+        synced.map_err(|error| RoundFailure {
+            error,
+            in_write: false,
+        })
     }
 
     fn poison(&self) -> Option<&Poison> {
@@ -318,6 +338,10 @@ impl Committer {
             .order
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A poisoned database takes no more changes: none could be
+        // acknowledged, and one that reached the disk anyway would go
+        // unannounced.
+        self.health().map_err(StoreError::Durability)?;
         let outcome = commit()?;
         if announcements.bus.get().is_some() {
             let events = events_of(&outcome);
@@ -330,6 +354,21 @@ impl Committer {
             }
         }
         Ok(outcome)
+    }
+
+    /// After a write failed with `err`: when it is a storage failure, runs
+    /// a durable round, so a database that sled has given up on (its
+    /// background write found the disk full, say) poisons the store with
+    /// the cause, and health says so, instead of failing writes while
+    /// health stays good. Returns the error to report.
+    pub(crate) async fn confirm(&self, err: StoreError) -> StoreError {
+        if !matches!(err, StoreError::Storage(_)) {
+            return err;
+        }
+        match self.wait().await {
+            Ok(()) => err,
+            Err(reason) => StoreError::Durability(reason),
+        }
     }
 
     /// Publishes the queue events of every change from now on to `bus`;

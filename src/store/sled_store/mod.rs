@@ -27,6 +27,7 @@ mod verify;
 mod workflow;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::oneshot;
@@ -101,6 +102,8 @@ pub(crate) struct Inner {
     /// Serialises claims so concurrent claimers do not all race for the same
     /// head entry and retry; correctness does not depend on it.
     claim_lock: Mutex<()>,
+    /// Set when the store is about to reopen: ticket scans stop.
+    retired: AtomicBool,
 }
 
 /// Where format-2 stores keep their sled files inside the data directory.
@@ -131,7 +134,7 @@ impl Store {
         })
     }
 
-    /// The open database, or a [`StoreError::Durability`] (UNAVAILABLE)
+    /// The open database, or a [`StoreError::Storage`] (UNAVAILABLE)
     /// while it is being reopened.
     fn inner(&self) -> Result<Arc<Inner>, StoreError> {
         self.shared
@@ -139,7 +142,7 @@ impl Store {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
-            .ok_or_else(|| StoreError::Durability(REOPENING.into()))
+            .ok_or_else(|| StoreError::Storage(REOPENING.into()))
     }
 
     /// Runs a blocking half of a verb on the blocking pool. It runs to the
@@ -170,7 +173,10 @@ impl Store {
         // must not answer for a write the old one may have lost.
         let inner = self.inner()?;
         inner.committer.health().map_err(StoreError::Durability)?;
-        let outcome = run_blocking(Arc::clone(&inner), work).await?;
+        let outcome = match run_blocking(Arc::clone(&inner), work).await {
+            Ok(outcome) => outcome,
+            Err(err) => return Err(inner.committer.confirm(err).await),
+        };
         if changed(&outcome) {
             inner.committer.wait().await.map_err(StoreError::Durability)?;
         }
@@ -194,7 +200,17 @@ impl Store {
             }
         }
         probe_free_space(&store_dir(&self.shared.dir))?;
-        // Empty the slot first: calls fail fast while this runs.
+        // Long readers (ticket scans) of the failed database stop at their
+        // next ticket; reads keep working on it until they have.
+        if let Ok(current) = self.inner() {
+            current.retired.store(true, Ordering::Release);
+            let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+            // Held by the slot and by `current`: nobody else.
+            while Arc::strong_count(&current) > 2 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        // Empty the slot: calls fail fast while the database reopens.
         let failed = self.replace_current(None);
         if let Some(failed) = failed {
             match wait_until_unused(failed) {
@@ -242,6 +258,24 @@ fn wait_until_unused(mut inner: Arc<Inner>) -> Result<Inner, Arc<Inner>> {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             Err(used) => return Err(used),
+        }
+    }
+}
+
+/// Opens sled's database, waiting up to [`REOPEN_PATIENCE`] while its file
+/// lock is held: a database of this process that was just closed (a
+/// reopen after a full disk, a restart in place) may hold it a moment
+/// longer, until sled's own I/O threads let go of its files.
+fn open_when_unlocked(config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(err))
+                if err.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            opened => return opened.map_err(storage),
         }
     }
 }
@@ -295,7 +329,7 @@ impl Inner {
         if let Some(bytes) = options.cache_bytes {
             config = config.cache_capacity(bytes);
         }
-        let db = config.open().map_err(storage)?;
+        let db = open_when_unlocked(&config)?;
         let committer = Committer::start(db.clone(), &sled_dir, options.durability)
             .map_err(|err| StoreError::Durability(err.to_string()))?;
         let trees = Trees::open(&db)?;
@@ -309,6 +343,7 @@ impl Inner {
             committer,
             id_offset,
             claim_lock: Mutex::new(()),
+            retired: AtomicBool::new(false),
         };
         inner.ensure_rollups()?;
         inner.committer.flush_now(0).map_err(StoreError::Durability)?;
@@ -855,10 +890,15 @@ impl TicketStore for Store {
             return Ok(());
         }
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.reopen())
+        let reopened = tokio::task::spawn_blocking(move || store.reopen())
             .await
-            .map_err(|err| format!("reopen task failed: {err}"))??;
-        tracing::info!("store reopened after a storage failure");
+            .map_err(|err| format!("reopen task failed: {err}"))
+            .and_then(|reopened| reopened);
+        match &reopened {
+            Ok(()) => tracing::info!("store reopened after a storage failure"),
+            Err(reason) => tracing::debug!(reason = %reason, "store not reopened yet"),
+        }
+        reopened?;
         self.health()
     }
 
@@ -894,6 +934,9 @@ impl TicketStore for Store {
         };
         let tickets = inner.trees.tickets.iter();
         Box::new(tickets.map(move |entry| {
+            if inner.retired.load(Ordering::Acquire) {
+                return Err(StoreError::Storage(REOPENING.into()));
+            }
             let (key, _) = entry.map_err(storage)?;
             let id =
                 keys::ticket_id_from_head(&key).ok_or_else(|| records::corrupt("ticket key", "short"))?;
