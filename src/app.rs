@@ -950,6 +950,13 @@ impl App {
         self.events.watchers()
     }
 
+    /// How many tickets entered and were completed in each queue since
+    /// the process started (events this process made or, with a shared
+    /// store, heard of).
+    pub fn queue_totals(&self) -> std::collections::HashMap<String, crate::events::QueueTotals> {
+        self.events.totals()
+    }
+
     /// Watches queue events from now on.
     pub fn watch(&self, queue: &str) -> Result<tokio::sync::broadcast::Receiver<QueueEvent>, Error> {
         self.known_queue(queue)?;

@@ -2,6 +2,9 @@
 //! a bounded broadcast, so a slow watcher lags (and is told) instead of
 //! slowing ingest or growing memory.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use tokio::sync::broadcast;
 
 use crate::clock::UnixMicros;
@@ -39,25 +42,68 @@ pub struct QueueEvent {
     pub at: UnixMicros,
 }
 
-/// Fan-out of queue events to watchers.
+/// How many tickets entered and were completed in one queue since the
+/// process started (what the console's rates are computed from).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueTotals {
+    /// Tickets that entered the queue ([`QueueEventKind::Added`]).
+    pub added: u64,
+    /// Tickets completed from it ([`QueueEventKind::Completed`]).
+    pub completed: u64,
+}
+
+/// Fan-out of queue events to watchers, and running totals per queue.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<QueueEvent>,
+    /// A std mutex: held for a map update, never across an await.
+    totals: Arc<Mutex<HashMap<String, QueueTotals>>>,
 }
 
 impl EventBus {
     /// A bus that buffers up to `capacity` events per watcher.
     pub fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(1));
-        Self { sender }
+        Self {
+            sender,
+            totals: Arc::default(),
+        }
     }
 
     /// Sends events to the current watchers; never blocks.
     pub fn publish(&self, events: impl IntoIterator<Item = QueueEvent>) {
         for event in events {
+            self.count(&event);
             // No watchers is fine: nobody is listening.
             let _ = self.sender.send(event);
         }
+    }
+
+    fn count(&self, event: &QueueEvent) {
+        let step = |totals: &mut QueueTotals| match event.kind {
+            QueueEventKind::Added => totals.added += 1,
+            QueueEventKind::Completed => totals.completed += 1,
+            _ => {}
+        };
+        if !matches!(event.kind, QueueEventKind::Added | QueueEventKind::Completed) {
+            return;
+        }
+        let mut totals = self
+            .totals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match totals.get_mut(&event.queue) {
+            Some(queue) => step(queue),
+            None => step(totals.entry(event.queue.clone()).or_default()),
+        }
+    }
+
+    /// Every queue's totals so far.
+    pub fn totals(&self) -> HashMap<String, QueueTotals> {
+        self.totals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// How many watchers (streams and waiting claims) are subscribed.

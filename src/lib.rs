@@ -37,6 +37,8 @@
 //! - [`error`]: the domain error and its one mapping to gRPC status;
 //! - [`metrics`]: Prometheus metrics, the RPC timing layer, and the
 //!   operations HTTP port (`/metrics`, `/healthz`, `/readyz`);
+//! - [`console`]: the web console on the operations port (`/console`):
+//!   server-rendered pages over [`app::App`] behind the same tokens;
 //! - [`overload`]: the load-shedding limit on calls and HTTP/2 limits;
 //! - [`pool`]: the bounded blocking pool, with a time budget per job, that
 //!   classifies long tickets;
@@ -52,6 +54,7 @@ pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod email;
 pub mod error;
 pub mod events;

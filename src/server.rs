@@ -22,6 +22,7 @@ use crate::app::App;
 use crate::auth::{self, Keyring};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::console::{Console, ConsoleSettings};
 use crate::logging::RequestIdLayer;
 use crate::metrics::rpc::{KnownMethods, RpcMetricsLayer};
 use crate::overload::{OverloadSettings, ShedLayer, TimeoutLayer};
@@ -108,6 +109,9 @@ pub struct ServeSettings {
     /// The rule file to poll for changes, and how often; `None`: reload
     /// only on SIGHUP or `ReloadRules`.
     pub rule_watch: Option<(std::path::PathBuf, Duration)>,
+    /// The rule file the server was started with (the console's admin
+    /// "reload the rule file" reads it again); `None`: the embedded rules.
+    pub rules_path: Option<std::path::PathBuf>,
 }
 
 impl From<&Config> for ServeSettings {
@@ -120,6 +124,7 @@ impl From<&Config> for ServeSettings {
             tls: config.tls.clone(),
             file_check_interval: config.file_check_interval,
             rule_watch: config.rules_path.clone().zip(config.watch_rules),
+            rules_path: config.rules_path.clone(),
         }
     }
 }
@@ -157,7 +162,8 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 }
 
 /// Like [`serve`], and serves the operations HTTP port (`/metrics`,
-/// `/healthz`, `/readyz`) on `http` until the same shutdown.
+/// `/healthz`, `/readyz`, and the web console under `/console`) on `http`
+/// until the same shutdown.
 pub async fn serve_with_http(
     app: Arc<App>,
     listener: TcpListener,
@@ -185,9 +191,23 @@ pub async fn serve_with_http(
         .layer(ShedLayer::new(settings.overload.max_concurrent_rpcs))
         .layer(TimeoutLayer::new(settings.overload.rpc_timeout))
         .into_inner();
+    let console = Arc::new(Console::new(
+        Arc::clone(&app),
+        ConsoleSettings {
+            tokens: settings.tokens.clone(),
+            tls: settings.tls.is_some(),
+            rules_path: settings.rules_path.clone(),
+            on_network: http
+                .as_ref()
+                .and_then(|listener| listener.local_addr().ok())
+                .is_some_and(|address| !address.ip().is_loopback()),
+        },
+    ));
     let probes = http.map(|listener| {
+        tokio::spawn(console.sample_rates(shutdown.clone()));
         tokio::spawn(crate::metrics::http::serve(
             Arc::clone(&app),
+            console,
             listener,
             shutdown.clone(),
         ))

@@ -311,7 +311,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         // Logged, not printed: stdout carries the one line above, and its
         // reader may have gone once it has it.
         let address = http.local_addr()?;
-        tracing::info!(%address, "serving /metrics, /healthz and /readyz");
+        tracing::info!(%address, "serving /metrics, /healthz, /readyz and /console");
     }
     server::serve_with_http(app, listener, http, (&config).into(), stop).await?;
     Ok(())

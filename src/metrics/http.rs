@@ -4,10 +4,12 @@
 //!   from the store's O(1) counters at scrape time;
 //! - `GET /healthz`: 200 while the process runs;
 //! - `GET /readyz`: 200 while the store can make writes durable, 503 once it
-//!   cannot (the condition that turns gRPC health NOT_SERVING).
+//!   cannot (the condition that turns gRPC health NOT_SERVING);
+//! - `/console/...`: the web console ([`crate::console`]), which routes its
+//!   own paths.
 //!
 //! hyper is already in the tree through tonic; a router would add nothing
-//! for three fixed paths.
+//! for three fixed paths and one prefix.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::app::App;
+use crate::console::Console;
 use crate::shutdown::Shutdown;
 
 /// The content type of the text exposition prometheus-client writes.
@@ -40,9 +43,10 @@ const MAX_CONNECTIONS: usize = 64;
 /// before trying again, so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Serves the operations port on `listener` until `shutdown` fires; open
-/// connections then finish the request they are on and close.
-pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: Shutdown) {
+/// Serves the operations port (and `console` under `/console`) on
+/// `listener` until `shutdown` fires; open connections then finish the
+/// request they are on and close.
+pub async fn serve(app: Arc<App>, console: Arc<Console>, listener: TcpListener, mut shutdown: Shutdown) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = tokio::select! {
@@ -64,7 +68,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: Shutdown)
                 continue;
             }
         };
-        let served = connection(Arc::clone(&app), stream, shutdown.clone());
+        let served = connection(Arc::clone(&app), Arc::clone(&console), stream, shutdown.clone());
         tokio::spawn(async move {
             served.await;
             drop(slot);
@@ -73,8 +77,13 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: Shutdown)
 }
 
 /// Serves one connection until it closes or `shutdown` fires.
-async fn connection(app: Arc<App>, stream: tokio::net::TcpStream, mut shutdown: Shutdown) {
-    let service = service_fn(move |request| answer(Arc::clone(&app), request));
+async fn connection(
+    app: Arc<App>,
+    console: Arc<Console>,
+    stream: tokio::net::TcpStream,
+    mut shutdown: Shutdown,
+) {
+    let service = service_fn(move |request| answer(Arc::clone(&app), Arc::clone(&console), request));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -94,7 +103,14 @@ async fn connection(app: Arc<App>, stream: tokio::net::TcpStream, mut shutdown: 
 }
 
 /// The answer to one request.
-async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    app: Arc<App>,
+    console: Arc<Console>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if Console::serves(request.uri().path()) {
+        return Ok(console.handle(request).await);
+    }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(plain(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -113,7 +129,7 @@ async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Fu
         },
         _ => plain(
             StatusCode::NOT_FOUND,
-            "not found; try /metrics, /healthz or /readyz\n".into(),
+            "not found; try /metrics, /healthz, /readyz or /console\n".into(),
         ),
     };
     Ok(response)

@@ -20,6 +20,7 @@ use triage::rules::RuleSet;
 use triage::server;
 
 pub mod cluster;
+pub mod console;
 pub mod pg;
 
 /// The rule file most integration tests use: small and stable, so tests
