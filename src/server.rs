@@ -313,7 +313,11 @@ async fn maintain(
         }
         let healthy = match app.store().health() {
             Ok(()) => Ok(()),
-            Err(_) => app.store().recover().await,
+            // A reopen may take a while; shutdown does not wait for it.
+            Err(_) => tokio::select! {
+                () = shutdown.wait() => return,
+                recovered = app.store().recover() => recovered,
+            },
         };
         if healthy.is_ok() != serving {
             serving = healthy.is_ok();

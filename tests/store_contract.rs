@@ -783,3 +783,59 @@ async fn upgrading_a_version_1_database_counts_its_tickets_into_the_journey_roll
     assert_eq!(after, before);
     assert!(upgraded.verify().await.expect("verify").is_consistent());
 }
+
+#[tokio::test]
+async fn a_follow_up_already_stored_under_its_id_is_linked_and_announced_by_nobody() {
+    use triage::store::FollowUpPlan;
+    for subject in subjects().await {
+        let store = subject.store.as_ref();
+        let original = ingest(store, "a", Priority::Normal).await;
+        let claimed = store
+            .claim_next(&claim("inbox", "ann", None), NOW)
+            .await
+            .expect("claim")
+            .expect("a ticket");
+        let token = claimed.ticket.lease().expect("lease").token.clone();
+        let plan = FollowUpPlan {
+            recovery_id: "check-in".into(),
+            due_at: NOW.plus_seconds(60),
+            queue: "cx".into(),
+            priority: Priority::Normal,
+            category: "service_recovery".into(),
+            action: "call".into(),
+            skip_if_contacted: false,
+            first_response_seconds: None,
+            rules_version: "v1".into(),
+        };
+        store
+            .complete(original, &token, "done", &Relabel::default(), Some(&plan), NOW)
+            .await
+            .expect("complete");
+        // Something already stored under the follow-up's own id.
+        let mut twin = input(&format!("recovery:{original}"), "c1");
+        twin.source = triage::store::follow_up::FOLLOW_UP_SOURCE.into();
+        let twin = store
+            .ingest(twin, classification("cx", Priority::Normal, None), NOW)
+            .await
+            .expect("ingest")
+            .ticket
+            .id;
+        let made = store
+            .materialise_follow_ups(NOW.plus_seconds(120))
+            .await
+            .expect("materialise");
+        let events: Vec<_> = made.iter().flat_map(|change| change.events.iter()).collect();
+        assert!(
+            events.is_empty(),
+            "{}: nothing entered a queue: {events:?}",
+            subject.name
+        );
+        let linked = store.get(original).await.expect("original");
+        assert_eq!(
+            linked.follow_up.map(|link| link.state),
+            Some(triage::ticket::FollowUpState::Created(twin)),
+            "{}",
+            subject.name
+        );
+    }
+}

@@ -225,17 +225,22 @@ async fn act_on(
         return Ok(Vec::new());
     }
     let (input, classification) = plan.follow_up(&original.ticket, now);
-    let follow_up_id = match rows::insert_input(tx, &input, &classification).await? {
+    let (follow_up_id, created) = match rows::insert_input(tx, &input, &classification).await? {
         Some(new_id) => {
             let mut ticket = codec::new_ticket(new_id, input, classification, now);
             ticket.follow_up_of = Some(original.id());
             ticket.history.push(plan.origin_entry(original.id(), now));
             Working::new(ticket).insert(tx, counts).await?;
-            new_id
+            (new_id, true)
         }
-        None => rows::find_by_external_id(tx, &input.source, &input.external_id)
-            .await?
-            .ok_or_else(|| StoreError::Storage("a follow-up conflicted with a ticket that is gone".into()))?,
+        None => {
+            let existing = rows::find_by_external_id(tx, &input.source, &input.external_id)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Storage("a follow-up conflicted with a ticket that is gone".into())
+                })?;
+            (existing, false)
+        }
     };
     set_state(original, FollowUpState::Created(follow_up_id));
     original.record(
@@ -244,7 +249,12 @@ async fn act_on(
         "follow_up_created",
         plan.created_detail(follow_up_id),
     );
-    Ok(vec![event(QueueEventKind::Added, follow_up_id, &plan.queue, now)])
+    // A ticket already stored under the follow-up's id entered its queue
+    // when it was stored: nothing enters now.
+    Ok(match created {
+        true => vec![event(QueueEventKind::Added, follow_up_id, &plan.queue, now)],
+        false => Vec::new(),
+    })
 }
 
 fn set_state(original: &mut Working, state: FollowUpState) {

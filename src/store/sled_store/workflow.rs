@@ -457,26 +457,29 @@ impl Inner {
             let view = original.clone().into_ticket(Vec::new());
             let (input, classification) = plan.follow_up(&view, now);
             let idempotency = keys::idempotency(&input.source, &input.external_id);
-            let follow_up_id = match tx.idempotency.get(&idempotency)? {
-                Some(existing) => keys::ticket_id_from_head(&existing)
-                    .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?,
+            let (follow_up_id, created) = match tx.idempotency.get(&idempotency)? {
+                Some(existing) => (
+                    keys::ticket_id_from_head(&existing)
+                        .ok_or_else(|| abort(records::corrupt("idempotency entry", "short id")))?,
+                    false,
+                ),
                 None => {
                     let mut ticket = super::new_ticket(new_id, input, classification, now);
                     ticket.follow_up_of = Some(original.id);
                     ticket.history.push(plan.origin_entry(original.id, now));
                     super::layout::Laid::of(&ticket).map_err(abort)?.insert(tx)?;
-                    ticket.id
+                    (ticket.id, true)
                 }
             };
             set_follow_up_state(original, FollowUpState::Created(follow_up_id));
             let detail = plan.created_detail(follow_up_id);
             original.record(now, SYSTEM_ACTOR, "follow_up_created", detail);
-            Ok(Some(vec![event(
-                QueueEventKind::Added,
-                follow_up_id,
-                &plan.queue,
-                now,
-            )]))
+            // A ticket already stored under the follow-up's id entered its
+            // queue when it was stored: nothing enters now.
+            Ok(Some(match created {
+                true => vec![event(QueueEventKind::Added, follow_up_id, &plan.queue, now)],
+                false => Vec::new(),
+            }))
         })
     }
 
