@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use triage::auth::{Keyring, Tokens};
+use triage::console::form;
 use triage::ticket::{Channel, Customer, TicketId, TicketInput};
 
 use super::{TestServer, TEST_RULES};
@@ -132,7 +133,7 @@ impl Visitor {
     pub async fn post_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
         let body = fields
             .iter()
-            .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+            .map(|(name, value)| format!("{}={}", form::encode(name), form::encode(value)))
             .collect::<Vec<_>>()
             .join("&");
         self.send(http::Method::POST, path, headers, Some(body)).await
@@ -179,14 +180,4 @@ impl Visitor {
             body: String::from_utf8_lossy(&body).into_owned(),
         }
     }
-}
-
-/// Form-encodes `text`.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }

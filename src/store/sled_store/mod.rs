@@ -200,19 +200,11 @@ impl Store {
             }
         }
         probe_free_space(&store_dir(&self.shared.dir))?;
-        // Long readers (ticket scans) of the failed database stop at their
-        // next ticket; reads keep working on it until they have.
-        if let Ok(current) = self.inner() {
-            current.retired.store(true, Ordering::Release);
-            let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
-            // Held by the slot and by `current`: nobody else.
-            while Arc::strong_count(&current) > 2 && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        }
-        // Empty the slot: calls fail fast while the database reopens.
-        let failed = self.replace_current(None);
-        if let Some(failed) = failed {
+        // Empty the slot: calls fail fast while the database reopens, and
+        // long readers (ticket scans) of the failed one stop at their next
+        // ticket.
+        if let Some(failed) = self.replace_current(None) {
+            failed.retired.store(true, Ordering::Release);
             match wait_until_unused(failed) {
                 // Dropping it joins its threads and closes its files.
                 Ok(inner) => drop(inner),
@@ -258,24 +250,6 @@ fn wait_until_unused(mut inner: Arc<Inner>) -> Result<Inner, Arc<Inner>> {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             Err(used) => return Err(used),
-        }
-    }
-}
-
-/// Opens sled's database, waiting up to [`REOPEN_PATIENCE`] while its file
-/// lock is held: a database of this process that was just closed (a
-/// reopen after a full disk, a restart in place) may hold it a moment
-/// longer, until sled's own I/O threads let go of its files.
-fn open_when_unlocked(config: &sled::Config) -> Result<sled::Db, StoreError> {
-    let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(err))
-                if err.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            opened => return opened.map_err(storage),
         }
     }
 }
@@ -329,7 +303,7 @@ impl Inner {
         if let Some(bytes) = options.cache_bytes {
             config = config.cache_capacity(bytes);
         }
-        let db = open_when_unlocked(&config)?;
+        let db = config.open().map_err(storage)?;
         let committer = Committer::start(db.clone(), &sled_dir, options.durability)
             .map_err(|err| StoreError::Durability(err.to_string()))?;
         let trees = Trees::open(&db)?;

@@ -102,17 +102,20 @@ def more_with_thread(candidates, taken_ids, quota):
         if per_mailbox.get(mailbox, 0) >= PER_MAILBOX:
             continue
         per_mailbox[mailbox] = per_mailbox.get(mailbox, 0) + 1
-        out.append(
-            {
-                "id": f"enron-{digest[:12]}",
-                "mailbox": mailbox,
-                "folder": folder,
-                "split": split_of(body),
-                "body": body,
-                "labels": "",
-            }
-        )
+        out.append(record(digest, mailbox, folder, body))
     return out
+
+
+def record(digest, mailbox, folder, body):
+    """One unlabelled sample line."""
+    return {
+        "id": f"enron-{digest[:12]}",
+        "mailbox": mailbox,
+        "folder": folder,
+        "split": split_of(body),
+        "body": body,
+        "labels": "",
+    }
 
 
 def main():
@@ -150,16 +153,7 @@ def main():
             continue
         per_mailbox[mailbox] = per_mailbox.get(mailbox, 0) + 1
         taken[stratum] += 1
-        out.append(
-            {
-                "id": f"enron-{digest[:12]}",
-                "mailbox": mailbox,
-                "folder": folder,
-                "split": split_of(body),
-                "body": body,
-                "labels": "",
-            }
-        )
+        out.append(record(digest, mailbox, folder, body))
     for quota in (
         MORE_WITH_THREAD,
         THIRD_WITH_THREAD,
